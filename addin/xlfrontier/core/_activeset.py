@@ -1,0 +1,500 @@
+"""Parametric active-set engine: the exact minimum-variance frontier.
+
+Solves the family of quadratic programs, for every risk tolerance ``t``::
+
+    minimise   ½ wᵀΣw − t μᵀw
+    subject to 1ᵀw = 1,  l ≤ w ≤ u
+
+whose solutions ``w(t)`` are piecewise affine in ``t`` (Markowitz's critical line algorithm).
+``t = 0`` is the global minimum variance (GMV) portfolio; ``t → +∞`` the maximum-return end.
+
+Design
+------
+The working set is a free set ``F``; every other asset sits at a bound. The KKT matrix of the
+free set, ordered ``x = (y, w_F)`` with ``y = −ν`` (ν the budget multiplier)::
+
+    K_F = [[0,   1ᵀ  ],
+           [1,  Σ_FF]]
+
+is kept as an explicit inverse, updated by bordering when an asset enters (O(k²)) and by a
+rank-one downdate when one leaves (O(k²)), and refactorised from scratch periodically. ``K_F``
+stays invertible even when ``Σ_FF`` is singular (a riskless asset, say); when an entering asset
+would make it singular (a duplicated or riskless asset), the step is a zero-curvature move at
+fixed ``t`` along which the return changes at constant objective, continued until a bound
+blocks it. Along each segment ``x(t) = x0 + t·x1`` and the bound multipliers
+``z(t) = Σw − tμ + y·1 = z0 + t·z1`` are affine, so the next event (a free asset reaching a
+bound, or a multiplier changing sign) is found by a ratio test.
+
+General linear constraints (groups, turnover) fit the same scheme: they are further rows of
+``A`` in ``K_F`` (here ``A = 1ᵀ``) with their own multipliers in the ratio test; the bordering
+updates are unchanged.
+
+The engine works on a scaled problem (``Σ/s_Σ``, centred and scaled ``μ``), so its tolerances
+are absolute numbers near machine precision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from xlfrontier.exceptions import SolverError, UnboundedError
+
+__all__ = ["Corner", "Engine"]
+
+_REFRESH_EVERY = 32  # working-set changes between refactorisations of K_F
+
+
+@dataclass(frozen=True)
+class Corner:
+    """A point on the solution path (scaled units).
+
+    Attributes
+    ----------
+    t : float
+        Scaled risk tolerance at this point.
+    w : ndarray of shape (n,)
+        Weights.
+    sw : ndarray of shape (n,)
+        ``Σ̂ w`` (scaled covariance times weights), for variances and multipliers.
+    free : ndarray of bool, shape (n,)
+        Assets free (between bounds) on the segment that *starts* at this corner.
+    state : ndarray of int8, shape (n,)
+        -1 at lower bound, +1 at upper bound, 0 free, on that segment.
+    """
+
+    t: float
+    w: NDArray[np.float64]
+    sw: NDArray[np.float64]
+    free: NDArray[np.bool_]
+    state: NDArray[np.int8]
+
+
+class Engine:
+    """Active-set state for the scaled problem; see the module docstring.
+
+    Parameters
+    ----------
+    cov : ndarray of shape (n, n)
+        Scaled covariance (largest diagonal entry 1).
+    mu : ndarray of shape (n,)
+        Scaled expected returns (centred, largest absolute value 1, or all zero).
+    lower, upper : ndarray of shape (n,)
+        Bounds (may be infinite).
+    """
+
+    def __init__(
+        self,
+        cov: NDArray[np.float64],
+        mu: NDArray[np.float64],
+        lower: NDArray[np.float64],
+        upper: NDArray[np.float64],
+    ) -> None:
+        n = mu.shape[0]
+        self.n = n
+        self.S = cov
+        self.mu = mu
+        self.lo = lower
+        self.up = upper
+        self.Minv = np.zeros((n + 1, n + 1))  # inverse of K_F in its leading (k+1) block
+        self.R = np.zeros((n, n))  # R[p] = Σ[free[p]]: rows of the free assets, in order
+        self.free: list[int] = []
+        self.state = np.full(n, -1, dtype=np.int8)
+        self.wfix = np.zeros(n)  # values of the assets at a bound (0 for free ones)
+        self.sw_fix = np.zeros(n)  # Σ @ wfix
+        self.budget = 1.0  # 1 − sum(wfix): what the free assets must add up to
+        self._changes = 0
+        self.iterations = 0
+
+    # ------------------------------------------------------------------ working set
+    def _set_fixed(self, i: int, value: float, side: int) -> None:
+        old = self.wfix[i]
+        if value != old:
+            self.sw_fix += self.S[:, i] * (value - old)
+            self.budget -= value - old
+        self.wfix[i] = value
+        self.state[i] = side
+
+    def _border(self, i: int) -> tuple[NDArray[np.float64], float, float]:
+        """Return ``v = K_F⁻¹ k_i``, the Schur complement ``s`` and its noise scale."""
+        k = len(self.free)
+        kv = np.empty(k + 1)
+        kv[0] = 1.0
+        kv[1:] = self.R[:k, i]
+        v = self.Minv[: k + 1, : k + 1] @ kv
+        s = self.S[i, i] - kv @ v
+        noise = 1e-11 * (self.S[i, i] + float(np.abs(kv) @ np.abs(v)))
+        return v, float(s), noise
+
+    def add(self, i: int, v: NDArray[np.float64] | None = None, s: float | None = None) -> None:
+        """Free asset ``i`` (its Schur complement must be safely positive)."""
+        if v is None or s is None:
+            v, s, _ = self._border(i)
+        k = len(self.free)
+        M = self.Minv
+        vs = v / s
+        M[: k + 1, : k + 1] += np.outer(v, vs)
+        M[: k + 1, k + 1] = -vs
+        M[k + 1, : k + 1] = -vs
+        M[k + 1, k + 1] = 1.0 / s
+        self.R[k] = self.S[i]
+        self.free.append(i)
+        self._set_fixed(i, 0.0, 0)
+        self._after_change()
+
+    def remove(self, p: int, value: float, side: int) -> None:
+        """Fix the free asset at position ``p`` at ``value`` (a bound, ``side`` = ∓1)."""
+        k = len(self.free)
+        last = k - 1
+        M = self.Minv
+        if p != last:
+            q, r = p + 1, last + 1
+            M[[q, r], : k + 1] = M[[r, q], : k + 1]
+            M[: k + 1, [q, r]] = M[: k + 1, [r, q]]
+            self.R[[p, last]] = self.R[[last, p]]
+            self.free[p], self.free[last] = self.free[last], self.free[p]
+        piv = M[k, k]
+        if piv == 0.0:
+            raise SolverError("singular working set while removing an asset")
+        M[:k, :k] -= np.outer(M[:k, k], M[k, :k] / piv)
+        M[k, : k + 1] = 0.0
+        M[: k + 1, k] = 0.0
+        i = self.free.pop()
+        self._set_fixed(i, value, side)
+        self._after_change()
+
+    def _after_change(self) -> None:
+        self._changes += 1
+        self.iterations += 1
+        # Refactorising costs O(k³): amortise it over at least k updates of O(k²).
+        if self._changes >= max(_REFRESH_EVERY, len(self.free)):
+            self.refactor()
+
+    def refactor(self) -> None:
+        """Recompute ``K_F⁻¹`` and the fixed-asset products from scratch."""
+        k = len(self.free)
+        idx = np.asarray(self.free, dtype=np.intp)
+        K = np.zeros((k + 1, k + 1))
+        K[0, 1:] = 1.0
+        K[1:, 0] = 1.0
+        K[1:, 1:] = self.R[:k][:, idx]
+        try:
+            self.Minv[: k + 1, : k + 1] = np.linalg.inv(K)
+        except np.linalg.LinAlgError as err:
+            raise SolverError("singular working set") from err
+        self.sw_fix = self.S @ self.wfix
+        self.budget = 1.0 - float(self.wfix.sum())
+        self._changes = 0
+
+    # ------------------------------------------------------------------ solutions
+    def solve(self) -> tuple[NDArray[np.float64], ...]:
+        """Affine solution on the current free set.
+
+        Returns
+        -------
+        x0, x1 : ndarray of shape (k+1,)
+            ``(y, w_F)`` at ``t`` is ``x0 + t·x1``.
+        z0, z1 : ndarray of shape (n,)
+            Multipliers ``z(t) = Σw(t) − tμ + y(t)`` for every asset (≈0 on free ones).
+        """
+        k = len(self.free)
+        idx = np.asarray(self.free, dtype=np.intp)
+        Mk = self.Minv[: k + 1, : k + 1]
+        rhs = np.zeros((k + 1, 2))
+        rhs[0, 0] = self.budget
+        rhs[1:, 0] = -self.sw_fix[idx]
+        rhs[1:, 1] = self.mu[idx]
+        x = Mk @ rhs
+        sw = x[1:].T @ self.R[:k]  # (2, n): Σ_{:,F} w_F for both parts
+        z0 = self.sw_fix + sw[0] + x[0, 0]
+        z1 = sw[1] - self.mu + x[0, 1]
+        return x[:, 0], x[:, 1], z0, z1
+
+    def residual(self) -> float:
+        """Relative residual of the current KKT solution, recomputed from ``Σ`` (a check)."""
+        k = len(self.free)
+        idx = np.asarray(self.free, dtype=np.intp)
+        x0, x1, _, _ = self.solve()
+        S_ff = self.S[np.ix_(idx, idx)]
+        worst = 0.0
+        for x, rhs_w, rhs_b in ((x0, -self.sw_fix[idx], self.budget), (x1, self.mu[idx], 0.0)):
+            r_w = S_ff @ x[1:] + x[0] - rhs_w
+            r_b = x[1:].sum() - rhs_b
+            scale = 1.0 + float(np.abs(x).max(initial=0.0)) * (1.0 + float(
+                np.abs(S_ff).max(initial=0.0))) + float(np.abs(rhs_w).max(initial=0.0))
+            worst = max(worst, float(np.abs(r_w).max(initial=0.0)) / scale, abs(r_b) / scale)
+        return worst if k else 0.0
+
+    def weights(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Full weight vector for the free-set solution ``x`` (``x = x0 + t·x1``)."""
+        w = self.wfix.copy()
+        if self.free:
+            w[np.asarray(self.free, dtype=np.intp)] = x[1:]
+        return w
+
+    def corner(self, t: float, x0, x1, z0, z1) -> Corner:
+        """Snapshot the path at ``t`` on the current segment."""
+        x = x0 + t * x1
+        w = self.weights(x)
+        sw = z0 + t * z1 + t * self.mu - x[0]
+        free = self.state == 0
+        return Corner(t, w, sw, free, self.state.copy())
+
+    # ------------------------------------------------------------------ start
+    def start_feasible(self) -> NDArray[np.float64]:
+        """Put every asset at a bound except a budget absorber; return the feasible weights.
+
+        Assets are moved off their bounds in increasing order of variance, so that the start
+        is near the minimum-variance portfolio. Assets without any bound are always free.
+        """
+        lo, up, n = self.lo, self.up, self.n
+        both_inf = ~np.isfinite(lo) & ~np.isfinite(up)
+        w = np.where(np.isfinite(lo), lo, np.where(np.isfinite(up), up, 0.0))
+        order = np.argsort(np.diag(self.S), kind="stable")
+        unbounded = [int(i) for i in order if both_inf[i]]
+        rest = 1.0 - float(w.sum())
+        if unbounded:
+            absorber = unbounded[0]
+            w[absorber] += rest
+        else:
+            absorber = -1
+            for i in order:
+                i = int(i)
+                room = (up[i] - w[i]) if rest > 0 else (lo[i] - w[i])
+                step = rest if abs(room) >= abs(rest) else room
+                w[i] += step
+                rest -= step
+                absorber = i
+                if abs(room) > abs(step) or rest == 0.0:
+                    break
+        self.wfix[:] = 0.0
+        for i in range(n):
+            if i != absorber and not both_inf[i]:
+                self.wfix[i] = w[i]
+                self.state[i] = -1 if w[i] == lo[i] else 1
+        self.sw_fix = self.S @ self.wfix
+        self.budget = 1.0 - float(self.wfix.sum())
+        w[absorber] += self.budget - float(w[absorber]) - float(w[unbounded[1:]].sum())
+        self.free = []
+        self.Minv[:] = 0.0
+        # K_F for one free asset: [[0, 1], [1, σ]] has inverse [[-σ, 1], [1, 0]].
+        self.Minv[0, 0] = -self.S[absorber, absorber]
+        self.Minv[0, 1] = self.Minv[1, 0] = 1.0
+        self.R[0] = self.S[absorber]
+        self.free.append(absorber)
+        self.state[absorber] = 0
+        self.wfix[absorber] = 0.0
+        for i in unbounded[1:]:
+            v, s, noise = self._border(i)
+            if s <= noise:
+                raise UnboundedError(
+                    "cov is singular and short selling is unlimited: weights are not unique "
+                    "(remove duplicated or riskless assets, or set bounds)"
+                )
+            self.add(i, v, s)
+        return w
+
+    def warm_start(self, max_iter: int = 12) -> NDArray[np.float64] | None:
+        """Guess the GMV working set by primal-dual active-set iterations (Hintermüller et al.).
+
+        Each iteration solves the KKT system of the guessed free set directly; the guess is then
+        corrected by the bounds the solution violates and the multipliers with the wrong sign.
+        Converges in a few iterations on typical covariance matrices; on success the engine
+        holds the optimal working set at ``t = 0`` and the weights are returned, otherwise
+        ``None`` (the caller falls back to the primal method).
+        """
+        S, lo, up, n = self.S, self.lo, self.up, self.n
+        state = np.zeros(n, dtype=np.int8)
+        seen = set()
+        for _ in range(max_iter):
+            key = state.tobytes()
+            if key in seen:
+                return None
+            seen.add(key)
+            free = np.flatnonzero(state == 0)
+            if free.size == 0:
+                return None
+            wfix = np.where(state == -1, lo, np.where(state == 1, up, 0.0))
+            if not np.isfinite(wfix).all():
+                return None
+            k = free.size
+            K = np.empty((k + 1, k + 1))
+            K[0, 0] = 0.0
+            K[0, 1:] = K[1:, 0] = 1.0
+            K[1:, 1:] = S[np.ix_(free, free)]
+            sw_fix = S @ wfix
+            rhs = np.empty(k + 1)
+            rhs[0] = 1.0 - wfix.sum()
+            rhs[1:] = -sw_fix[free]
+            try:
+                x = np.linalg.solve(K, rhs)
+            except np.linalg.LinAlgError:
+                return None
+            w = wfix.copy()
+            w[free] = x[1:]
+            z = S @ w + x[0]
+            new = state.copy()
+            new[(state == 0) & (w < lo)] = -1
+            new[(state == 0) & (w > up)] = 1
+            tol = 1e-12 * max(1.0, float(np.abs(z).max()))
+            new[(state == -1) & (z < -tol)] = 0
+            new[(state == 1) & (z > tol)] = 0
+            if (new == state).all():
+                self.free = [int(i) for i in free]
+                self.state = state
+                self.wfix = wfix
+                self.R[:k] = S[free]
+                self.refactor()
+                # A (nearly) singular working set gives a consistent but meaningless inverse;
+                # its size gives it away (K_F has entries of order one).
+                if float(np.abs(self.Minv[: k + 1, : k + 1]).max()) > 1e10:
+                    return None
+                return w
+            state = new
+        return None
+
+    # ------------------------------------------------------------------ fixed t
+    def solve_at(self, t: float, w: NDArray[np.float64], max_iter: int | None = None) -> None:
+        """Primal active-set method for the QP at fixed ``t``, from the feasible point ``w``.
+
+        On return the working set is optimal at ``t`` (its KKT point satisfies the bounds and
+        the multiplier signs).
+        """
+        max_iter = max_iter or 10 * self.n + 100
+        lo, up = self.lo, self.up
+        for _ in range(max_iter):
+            x0, x1, z0, z1 = self.solve()
+            x = x0 + t * x1
+            idx = np.asarray(self.free, dtype=np.intp)
+            target = x[1:]
+            cur = w[idx]
+            p = target - cur
+            alpha, block, bval, bside = _ratio(cur, p, lo[idx], up[idx])
+            if alpha < 1.0:
+                w[idx] = cur + alpha * p
+                w[idx[block]] = bval
+                self.remove(block, bval, bside)
+                continue
+            w[idx] = target
+            z = z0 + t * z1
+            scale = 1e-12 * max(1.0, float(np.abs(z).max()))
+            viol = np.where(self.state == -1, -z, np.where(self.state == 1, z, 0.0))
+            i = int(np.argmax(viol))
+            if viol[i] <= scale:
+                return
+            v, s, noise = self._border(i)
+            if s > noise:
+                self.add(i, v, s)
+                continue
+            # Zero curvature: move along the null direction until a bound blocks.
+            self._null_step(i, v, w)
+        raise SolverError("active-set method did not converge (cycling)")
+
+    def _null_step(self, i: int, v: NDArray[np.float64], w: NDArray[np.float64]) -> None:
+        """Move asset ``i`` off its bound along zero-curvature directions; update ``w``.
+
+        Ends with ``i`` free (once the working set allows it) or at its opposite bound.
+        """
+        lo, up = self.lo, self.up
+        sgn = 1.0 if self.state[i] == -1 else -1.0
+        side = int(self.state[i])
+        for _ in range(self.n + 1):
+            idx = np.asarray(self.free, dtype=np.intp)
+            d_f = -v[1:] * sgn
+            alpha_f, block, bval, bside = _ratio(w[idx], d_f, lo[idx], up[idx], cap=np.inf)
+            room = (up[i] - w[i]) if sgn > 0 else (w[i] - lo[i])
+            if not np.isfinite(min(alpha_f, room)):
+                raise UnboundedError(
+                    "a riskless combination of assets earns a positive return (arbitrage): "
+                    "the optimum is unbounded; add bounds or check cov"
+                )
+            if room <= alpha_f:
+                w[idx] += room * d_f
+                w[i] = up[i] if sgn > 0 else lo[i]
+                self._set_fixed(i, float(w[i]), 1 if sgn > 0 else -1)
+                return
+            w[idx] += alpha_f * d_f
+            w[idx[block]] = bval
+            w[i] += sgn * alpha_f
+            self.remove(block, bval, bside)
+            self._set_fixed(i, float(w[i]), side)  # interior for now: freed just below
+            v, s, noise = self._border(i)
+            if s > noise:
+                self.add(i, v, s)
+                return
+        raise SolverError("degenerate step did not terminate")
+
+    # ------------------------------------------------------------------ path
+    def trace(self, t0: float, stop=None, max_events: int | None = None) -> list[Corner]:
+        """Follow the path from ``t0`` upwards; return the corners (first one at ``t0``).
+
+        Parameters
+        ----------
+        t0 : float
+            Start; the working set must be optimal there.
+        stop : callable, optional
+            ``stop(corner) -> bool``: end early once it returns True.
+        max_events : int, optional
+            Safety cap on working-set changes.
+        """
+        lo, up = self.lo, self.up
+        max_events = max_events or 20 * self.n + 200
+        t = t0
+        x0, x1, z0, z1 = self.solve()
+        corners = [self.corner(t, x0, x1, z0, z1)]
+        for _ in range(max_events):
+            if stop is not None and stop(corners[-1]):
+                return corners
+            idx = np.asarray(self.free, dtype=np.intp)
+            wf0, cf = x0[1:], x1[1:]
+            tol_c = 1e-12 * max(1.0, float(np.abs(cf).max(initial=0.0)))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t_up = np.where(cf > tol_c, (up[idx] - wf0) / cf, np.inf)
+                t_dn = np.where(cf < -tol_c, (lo[idx] - wf0) / cf, np.inf)
+                tol_z = 1e-12 * max(1.0, float(np.abs(z1).max()))
+                st = self.state
+                cross = np.where(
+                    ((st == -1) & (z1 < -tol_z)) | ((st == 1) & (z1 > tol_z)), -z0 / z1, np.inf
+                )
+            cands = (t_up, t_dn, cross)
+            mins = [float(c.min(initial=np.inf)) for c in cands]
+            kind = int(np.argmin(mins))
+            t_e = mins[kind]
+            if not np.isfinite(t_e):
+                return corners  # no further event: the last corner is the end of the path
+            t_e = max(t_e, t)
+            pos = int(np.argmin(cands[kind]))
+            if kind < 2:
+                value = up[idx[pos]] if kind == 0 else lo[idx[pos]]
+                self.remove(pos, value, 1 if kind == 0 else -1)
+            else:
+                i = pos
+                v, s, noise = self._border(i)
+                if s > noise:
+                    self.add(i, v, s)
+                else:
+                    pre = self.corner(t_e, x0, x1, z0, z1)
+                    w = pre.w.copy()
+                    self._null_step(i, v, w)
+                    corners.append(pre)
+            t = t_e
+            x0, x1, z0, z1 = self.solve()
+            corners.append(self.corner(t, x0, x1, z0, z1))
+        raise SolverError("frontier tracing did not terminate (cycling)")
+
+
+def _ratio(cur, p, lo, up, cap: float = 1.0):
+    """Largest step ``α ≤ cap`` keeping ``cur + α p`` in ``[lo, up]``; blocking index/bound."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a_up = np.where(p > 0, (up - cur) / p, np.inf)
+        a_dn = np.where(p < 0, (lo - cur) / p, np.inf)
+    a = np.minimum(a_up, a_dn)
+    j = int(np.argmin(a)) if a.size else 0
+    if not a.size or a[j] >= cap:
+        return cap, -1, 0.0, 0
+    alpha = max(float(a[j]), 0.0)
+    if a_up[j] <= a_dn[j]:
+        return alpha, j, float(up[j]), 1
+    return alpha, j, float(lo[j]), -1

@@ -1,0 +1,264 @@
+"""The minimum-variance frontier as a lazily traced piecewise-linear path, in original units.
+
+:class:`PathSolver` scales the problem, solves the GMV portfolio with the active-set engine,
+then traces corners upwards (efficient branch) and, only when asked, downwards (the inefficient
+branch, for target returns below the GMV return). Every evaluation (at a return, a volatility,
+a risk tolerance, the maximum Sharpe ratio) interpolates between two corners, where the weights
+are exactly linear, and builds a certified :class:`PortfolioResult`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from xlfrontier.core._activeset import Corner, Engine
+from xlfrontier.core._validation import Problem
+from xlfrontier.core.results import KKTResiduals, PortfolioResult
+from xlfrontier.exceptions import InputError
+
+__all__ = ["Branch", "PathSolver", "lp_return_range"]
+
+_SNAP = 1e-13  # weights this close to a bound (relative) are put on it
+
+
+def lp_return_range(mu, lower, upper) -> tuple[float, float]:
+    """Lowest and highest ``μᵀw`` over ``1ᵀw = 1, l ≤ w ≤ u`` (greedy: a continuous knapsack)."""
+    return (-_lp_max(-mu, lower, upper), _lp_max(mu, lower, upper))
+
+
+def _lp_max(mu, lo, up) -> float:
+    # Unbounded iff some asset can be bought without limit and another, with a lower expected
+    # return, shorted without limit.
+    inf_up, inf_lo = np.isposinf(up), np.isneginf(lo)
+    if inf_up.any() and inf_lo.any() and mu[inf_up].max() > mu[inf_lo].min():
+        return np.inf
+    order = np.lexsort((~inf_lo, -mu))  # by return, descending; shortable first among ties
+    m, l, u = mu[order], lo[order], up[order]
+    n = m.size
+    # Assets above the split sit at their upper bound, below it at their lower bound.
+    with np.errstate(invalid="ignore"):
+        top = np.concatenate([[0.0], np.cumsum(u)[:-1]])
+        bot = np.concatenate([np.cumsum(l[::-1])[::-1][1:], [0.0]])
+    for p in range(n):
+        if np.isposinf(top[p]) or np.isneginf(bot[p]) or np.isnan(top[p]) or np.isnan(bot[p]):
+            continue
+        need = 1.0 - top[p] - bot[p]
+        if l[p] - 1e-12 <= need <= u[p] + 1e-12:
+            w_top = u[:p]
+            w_bot = l[p + 1 :]
+            return float(m[:p] @ w_top + m[p] * need + m[p + 1 :] @ w_bot)
+    return float(mu.max())  # not reached for feasible bounds
+
+
+def snap_to_bounds(w, lo, up):
+    """Put weights within ``1e-13`` (relative) of a finite bound on it.
+
+    Returns
+    -------
+    w : ndarray of shape (n,)
+    at_lower, at_upper : ndarray of bool, shape (n,)
+    """
+    fin_lo, fin_up = np.isfinite(lo), np.isfinite(up)
+    lo0, up0 = np.where(fin_lo, lo, 0.0), np.where(fin_up, up, 0.0)
+    at_lower = fin_lo & (np.abs(w - lo0) <= _SNAP * np.maximum(1.0, np.abs(lo0)))
+    at_upper = fin_up & (np.abs(w - up0) <= _SNAP * np.maximum(1.0, np.abs(up0))) & ~at_lower
+    return np.where(at_lower, lo0, np.where(at_upper, up0, w)), at_lower, at_upper
+
+
+class Branch:
+    """Corners of one branch of the path, in original units, ordered by increasing ``t``.
+
+    Attributes
+    ----------
+    t : ndarray of shape (k,)
+        Risk tolerance at each corner (``η = 2t`` is the return shadow price).
+    w, sw : ndarray of shape (k, n)
+        Weights and ``Σw``.
+    ret, var : ndarray of shape (k,)
+        Expected return and variance.
+    state : ndarray of int8, shape (k, n)
+        Working set of the segment starting at each corner.
+    ray : tuple or None
+        ``(dw/dt, dΣw/dt)`` beyond the last corner when the path is unbounded.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.t = np.empty(0)
+        self.w = np.empty((0, n))
+        self.sw = np.empty((0, n))
+        self.ret = np.empty(0)
+        self.var = np.empty(0)
+        self.state = np.empty((0, n), dtype=np.int8)
+        self.ray: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+        self.done = False
+
+
+class PathSolver:
+    """Lazy exact frontier for a validated :class:`Problem`."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.p = problem
+        mu, cov = problem.mu, problem.cov
+        self.s_cov = float(np.diag(cov).max())
+        if self.s_cov <= 0.0:
+            raise InputError("every asset has zero variance: cov is all zeros", "cov")
+        self.mu_c = float(mu.mean())
+        spread = float(np.abs(mu - self.mu_c).max())
+        self.flat = spread <= 1e-14 * max(1.0, float(np.abs(mu).max()))
+        self.s_mu = 1.0 if self.flat else spread
+        mu_hat = np.zeros_like(mu) if self.flat else (mu - self.mu_c) / self.s_mu
+        self._cov_hat = cov / self.s_cov
+        self._mu_hat = mu_hat
+        eng = Engine(self._cov_hat, mu_hat, problem.lower, problem.upper)
+        w = eng.warm_start()
+        if w is None or eng.residual() > 1e-9:
+            # The direct guess failed or its working set is (nearly) singular: take the
+            # robust route, one asset at a time with the singularity tests of the engine.
+            eng = Engine(self._cov_hat, mu_hat, problem.lower, problem.upper)
+            w = eng.start_feasible()
+        eng.solve_at(0.0, w)
+        self._gmv_snapshot = (list(eng.free), eng.state.copy(), eng.wfix.copy())
+        self._up = eng
+        self._down: Engine | None = None
+        self.upper = Branch(problem.n)
+        self.lower = Branch(problem.n)
+        self.r_min, self.r_max = lp_return_range(mu, problem.lower, problem.upper)
+        if self.flat:
+            self.r_min = self.r_max = float(mu @ w)
+
+    # --------------------------------------------------------------- tracing
+    def _t_scale(self) -> float:
+        """Original ``t`` per scaled ``t``."""
+        return self.s_cov / self.s_mu
+
+    def _append(self, br: Branch, corners: list[Corner], sign: float) -> None:
+        if br.t.size:
+            corners = corners[1:]  # the first one repeats the last corner already stored
+        if not corners:
+            return
+        ts = self._t_scale()
+        t = np.array([c.t for c in corners]) * ts * sign
+        w = np.array([c.w for c in corners])
+        sw = np.array([c.sw for c in corners]) * self.s_cov
+        br.t = np.concatenate([br.t, t])
+        br.w = np.concatenate([br.w, w])
+        br.sw = np.concatenate([br.sw, sw])
+        br.ret = np.concatenate([br.ret, w @ self.p.mu])
+        br.var = np.concatenate([br.var, np.maximum(np.einsum("ij,ij->i", w, sw), 0.0)])
+        br.state = np.concatenate([br.state, np.array([c.state for c in corners])])
+
+    def _extend(self, br: Branch, eng: Engine, sign: float, stop) -> None:
+        if br.done:
+            return
+        t0 = br.t[-1] * sign / self._t_scale() if br.t.size else 0.0
+        corners = eng.trace(t0, stop=stop)
+        self._append(br, corners, sign)
+        if stop is None or not stop(corners[-1]):
+            br.done = True
+            x0, x1, z0, z1 = eng.solve()
+            if eng.free and np.abs(x1[1:]).max() > 1e-12 * max(1.0, np.abs(x0[1:]).max()):
+                dw = eng.weights(x1) - eng.wfix
+                dsw = z1 + eng.mu - x1[0]
+                ts = self._t_scale()
+                br.ray = (dw * sign / ts, dsw * self.s_cov * sign / ts)
+
+    def extend_upper(self, stop=None) -> Branch:
+        """Trace the efficient branch until ``stop(corner)`` (scaled corner) or the end."""
+        self._extend(self.upper, self._up, 1.0, stop)
+        return self.upper
+
+    def extend_lower(self, stop=None) -> Branch:
+        """Trace the inefficient branch (returns below the GMV) until ``stop`` or the end."""
+        if self._down is None:
+            free, state, wfix = self._gmv_snapshot
+            eng = Engine(self._cov_hat, -self._mu_hat, self.p.lower, self.p.upper)
+            eng.free = list(free)
+            eng.state = state.copy()
+            eng.wfix = wfix.copy()
+            eng.R[: len(free)] = self._cov_hat[np.asarray(free, dtype=np.intp)]
+            eng.refactor()
+            self._down = eng
+            if not self.upper.t.size:
+                self.extend_upper(stop=lambda c: True)
+        self._extend(self.lower, self._down, -1.0, stop)
+        return self.lower
+
+    def scaled_return(self, c: Corner) -> float:
+        """Original-unit expected return of a scaled corner."""
+        return float(self.p.mu @ c.w)
+
+    # --------------------------------------------------------------- evaluation
+    def point(self, br: Branch, k: int, lam: float, objective: str, rf: float | None = None,
+              target: float | None = None) -> PortfolioResult:
+        """Result at ``(1−λ)·corner_k + λ·corner_{k+1}`` (``λ`` may exceed 1 on the ray)."""
+        if k + 1 < br.t.size:
+            w = br.w[k] + lam * (br.w[k + 1] - br.w[k])
+            sw = br.sw[k] + lam * (br.sw[k + 1] - br.sw[k])
+            t = br.t[k] + lam * (br.t[k + 1] - br.t[k])
+        else:  # on the ray beyond the last corner; lam is Δt
+            if br.ray is None or lam == 0.0:
+                w, sw, t = br.w[k].copy(), br.sw[k].copy(), br.t[k]
+            else:
+                w = br.w[k] + lam * br.ray[0]
+                sw = br.sw[k] + lam * br.ray[1]
+                t = br.t[k] + lam
+        return self.result(w, sw, float(t), br.state[k], objective, rf, target)
+
+    def result(self, w, sw, t: float, state, objective: str, rf: float | None = None,
+               target: float | None = None) -> PortfolioResult:
+        """Build a certified result from weights, ``Σw`` and the risk tolerance ``t``."""
+        p = self.p
+        lo, up, mu = p.lower, p.upper, p.mu
+        w = np.array(w, dtype=np.float64)
+        w, at_lower, at_upper = snap_to_bounds(w, lo, up)
+        var = max(float(w @ sw), 0.0)
+        g = 2.0 * sw
+        eta = 0.0 if self.flat else 2.0 * t
+        free = state == 0
+        h = g - eta * mu
+        if free.any():
+            gamma = float(h[free].mean())
+        else:  # a vertex: any γ between the bound conditions certifies it
+            lo_side = h[state == -1].min(initial=np.inf)
+            up_side = h[state == 1].max(initial=-np.inf)
+            gamma = float(np.nanmean([x for x in (lo_side, up_side) if np.isfinite(x)] or [0.0]))
+        z = h - gamma
+        scale = max(float(np.abs(g).max()), abs(gamma), abs(eta) * float(np.abs(mu).max()),
+                    1e-300)
+        dual = max(
+            float(np.abs(z[free]).max(initial=0.0)),
+            float(np.maximum(-z[state == -1], 0.0).max(initial=0.0)),
+            float(np.maximum(z[state == 1], 0.0).max(initial=0.0)),
+        ) / scale
+        dist = np.minimum(w - lo, up - w)  # inf where unbounded: finite z there is 0 on free
+        fin = np.isfinite(dist)
+        comp = float((np.abs(z[fin]) * dist[fin]).max(initial=0.0)) / scale
+        viol = max(
+            abs(float(w.sum()) - 1.0),
+            float(np.maximum(lo - w, 0.0).max()),
+            float(np.maximum(w - up, 0.0).max()),
+        )
+        ret = float(mu @ w)
+        if target is not None:
+            viol = max(viol, abs(ret - target))
+        zb = np.where(free, 0.0, z)
+        vol = float(np.sqrt(var))
+        sharpe = None
+        if rf is not None:
+            sharpe = (ret - rf) / vol if vol > 0 else float("nan")
+        return PortfolioResult(
+            weights=w,
+            expected_return=ret,
+            volatility=vol,
+            variance=var,
+            objective=objective,
+            at_lower=at_lower,
+            at_upper=at_upper,
+            budget_multiplier=gamma,
+            return_multiplier=eta,
+            bound_multipliers=zb,
+            kkt=KKTResiduals(viol, dual, comp),
+            risk_free_rate=rf,
+            sharpe_ratio=sharpe,
+        )

@@ -1,0 +1,269 @@
+"""Input validation at the boundary of the core: shapes, finiteness, symmetry, PSD, bounds.
+
+Every function raises :class:`~xlfrontier.exceptions.InputError` (or a subclass) with a message
+that fits in a spreadsheet cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from xlfrontier.exceptions import InfeasibleError, InputError, NotPositiveSemidefiniteError
+
+__all__ = ["Problem", "as_bounds", "as_covariance", "as_vector", "fmt_pct", "validate_problem"]
+
+# Relative asymmetry below which the covariance is silently symmetrised (float dust from Excel).
+SYMMETRY_TOL = 1e-8
+# Smallest eigenvalue accepted, relative to the largest one (rounding in pasted matrices).
+PSD_TOL = 1e-10
+
+
+def fmt_pct(x: float) -> str:
+    """Format a decimal as a percentage for messages (``0.1825 -> '18.25%'``)."""
+    if not np.isfinite(x):
+        return "unbounded" if x > 0 else "-unbounded"
+    s = f"{100 * x:.2f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".") if abs(x) >= 1e-4 else s
+    if s in ("-0", "-0.0"):
+        s = "0"
+    return f"{s}%"
+
+
+def as_vector(x: ArrayLike, name: str, n: int | None = None) -> NDArray[np.float64]:
+    """Return ``x`` as a finite float vector of length ``n``.
+
+    Parameters
+    ----------
+    x : array_like of shape (n,), (n, 1) or (1, n)
+        The values.
+    name : str
+        Argument name for messages.
+    n : int, optional
+        Required length.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+    """
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{name} must contain numbers only", name) from err
+    if a.ndim == 2 and 1 in a.shape:
+        a = a.ravel()
+    elif a.ndim == 0:
+        a = a.reshape(1)
+    if a.ndim != 1:
+        raise InputError(f"{name} must be a single row or column, got shape {a.shape}", name)
+    if a.size == 0:
+        raise InputError(f"{name} is empty", name)
+    if n is not None and a.size != n:
+        raise InputError(f"{name} has {a.size} values but there are {n} assets", name)
+    bad = ~np.isfinite(a)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{name} has a missing or non-finite value at position {i + 1}", name)
+    return a
+
+
+def as_covariance(
+    cov: ArrayLike, name: str = "cov", n: int | None = None, check_psd: bool = True
+) -> NDArray[np.float64]:
+    """Return ``cov`` as a symmetric, positive semi-definite float matrix.
+
+    Tiny asymmetry (relative ``<= 1e-8``) is symmetrised; larger asymmetry is rejected with the
+    worst pair named. A matrix whose smallest eigenvalue is below ``-1e-10`` times its largest
+    is rejected with that eigenvalue in the message.
+
+    Parameters
+    ----------
+    cov : array_like of shape (n_assets, n_assets)
+        Covariance matrix.
+    name : str
+        Argument name for messages.
+    n : int, optional
+        Required size (the number of expected returns).
+    check_psd : bool
+        Whether to test positive semi-definiteness.
+
+    Returns
+    -------
+    ndarray of shape (n_assets, n_assets)
+    """
+    try:
+        c = np.array(cov, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{name} must contain numbers only", name) from err
+    if c.ndim == 0 or (c.ndim == 1 and c.size == 1):
+        c = c.reshape(1, 1)
+    if c.ndim != 2 or c.shape[0] != c.shape[1]:
+        raise InputError(f"{name} must be a square matrix, got shape {c.shape}", name)
+    m = c.shape[0]
+    if m == 0:
+        raise InputError(f"{name} is empty", name)
+    if n is not None and m != n:
+        raise InputError(
+            f"{name} is {m}x{m} but there are {n} expected returns: "
+            f"it must be {n}x{n}, in the same asset order",
+            name,
+        )
+    bad = ~np.isfinite(c)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise InputError(f"{name} has a missing or non-finite value at row {i + 1}, column {j + 1}",
+                         name)
+    diag = np.diag(c)
+    if (diag < 0).any():
+        i = int(np.flatnonzero(diag < 0)[0])
+        raise InputError(f"{name} has a negative variance {diag[i]:.4g} on the diagonal "
+                         f"(asset {i + 1})", name)
+    scale = float(np.abs(c).max())
+    if m > 1:
+        asym = np.abs(c - c.T)
+        worst = float(asym.max())
+        if worst > SYMMETRY_TOL * max(scale, 1e-300):
+            i, j = np.unravel_index(int(asym.argmax()), asym.shape)
+            raise InputError(
+                f"{name} is not symmetric: row {i + 1}, column {j + 1} is {c[i, j]:.6g} but "
+                f"row {j + 1}, column {i + 1} is {c[j, i]:.6g}",
+                name,
+            )
+        c = 0.5 * (c + c.T)
+    if check_psd and m > 1:
+        check_psd_matrix(c, name)
+    return c
+
+
+def check_psd_matrix(c: NDArray[np.float64], name: str = "cov") -> None:
+    """Raise :class:`NotPositiveSemidefiniteError` when ``c`` has a clearly negative eigenvalue.
+
+    A Cholesky factorisation settles the common positive definite case cheaply; only when it
+    fails are the eigenvalues computed.
+    """
+    try:
+        np.linalg.cholesky(c)
+        return
+    except np.linalg.LinAlgError:
+        pass
+    eig = np.linalg.eigvalsh(c)
+    top = max(float(np.abs(eig).max()), 1e-300)
+    if eig[0] < -PSD_TOL * top:
+        raise NotPositiveSemidefiniteError(
+            f"{name} is not a valid covariance matrix (not positive semi-definite: smallest "
+            f"eigenvalue {eig[0]:.3g}); check for typing errors or repair it with NEAREST_PSD",
+            float(eig[0]),
+            name,
+        )
+
+
+def as_bounds(
+    lower: ArrayLike | None, upper: ArrayLike | None, n: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return per-asset bounds ``(l, u)``, broadcasting scalars and checking feasibility.
+
+    ``None`` or NaN means the default (``lower = 0``, ``upper = +inf``). ``-inf`` allows
+    unlimited short selling.
+
+    Parameters
+    ----------
+    lower, upper : float or array_like of shape (n_assets,), optional
+        Minimum and maximum weight of each asset.
+    n : int
+        Number of assets.
+
+    Returns
+    -------
+    l, u : ndarray of shape (n_assets,)
+    """
+    out = []
+    for val, name, default in ((lower, "lower", 0.0), (upper, "upper", np.inf)):
+        if val is None:
+            out.append(np.full(n, default))
+            continue
+        try:
+            a = np.asarray(val, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise InputError(f"{name} bounds must be numbers", name) from err
+        if a.size == 1:
+            a = np.full(n, float(a.reshape(-1)[0]))
+        else:
+            a = a.ravel()
+            if a.size != n:
+                raise InputError(
+                    f"{name} has {a.size} values but there are {n} assets: give one value "
+                    f"per asset or a single value for all",
+                    name,
+                )
+        a = np.where(np.isnan(a), default, a)
+        out.append(a.astype(np.float64, copy=True))
+    lo, up = out
+    if np.isposinf(lo).any():
+        raise InputError("lower bound cannot be +infinity", "lower")
+    if np.isneginf(up).any():
+        raise InputError("upper bound cannot be -infinity", "upper")
+    if (lo > up).any():
+        i = int(np.flatnonzero(lo > up)[0])
+        raise InputError(
+            f"asset {i + 1}: lower bound {fmt_pct(lo[i])} is above its upper bound "
+            f"{fmt_pct(up[i])}",
+            "lower",
+        )
+    slo, sup = float(lo.sum()), float(up.sum())
+    tol = 1e-12 * max(1.0, float(np.abs(lo[np.isfinite(lo)]).sum()))
+    if slo > 1.0 + tol:
+        raise InfeasibleError(
+            f"lower bounds sum to {fmt_pct(slo)}, more than 100%: no portfolio can meet them; "
+            f"lower some minimum weights",
+            "lower",
+        )
+    if sup < 1.0 - tol:
+        raise InfeasibleError(
+            f"upper bounds sum to {fmt_pct(sup)}, less than 100%: weights cannot add up to "
+            f"one; raise some maximum weights",
+            "upper",
+        )
+    return lo, up
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated problem: expected returns, covariance and bounds.
+
+    Attributes
+    ----------
+    mu : ndarray of shape (n_assets,)
+    cov : ndarray of shape (n_assets, n_assets)
+    lower, upper : ndarray of shape (n_assets,)
+    """
+
+    mu: NDArray[np.float64]
+    cov: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+
+    @property
+    def n(self) -> int:
+        """Number of assets."""
+        return int(self.mu.shape[0])
+
+
+def validate_problem(
+    mu: ArrayLike | None,
+    cov: ArrayLike,
+    lower: ArrayLike | None = 0.0,
+    upper: ArrayLike | None = np.inf,
+    check_psd: bool = True,
+) -> Problem:
+    """Validate all inputs of an optimisation; ``mu=None`` means zeros (GMV problems)."""
+    if mu is None:
+        c = as_covariance(cov, check_psd=check_psd)
+        m = np.zeros(c.shape[0])
+    else:
+        m = as_vector(mu, "mu")
+        c = as_covariance(cov, n=m.size, check_psd=check_psd)
+    lo, up = as_bounds(lower, upper, m.size)
+    return Problem(m, c, lo, up)

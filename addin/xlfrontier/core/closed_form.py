@@ -1,0 +1,109 @@
+"""Closed-form minimum-variance frontier without bounds (Merton 1972)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from xlfrontier.core._validation import as_covariance, as_vector
+from xlfrontier.exceptions import InputError
+
+__all__ = ["MertonFrontier", "merton_frontier"]
+
+
+@dataclass(frozen=True)
+class MertonFrontier:
+    """The unconstrained (short selling allowed, budget only) minimum-variance frontier.
+
+    With ``A = 1ᵀΣ⁻¹1``, ``B = 1ᵀΣ⁻¹μ``, ``C = μᵀΣ⁻¹μ`` and ``D = AC − B²`` the frontier is
+    ``σ²(r) = (A r² − 2 B r + C) / D`` and the weights are
+    ``w(r) = Σ⁻¹(1·(C − B r) + μ·(A r − B)) / D``.
+
+    Attributes
+    ----------
+    A, B, C, D : float
+        Merton's constants.
+    gmv_return, gmv_volatility : float
+        The global minimum variance portfolio: ``B/A`` and ``sqrt(1/A)``.
+    gmv_weights : ndarray of shape (n_assets,)
+        ``Σ⁻¹1 / A``.
+    """
+
+    A: float
+    B: float
+    C: float
+    D: float
+    gmv_return: float
+    gmv_volatility: float
+    gmv_weights: NDArray[np.float64]
+    _inv_ones: NDArray[np.float64]
+    _inv_mu: NDArray[np.float64]
+
+    def variance(self, r: float | NDArray[np.float64]) -> float | NDArray[np.float64]:
+        """Frontier variance at target return ``r``."""
+        r = np.asarray(r, dtype=np.float64)
+        if self.D <= 0:
+            return np.where(np.isclose(r, self.gmv_return), 1.0 / self.A, np.nan)[()]
+        return ((self.A * r * r - 2 * self.B * r + self.C) / self.D)[()]
+
+    def weights(self, r: float) -> NDArray[np.float64]:
+        """Frontier weights at target return ``r``, shape (n_assets,)."""
+        if self.D <= 0:
+            raise InputError("all assets have the same expected return: only the minimum "
+                             "variance portfolio is on the frontier", "mu")
+        return (self._inv_ones * (self.C - self.B * r) + self._inv_mu * (self.A * r - self.B)) / self.D
+
+    def tangency_weights(self, risk_free_rate: float = 0.0) -> NDArray[np.float64]:
+        """Tangency portfolio ``Σ⁻¹(μ − rf) / 1ᵀΣ⁻¹(μ − rf)``, shape (n_assets,).
+
+        Raises
+        ------
+        InputError
+            When ``rf >= B/A`` (the tangency portfolio is on the lower branch or undefined).
+        """
+        denom = self.B - self.A * risk_free_rate
+        if denom <= 0:
+            raise InputError(
+                f"the risk-free rate must be below the minimum-variance return "
+                f"{self.gmv_return:.4g} for an unconstrained tangency portfolio", "rf")
+        return (self._inv_mu - risk_free_rate * self._inv_ones) / denom
+
+
+def merton_frontier(mu: ArrayLike, cov: ArrayLike) -> MertonFrontier:
+    """Merton's (1972) closed-form frontier for a positive definite covariance matrix.
+
+    Parameters
+    ----------
+    mu : array_like of shape (n_assets,)
+        Expected returns.
+    cov : array_like of shape (n_assets, n_assets)
+        Covariance matrix; must be positive definite.
+
+    Returns
+    -------
+    MertonFrontier
+
+    Raises
+    ------
+    InputError
+        When the covariance matrix is singular (the closed form needs ``Σ⁻¹``).
+    """
+    m = as_vector(mu, "mu")
+    c = as_covariance(cov, n=m.size)
+    try:
+        chol = np.linalg.cholesky(c)
+    except np.linalg.LinAlgError as err:
+        raise InputError("cov is singular (e.g. duplicated or riskless assets): the closed-form "
+                         "frontier needs an invertible covariance matrix", "cov") from err
+    rhs = np.column_stack([np.ones_like(m), m])
+    y = np.linalg.solve(chol, rhs)
+    x = np.linalg.solve(chol.T, y)
+    inv_ones, inv_mu = x[:, 0], x[:, 1]
+    a = float(np.sum(inv_ones))
+    b = float(np.sum(inv_mu))
+    cc = float(m @ inv_mu)
+    d = a * cc - b * b
+    return MertonFrontier(a, b, cc, d, b / a, float(np.sqrt(1.0 / a)), inv_ones / a,
+                          inv_ones, inv_mu)

@@ -1,0 +1,405 @@
+"""The exact efficient frontier: corner portfolios and evaluation at any return or volatility."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from xlfrontier.core._path import Branch, PathSolver, snap_to_bounds
+from xlfrontier.core._validation import fmt_pct, validate_problem
+from xlfrontier.core.results import PortfolioResult
+from xlfrontier.exceptions import (
+    InputError,
+    NoPositiveExcessReturnError,
+    TargetOutOfRangeError,
+    UnboundedError,
+)
+
+__all__ = ["EfficientFrontier", "FrontierSample", "efficient_frontier"]
+
+
+@dataclass(frozen=True)
+class FrontierSample:
+    """Points sampled along the efficient frontier.
+
+    Attributes
+    ----------
+    returns, volatilities : ndarray of shape (points,)
+    weights : ndarray of shape (points, n_assets)
+    """
+
+    returns: NDArray[np.float64]
+    volatilities: NDArray[np.float64]
+    weights: NDArray[np.float64]
+
+    def sharpe_ratios(self, risk_free_rate: float) -> NDArray[np.float64]:
+        """Sharpe ratio of each point (NaN where the volatility is zero)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = (self.returns - risk_free_rate) / self.volatilities
+        return np.where(self.volatilities > 0, s, np.nan)
+
+
+def _segment_quadratics(br: Branch) -> tuple[NDArray[np.float64], ...]:
+    """Variance ``a + 2bλ + cλ²`` and return ``r + λ·dr`` on each segment between corners."""
+    dw = np.diff(br.w, axis=0)
+    dsw = np.diff(br.sw, axis=0)
+    a = br.var[:-1]
+    b = np.einsum("ij,ij->i", br.w[:-1], dsw)
+    c = np.maximum(np.einsum("ij,ij->i", dw, dsw), 0.0)
+    return a, b, c, br.ret[:-1], np.diff(br.ret)
+
+
+def _solve_variance(a, b, c, target):
+    """Smallest ``λ ≥ 0`` with ``a + 2bλ + cλ² = target`` (``a ≤ target``), stable form."""
+    disc = np.sqrt(np.maximum(b * b + c * (target - a), 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = (target - a) / (b + disc)
+    return np.where(target - a <= 0, 0.0, lam)
+
+
+class EfficientFrontier:
+    """The exact efficient frontier (from the GMV portfolio to the maximum return).
+
+    Weights move linearly in the expected return between consecutive corner portfolios, so the
+    frontier is known exactly once the corners are; evaluation at any return or volatility is
+    interpolation (and the root of a quadratic for a volatility). Build it with
+    :func:`efficient_frontier`.
+    """
+
+    def __init__(self, solver: PathSolver) -> None:
+        self._ps = solver
+        self._br = solver.extend_upper()
+        br = self._br
+        # The efficient end of a (rare) segment of equal-variance GMV portfolios.
+        self._k0 = int(np.flatnonzero(br.t <= br.t[0])[-1])
+
+    # ------------------------------------------------------------------ corners
+    @cached_property
+    def _corner_index(self) -> NDArray[np.intp]:
+        br = self._br
+        keep = [self._k0]
+        for k in range(self._k0 + 1, br.t.size):
+            if np.abs(br.w[k] - br.w[keep[-1]]).max() > 1e-12:
+                keep.append(k)
+        return np.asarray(keep, dtype=np.intp)
+
+    @property
+    def corner_weights(self) -> NDArray[np.float64]:
+        """Weights of the corner portfolios, shape (n_corners, n_assets)."""
+        return self._br.w[self._corner_index]
+
+    @property
+    def corner_returns(self) -> NDArray[np.float64]:
+        """Expected returns of the corner portfolios, shape (n_corners,)."""
+        return self._br.ret[self._corner_index]
+
+    @property
+    def corner_volatilities(self) -> NDArray[np.float64]:
+        """Volatilities of the corner portfolios, shape (n_corners,)."""
+        return np.sqrt(self._br.var[self._corner_index])
+
+    @cached_property
+    def corners(self) -> list[PortfolioResult]:
+        """Corner portfolios as certified results, from the GMV to the maximum return."""
+        br = self._br
+        return [
+            self._ps.result(br.w[k], br.sw[k], float(br.t[k]), br.state[k], "frontier_corner")
+            for k in self._corner_index
+        ]
+
+    @cached_property
+    def gmv(self) -> PortfolioResult:
+        """The global minimum variance portfolio (the efficient one if there are several)."""
+        return self._ps.point(self._br, self._k0, 0.0, "global_min_variance")
+
+    @property
+    def min_return(self) -> float:
+        """Expected return of the GMV portfolio: the lowest efficient return."""
+        return float(self._br.ret[self._k0])
+
+    @property
+    def max_return(self) -> float:
+        """Highest attainable expected return (``inf`` with unlimited short selling)."""
+        return float("inf") if self._br.ray is not None else float(self._br.ret[-1])
+
+    @property
+    def min_volatility(self) -> float:
+        """Volatility of the GMV portfolio."""
+        return float(np.sqrt(self._br.var[self._k0]))
+
+    @property
+    def max_volatility(self) -> float:
+        """Volatility of the maximum-return portfolio (``inf`` when unbounded)."""
+        return float("inf") if self._br.ray is not None else float(np.sqrt(self._br.var[-1]))
+
+    @property
+    def is_bounded(self) -> bool:
+        """Whether the frontier ends at a maximum-return portfolio."""
+        return self._br.ray is None
+
+    def _sample_top_return(self) -> float:
+        if self.is_bounded:
+            return self.max_return
+        return max(float(self._ps.p.mu.max()), float(self._br.ret[-1]))
+
+    # ------------------------------------------------------------------ evaluation
+    def _locate_return(self, r: float) -> tuple[int, float]:
+        br, k0 = self._br, self._k0
+        ret = br.ret
+        last = ret.size - 1
+        if r >= ret[last]:
+            if br.ray is None:
+                return last, 0.0
+            return last, (r - ret[last]) / float(self._ps.p.mu @ br.ray[0])
+        k = int(np.searchsorted(ret[k0:], r, side="right")) - 1 + k0
+        k = min(max(k, k0), last - 1)
+        dr = ret[k + 1] - ret[k]
+        return k, (0.0 if dr <= 0 else min(max((r - ret[k]) / dr, 0.0), 1.0))
+
+    def at_return(self, target_return: float) -> PortfolioResult:
+        """Efficient portfolio with the given expected return.
+
+        Raises
+        ------
+        TargetOutOfRangeError
+            When the target is below the GMV return or above the highest attainable return.
+        """
+        r = float(target_return)
+        lo, hi = self.min_return, self.max_return
+        tol = 1e-12 * max(1.0, abs(r))
+        if not lo - tol <= r <= hi + tol:
+            raise _return_error(r, lo, hi, efficient=True)
+        k, lam = self._locate_return(min(max(r, lo), hi))
+        return self._ps.point(self._br, k, lam, "frontier_point", target=r)
+
+    def at_volatility(self, target_volatility: float) -> PortfolioResult:
+        """Efficient portfolio with the given volatility.
+
+        Raises
+        ------
+        TargetOutOfRangeError
+            When the target is below the GMV volatility or above the maximum-return portfolio's.
+        """
+        s = float(target_volatility)
+        lo, hi = self.min_volatility, self.max_volatility
+        tol = 1e-12 * max(1.0, s)
+        if not lo - tol <= s <= hi + tol:
+            raise _vol_error(s, lo, hi, efficient=True)
+        k, lam = self._locate_volatility(min(max(s, lo), hi))
+        return self._ps.point(self._br, k, lam, "frontier_point")
+
+    def _locate_volatility(self, s: float) -> tuple[int, float]:
+        br, k0 = self._br, self._k0
+        target = s * s
+        last = br.var.size - 1
+        if target >= br.var[last]:
+            if br.ray is None:
+                return last, 0.0
+            dw, dsw = br.ray
+            a = br.var[last]
+            b = float(br.w[last] @ dsw)
+            c = max(float(dw @ dsw), 0.0)
+            return last, float(_solve_variance(a, b, c, target))
+        k = int(np.searchsorted(br.var[k0:], target, side="right")) - 1 + k0
+        k = min(max(k, k0), last - 1)
+        a, b, c, _, _ = (x[k] for x in _segment_quadratics_slice(br, k))
+        lam = float(_solve_variance(a, b, c, target))
+        return k, min(max(lam, 0.0), 1.0)
+
+    def sample(self, points: int = 50, by: str = "return") -> FrontierSample:
+        """``points`` efficient portfolios evenly spaced in return or in volatility.
+
+        Parameters
+        ----------
+        points : int
+            Number of points (at least 2), from the GMV to the maximum-return portfolio. With
+            unlimited short selling the top is the highest single-asset expected return.
+        by : {"return", "volatility"}
+            Spacing.
+
+        Returns
+        -------
+        FrontierSample
+        """
+        points = int(points)
+        if points < 2:
+            raise InputError("points must be at least 2", "points")
+        br = self._br
+        if by == "return":
+            grid = np.linspace(self.min_return, self._sample_top_return(), points)
+            loc = [self._locate_return(r) for r in grid]
+        elif by == "volatility":
+            top = self.max_volatility
+            if not np.isfinite(top):
+                top = float(np.sqrt(self._ps.point(
+                    br, *self._locate_return(self._sample_top_return()), "x").variance))
+            grid = np.linspace(self.min_volatility, top, points)
+            loc = [self._locate_volatility(s) for s in grid]
+        else:
+            raise InputError('by must be "return" or "volatility"', "by")
+        ks = np.array([k for k, _ in loc])
+        lam = np.array([x for _, x in loc])[:, None]
+        nxt = np.minimum(ks + 1, br.t.size - 1)
+        dw = br.w[nxt] - br.w[ks]
+        dsw = br.sw[nxt] - br.sw[ks]
+        if br.ray is not None:
+            on_ray = (ks == br.t.size - 1)[:, None]
+            dw = np.where(on_ray, br.ray[0], dw)
+            dsw = np.where(on_ray, br.ray[1], dsw)
+        w = br.w[ks] + lam * dw
+        sw = br.sw[ks] + lam * dsw
+        w = snap_to_bounds(w, self._ps.p.lower, self._ps.p.upper)[0]
+        var = np.maximum(np.einsum("ij,ij->i", w, sw), 0.0)
+        return FrontierSample(w @ self._ps.p.mu, np.sqrt(var), w)
+
+    def max_sharpe(self, risk_free_rate: float = 0.0) -> PortfolioResult:
+        """The tangency portfolio: highest ``(μᵀw − rf)/σ`` on the frontier.
+
+        Raises
+        ------
+        NoPositiveExcessReturnError
+            When no feasible portfolio earns more than ``risk_free_rate``.
+        """
+        return _max_sharpe_on(self._ps, float(risk_free_rate), self._k0)
+
+
+def _segment_quadratics_slice(br: Branch, k: int):
+    sub = Branch(br.w.shape[1])
+    sub.w, sub.sw = br.w[k : k + 2], br.sw[k : k + 2]
+    sub.var, sub.ret = br.var[k : k + 2], br.ret[k : k + 2]
+    return _segment_quadratics(sub)
+
+
+def _return_error(r: float, lo: float, hi: float, efficient: bool) -> TargetOutOfRangeError:
+    what = "efficient" if efficient else "attainable"
+    rng = f"(feasible {fmt_pct(lo)} to {fmt_pct(hi)})"
+    if r > hi:
+        msg = f"target return {fmt_pct(r)} is above the highest attainable {fmt_pct(hi)} {rng}"
+    elif efficient:
+        msg = (f"target return {fmt_pct(r)} is below the minimum-variance portfolio's "
+               f"{fmt_pct(lo)} {rng}")
+    else:
+        msg = f"target return {fmt_pct(r)} is below the lowest {what} {fmt_pct(lo)} {rng}"
+    return TargetOutOfRangeError(msg, "return", r, (lo, hi), "target_return")
+
+
+def _vol_error(s: float, lo: float, hi: float, efficient: bool = False) -> TargetOutOfRangeError:
+    if s < lo:
+        msg = (f"target volatility {fmt_pct(s)} is below the lowest attainable {fmt_pct(lo)} "
+               f"(the minimum-variance portfolio); raise the target")
+    else:
+        msg = (f"target volatility {fmt_pct(s)} is above the highest efficient {fmt_pct(hi)} "
+               f"(feasible {fmt_pct(lo)} to {fmt_pct(hi)})")
+    return TargetOutOfRangeError(msg, "volatility", s, (lo, hi), "target_volatility")
+
+
+def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> PortfolioResult:
+    """Trace the efficient branch just far enough to find the tangency portfolio."""
+    if not rf == rf or not np.isfinite(rf):
+        raise InputError("risk-free rate must be a finite number", "risk_free_rate")
+    if ps.r_max <= rf + 1e-14 * max(1.0, abs(rf)):
+        raise NoPositiveExcessReturnError(
+            f"no portfolio earns more than the risk-free rate {fmt_pct(rf)} (highest attainable "
+            f"return {fmt_pct(ps.r_max)}): maximum Sharpe is undefined; lower rf",
+            "risk_free_rate",
+        )
+    mu, s_cov = ps.p.mu, ps.s_cov
+    best = [-np.inf, False]
+
+    def stop(c) -> bool:
+        r = float(mu @ c.w)
+        v = float(c.w @ c.sw) * s_cov
+        if r <= rf:
+            return False
+        sh = (r - rf) / np.sqrt(v) if v > 0 else np.inf
+        if sh < best[0] * (1 - 1e-12):
+            return True
+        best[0] = sh
+        return False
+
+    br = ps.extend_upper(stop=stop)
+    if k0 is None:
+        k0 = int(np.flatnonzero(br.t <= br.t[0])[-1])
+    k_end = br.t.size
+    cand_k, cand_l, cand_s = [], [], []
+    if k_end - k0 >= 2:
+        sub = Branch(mu.size)
+        sl = slice(k0, k_end)
+        sub.w, sub.sw, sub.var, sub.ret = br.w[sl], br.sw[sl], br.var[sl], br.ret[sl]
+        a, b, c, r0, dr = _segment_quadratics(sub)
+        e = r0 - rf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lam = (e * b - dr * a) / (dr * b - e * c)
+        lam = np.where(np.isfinite(lam), np.clip(lam, 0.0, 1.0), 0.0)
+        for lam_try in (np.zeros_like(lam), np.ones_like(lam), lam):
+            v = a + 2 * b * lam_try + c * lam_try**2
+            r = r0 + lam_try * dr
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s = np.where(v > 0, (r - rf) / np.sqrt(np.maximum(v, 0)),
+                             np.where(r > rf, np.inf, -np.inf))
+            j = int(np.argmax(s))
+            cand_k.append(j + k0)
+            cand_l.append(float(lam_try[j]))
+            cand_s.append(float(s[j]))
+    else:
+        v = br.var[k0]
+        r = br.ret[k0]
+        cand_k.append(k0)
+        cand_l.append(0.0)
+        cand_s.append((r - rf) / np.sqrt(v) if v > 0 else (np.inf if r > rf else -np.inf))
+    if br.done and br.ray is not None:
+        last = br.t.size - 1
+        dw, dsw = br.ray
+        a = br.var[last]
+        b = float(br.w[last] @ dsw)
+        c = max(float(dw @ dsw), 0.0)
+        dr = float(mu @ dw)
+        e = br.ret[last] - rf
+        den = dr * b - e * c
+        lam = (e * b - dr * a) / den if den != 0 else 0.0
+        lam = max(lam, 0.0)
+        v = a + 2 * b * lam + c * lam**2
+        s_ray = (e + lam * dr) / np.sqrt(v) if v > 0 else -np.inf
+        s_inf = dr / np.sqrt(c) if c > 0 else np.inf
+        if s_inf > max(max(cand_s), s_ray) * (1 + 1e-12):
+            raise UnboundedError(
+                f"the maximum Sharpe ratio is not attained: with unlimited short selling and "
+                f"rf {fmt_pct(rf)} at or above the minimum-variance return, the ratio keeps "
+                f"rising; lower rf or bound the weights"
+            )
+        cand_k.append(last)
+        cand_l.append(lam)
+        cand_s.append(s_ray)
+    j = int(np.argmax(cand_s))
+    if not np.isfinite(cand_s[j]):
+        raise InputError(
+            "a riskless portfolio earns more than the risk-free rate: the Sharpe ratio is "
+            "unbounded; set rf to the riskless assets' return", "risk_free_rate")
+    return ps.point(br, cand_k[j], cand_l[j], "max_sharpe", rf)
+
+
+def efficient_frontier(
+    mu: ArrayLike,
+    cov: ArrayLike,
+    lower: ArrayLike | float | None = 0.0,
+    upper: ArrayLike | float | None = np.inf,
+) -> EfficientFrontier:
+    """Compute the whole efficient frontier exactly.
+
+    Parameters
+    ----------
+    mu : array_like of shape (n_assets,)
+        Expected returns.
+    cov : array_like of shape (n_assets, n_assets)
+        Covariance matrix (symmetric positive semi-definite).
+    lower, upper : float or array_like of shape (n_assets,)
+        Weight bounds; ``lower=-inf`` allows unlimited short selling.
+
+    Returns
+    -------
+    EfficientFrontier
+    """
+    return EfficientFrontier(PathSolver(validate_problem(mu, cov, lower, upper)))

@@ -1,0 +1,259 @@
+"""Single-portfolio optimisers: minimum variance, GMV, maximum Sharpe, target volatility, utility.
+
+Each one traces the exact frontier (see :mod:`xlfrontier.core._path`) only as far as it needs,
+so every answer is the frontier's own portfolio, certified by its KKT residuals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from xlfrontier.core._path import PathSolver
+from xlfrontier.core._validation import validate_problem
+from xlfrontier.core.frontier import _max_sharpe_on, _return_error, _solve_variance, _vol_error
+from xlfrontier.core.results import PortfolioResult
+from xlfrontier.exceptions import InputError
+
+__all__ = ["global_min_variance", "max_return", "max_sharpe", "max_utility", "min_variance"]
+
+Bound = ArrayLike | float | None
+
+
+def _number(x, name: str) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"{name} must be a number", name) from err
+    if not np.isfinite(v):
+        raise InputError(f"{name} must be a finite number", name)
+    return v
+
+
+def _rf(x) -> float | None:
+    return None if x is None else _number(x, "risk_free_rate")
+
+
+def min_variance(
+    mu: ArrayLike,
+    cov: ArrayLike,
+    target_return: float,
+    lower: Bound = 0.0,
+    upper: Bound = np.inf,
+    risk_free_rate: float | None = None,
+) -> PortfolioResult:
+    """Minimum-variance portfolio with expected return exactly ``target_return``.
+
+    Solves ``min wᵀΣw`` s.t. ``1ᵀw = 1``, ``μᵀw = r``, ``lower ≤ w ≤ upper``. Targets below
+    the GMV return are allowed (the inefficient branch of the minimum-variance frontier).
+
+    Parameters
+    ----------
+    mu : array_like of shape (n_assets,)
+        Expected returns (decimals: 0.08 for 8%).
+    cov : array_like of shape (n_assets, n_assets)
+        Covariance matrix, symmetric positive semi-definite.
+    target_return : float
+        Required expected return.
+    lower, upper : float or array_like of shape (n_assets,)
+        Weight bounds (default long-only, no upper limit); ``-inf`` allows short selling.
+    risk_free_rate : float, optional
+        When given, the result reports the Sharpe ratio.
+
+    Returns
+    -------
+    PortfolioResult
+
+    Raises
+    ------
+    InputError
+        Invalid inputs (shapes, missing values, asymmetric or non-PSD covariance, bounds).
+    TargetOutOfRangeError
+        When no portfolio within the bounds has that return; carries the feasible range.
+    """
+    r = _number(target_return, "target_return")
+    rf = _rf(risk_free_rate)
+    ps = PathSolver(validate_problem(mu, cov, lower, upper))
+    lo, hi = ps.r_min, ps.r_max
+    tol = 1e-12 * max(1.0, abs(r), abs(lo) if np.isfinite(lo) else 0.0,
+                      abs(hi) if np.isfinite(hi) else 0.0)
+    if not lo - tol <= r <= hi + tol:
+        raise _return_error(r, lo, hi, efficient=False)
+    r = min(max(r, lo), hi)
+    mu_v = ps.p.mu
+    up = ps.extend_upper(stop=lambda c: True)
+    if r >= up.ret[0]:
+        br = ps.extend_upper(stop=lambda c: float(mu_v @ c.w) >= r)
+        ret = br.ret
+    else:
+        br = ps.extend_lower(stop=lambda c: float(mu_v @ c.w) <= r)
+        ret = -br.ret
+    x = r if br is ps.upper else -r
+    last = ret.size - 1
+    if x >= ret[last]:
+        if br.ray is None:
+            return ps.point(br, last, 0.0, "min_variance", rf, target=r)
+        slope = float(mu_v @ br.ray[0]) * (1 if br is ps.upper else -1)
+        return ps.point(br, last, (x - ret[last]) / slope, "min_variance", rf, target=r)
+    k = int(np.searchsorted(ret, x, side="right")) - 1
+    k = min(max(k, 0), last - 1)
+    dr = ret[k + 1] - ret[k]
+    lam = 0.0 if dr <= 0 else min(max((x - ret[k]) / dr, 0.0), 1.0)
+    return ps.point(br, k, lam, "min_variance", rf, target=r)
+
+
+def global_min_variance(
+    cov: ArrayLike,
+    lower: Bound = 0.0,
+    upper: Bound = np.inf,
+    mu: ArrayLike | None = None,
+    risk_free_rate: float | None = None,
+) -> PortfolioResult:
+    """Global minimum-variance (GMV) portfolio.
+
+    Parameters
+    ----------
+    cov : array_like of shape (n_assets, n_assets)
+        Covariance matrix.
+    lower, upper : float or array_like of shape (n_assets,)
+        Weight bounds.
+    mu : array_like of shape (n_assets,), optional
+        Expected returns: reported in the result, and used to pick the highest-return GMV
+        portfolio when several have the same variance.
+    risk_free_rate : float, optional
+        When given (with ``mu``), the result reports the Sharpe ratio.
+
+    Returns
+    -------
+    PortfolioResult
+    """
+    rf = _rf(risk_free_rate)
+    ps = PathSolver(validate_problem(mu, cov, lower, upper))
+    br = ps.extend_upper(stop=lambda c: c.t > 0)
+    k0 = int(np.flatnonzero(br.t <= br.t[0])[-1])
+    return ps.point(br, k0, 0.0, "global_min_variance", rf if mu is not None else None)
+
+
+def max_sharpe(
+    mu: ArrayLike,
+    cov: ArrayLike,
+    risk_free_rate: float = 0.0,
+    lower: Bound = 0.0,
+    upper: Bound = np.inf,
+) -> PortfolioResult:
+    """Maximum Sharpe ratio (tangency) portfolio.
+
+    Parameters
+    ----------
+    mu : array_like of shape (n_assets,)
+        Expected returns.
+    cov : array_like of shape (n_assets, n_assets)
+        Covariance matrix.
+    risk_free_rate : float
+        Same periodicity as ``mu``.
+    lower, upper : float or array_like of shape (n_assets,)
+        Weight bounds.
+
+    Returns
+    -------
+    PortfolioResult
+
+    Raises
+    ------
+    NoPositiveExcessReturnError
+        When no feasible portfolio earns more than the risk-free rate.
+    UnboundedError
+        With unlimited short selling when the ratio has no maximum.
+    """
+    rf = _number(risk_free_rate, "risk_free_rate")
+    ps = PathSolver(validate_problem(mu, cov, lower, upper))
+    return _max_sharpe_on(ps, rf)
+
+
+def max_return(
+    mu: ArrayLike,
+    cov: ArrayLike,
+    target_volatility: float,
+    lower: Bound = 0.0,
+    upper: Bound = np.inf,
+    risk_free_rate: float | None = None,
+) -> PortfolioResult:
+    """Highest-return portfolio whose volatility does not exceed ``target_volatility``.
+
+    When the target is above the volatility of the maximum-return portfolio, that portfolio is
+    returned (its volatility is then below the target).
+
+    Raises
+    ------
+    TargetOutOfRangeError
+        When the target is below the GMV volatility (nothing is that safe).
+    """
+    s = _number(target_volatility, "target_volatility")
+    rf = _rf(risk_free_rate)
+    if s < 0:
+        raise InputError("target volatility must not be negative", "target_volatility")
+    ps = PathSolver(validate_problem(mu, cov, lower, upper))
+    s_cov = ps.s_cov
+    target = s * s
+    br = ps.extend_upper(stop=lambda c: c.t > 0)
+    k0 = int(np.flatnonzero(br.t <= br.t[0])[-1])
+    v0 = br.var[k0]
+    if target < v0 * (1 - 1e-12) - 1e-300:
+        raise _vol_error(s, float(np.sqrt(v0)), float("inf"))
+    br = ps.extend_upper(stop=lambda c: float(c.w @ c.sw) * s_cov >= target)
+    last = br.t.size - 1
+    if target >= br.var[last]:
+        if br.ray is None:
+            return ps.point(br, last, 0.0, "max_return", rf)
+        dw, dsw = br.ray
+        lam = _solve_variance(br.var[last], float(br.w[last] @ dsw),
+                              max(float(dw @ dsw), 0.0), target)
+        return ps.point(br, last, float(lam), "max_return", rf)
+    k = int(np.searchsorted(br.var[k0:], target, side="right")) - 1 + k0
+    k = min(max(k, k0), last - 1)
+    dw = br.w[k + 1] - br.w[k]
+    dsw = br.sw[k + 1] - br.sw[k]
+    lam = _solve_variance(br.var[k], float(br.w[k] @ dsw), max(float(dw @ dsw), 0.0), target)
+    return ps.point(br, k, float(min(max(lam, 0.0), 1.0)), "max_return", rf)
+
+
+def max_utility(
+    mu: ArrayLike,
+    cov: ArrayLike,
+    risk_aversion: float,
+    lower: Bound = 0.0,
+    upper: Bound = np.inf,
+    risk_free_rate: float | None = None,
+) -> PortfolioResult:
+    """Maximise the mean-variance utility ``μᵀw − (δ/2) wᵀΣw``.
+
+    Parameters
+    ----------
+    risk_aversion : float
+        ``δ > 0``. The solution is the frontier point with risk tolerance ``t = 1/δ``.
+
+    Raises
+    ------
+    InputError
+        When ``δ ≤ 0``.
+    """
+    delta = _number(risk_aversion, "risk_aversion")
+    rf = _rf(risk_free_rate)
+    if delta <= 0:
+        raise InputError("risk aversion must be positive (typical values 1 to 10)",
+                         "risk_aversion")
+    ps = PathSolver(validate_problem(mu, cov, lower, upper))
+    t = 1.0 / delta
+    ts = ps._t_scale()
+    br = ps.extend_upper(stop=lambda c: c.t * ts >= t)
+    last = br.t.size - 1
+    if ps.flat:
+        return ps.point(br, 0, 0.0, "max_utility", rf)
+    if t >= br.t[last]:
+        return ps.point(br, last, (t - br.t[last]) if br.ray is not None else 0.0,
+                        "max_utility", rf)
+    k = int(np.searchsorted(br.t, t, side="right")) - 1
+    k = min(max(k, 0), last - 1)
+    dt = br.t[k + 1] - br.t[k]
+    lam = 0.0 if dt <= 0 else (t - br.t[k]) / dt
+    return ps.point(br, k, lam, "max_utility", rf)

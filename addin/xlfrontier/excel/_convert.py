@@ -1,0 +1,588 @@
+"""Excel values in, numpy arrays out, and clean Excel values back.
+
+The UDFs receive their arguments unconverted (xlwings ``"raw"``): whatever COM delivers. That
+is a scalar for a single cell and a tuple of row tuples for a range; inside, a number is a
+``float``, a blank cell ``None``, a text ``str``, TRUE/FALSE a ``bool``, a date a ``datetime``
+and an error value an ``int`` (``-2146826246`` is ``#N/A``). An optional argument left out in
+the formula arrives as the Python default; VBA's "missing" marker ``-2147352572`` is also
+understood. The same functions accept numpy arrays and nested lists, so the UDFs work as plain
+Python functions too.
+
+Conventions (documented for users in ``docs/readme/excel-functions.md``):
+
+* numeric ranges (``mu``, ``cov``, ``w``) must be completely filled with numbers; blank cells,
+  text, TRUE/FALSE, dates and error values are refused with the cell's position;
+* vectors are a single row or a single column; results come back in the orientation of
+  ``mu`` (or of ``w``);
+* ``lower``/``upper`` are a single value for every asset or one value per asset; blank means
+  the default (lower 0, no upper limit); the text ``none`` (also ``short``, ``unlimited``,
+  ``-inf``/``inf``) means no limit, so ``lower = "none"`` allows unlimited short selling;
+* ranges are limited to :data:`MAX_CELLS` cells and problems to :data:`MAX_ASSETS` assets;
+* returns are decimals; inputs that look like percentages typed as whole numbers (8 for 8%)
+  are refused with a hint (:func:`check_units`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from xlfrontier.core._validation import fmt_pct
+from xlfrontier.exceptions import InputError
+
+__all__ = [
+    "MAX_ASSETS",
+    "MAX_CELLS",
+    "MAX_POINTS",
+    "MISSING",
+    "as_bounds",
+    "as_integer",
+    "as_labels",
+    "as_matrix",
+    "as_number",
+    "as_vector",
+    "check_percent_bounds",
+    "check_units",
+    "clean",
+    "clean_weights",
+    "excel_error_name",
+    "is_missing",
+    "shaped",
+    "table",
+]
+
+# VBA passes this (DISP_E_PARAMNOTFOUND) for an Optional argument the formula left out.
+MISSING = -2147352572
+# Excel error values arrive as the HRESULT 0x800A0000 + xlErr code, as a signed 32-bit int.
+_XL_ERROR_BASE = -2146828288
+_XL_ERRORS = {
+    2000: "#NULL!",
+    2007: "#DIV/0!",
+    2015: "#VALUE!",
+    2023: "#REF!",
+    2029: "#NAME?",
+    2036: "#NUM!",
+    2042: "#N/A",
+    2043: "#GETTING_DATA",
+    2045: "#SPILL!",
+    2046: "#CONNECT!",
+    2047: "#BLOCKED!",
+    2048: "#UNKNOWN!",
+    2049: "#FIELD!",
+    2050: "#CALC!",
+    2051: "#BUSY!",
+}
+
+MAX_CELLS = 1_000_000  # per range argument (Excel has 1,048,576 rows)
+MAX_ASSETS = 1000  # per optimisation
+MAX_POINTS = 1000  # rows of a frontier table
+# Larger magnitudes in returns, covariances or weights are typing errors (or unit mix-ups),
+# and would overflow variances.
+MAX_MAGNITUDE = 1e10
+
+_NO_LIMIT_WORDS = {"none", "no limit", "nolimit", "unlimited", "unbounded", "inf", "+inf",
+                   "infinity", "+infinity", "-inf", "-infinity", "short"}
+_LOWER_ONLY = {"short", "-inf", "-infinity"}
+_UPPER_ONLY = {"inf", "+inf", "infinity", "+infinity"}
+
+
+def excel_error_name(x: object) -> str | None:
+    """Return ``"#N/A"`` etc. when ``x`` is an Excel error value as COM delivers it, else None."""
+    if type(x) is int and _XL_ERROR_BASE + 2000 <= x <= _XL_ERROR_BASE + 2100:
+        return _XL_ERRORS.get(x - _XL_ERROR_BASE, "an Excel error value")
+    return None
+
+
+def is_missing(x: object) -> bool:
+    """Return True for an omitted optional argument or a blank cell."""
+    if x is None:
+        return True
+    if type(x) is int:
+        return x == MISSING
+    if isinstance(x, str):
+        return not x.strip()
+    if isinstance(x, float):
+        return math.isnan(x)
+    return False
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+class _Cell:
+    """What a non-numeric cell holds, for messages."""
+
+    __slots__ = ("blank", "what")
+
+    def __init__(self, what: str, blank: bool = False) -> None:
+        self.what = what
+        self.blank = blank
+
+
+def _cell(x: object) -> float | _Cell:
+    """Classify one cell: its float value, or a :class:`_Cell` saying what it is instead."""
+    if type(x) is float:
+        return x if x == x else _Cell("a blank or missing value", blank=True)
+    if x is None:
+        return _Cell("a blank cell", blank=True)
+    if isinstance(x, (bool, np.bool_)):
+        return _Cell(f"the logical value {'TRUE' if x else 'FALSE'}")
+    if isinstance(x, int):
+        err = excel_error_name(x)
+        if err is not None:
+            return _Cell(f"the error {err}")
+        if x == MISSING:
+            return _Cell("a blank cell", blank=True)
+        return float(x)
+    if isinstance(x, (numbers.Real, decimal.Decimal)):
+        v = float(x)  # numpy scalars, Decimal (currency-formatted cells)
+        return v if v == v else _Cell("a blank or missing value", blank=True)
+    if isinstance(x, str):
+        if not x.strip():
+            return _Cell("a blank cell", blank=True)
+        shown = x if len(x) <= 20 else x[:17] + "..."
+        return _Cell(f'the text "{shown}"')
+    if isinstance(x, (dt.date, dt.time)):
+        return _Cell("a date")
+    return _Cell(f"an unsupported value ({type(x).__name__})")
+
+
+def _grid(value: Any, name: str) -> tuple[Sequence[Sequence[Any]], bool]:
+    """Return ``value`` as rows of cells, and whether it was given one-dimensional.
+
+    Single values become ``[[value]]``; flat sequences (direct Python calls) a column.
+    """
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        return [[value]], False
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return [[value.item()]], False
+        if value.ndim > 2:
+            raise InputError(f"{name} must be a range (rows and columns), got a "
+                             f"{value.ndim}-dimensional array", name)
+        value = value.tolist()
+    elif not isinstance(value, (list, tuple)):
+        to_numpy = getattr(value, "to_numpy", None)  # pandas objects, called from Python
+        if to_numpy is None:
+            return [[value]], False
+        return _grid(to_numpy(), name)
+    if len(value) == 0:
+        raise InputError(f"{name} is empty: select a range with numbers", name)
+    nested = [isinstance(row, (list, tuple)) for row in value]
+    if not any(nested):
+        if len(value) > MAX_CELLS:
+            raise _too_large(name, len(value))
+        return [[x] for x in value], True
+    if not all(nested):
+        raise InputError(f"{name} must be a rectangular range", name)
+    width = len(value[0])
+    if width == 0 or any(len(row) != width for row in value):
+        raise InputError(f"{name} must be a rectangular range", name)
+    if len(value) * width > MAX_CELLS:
+        raise _too_large(name, len(value) * width)
+    for row in value:
+        for x in row:
+            if isinstance(x, (list, tuple, np.ndarray)):
+                raise InputError(f"{name} must be a range of single values (rows and columns)",
+                                 name)
+    return value, False
+
+
+def _too_large(name: str, cells: int) -> InputError:
+    return InputError(f"{name} has {cells:,} cells, more than the {MAX_CELLS:,} allowed: "
+                      f"select a smaller range", name)
+
+
+def _where(i: int, j: int, shape: tuple[int, int]) -> str:
+    rows, cols = shape
+    if rows == 1 and cols == 1:
+        return ""
+    if cols == 1:
+        return f" in row {i + 1}"
+    if rows == 1:
+        return f" in column {j + 1}"
+    return f" in row {i + 1}, column {j + 1}"
+
+
+def _numbers(value: Any, name: str, *, blank_ok: bool = False,
+             fix: str = "every cell must hold a number") -> NDArray[np.float64]:
+    """Convert a range to a 2-D float array; blanks become NaN when ``blank_ok``.
+
+    Raises :class:`InputError` naming the first cell that is not a number.
+    """
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu" and 0 < value.ndim <= 2:
+        a = value.astype(np.float64)
+        if a.ndim == 1:
+            a = a.reshape(-1, 1)
+        if a.size > MAX_CELLS:
+            raise _too_large(name, a.size)
+        if blank_ok or not np.isnan(a).any():
+            return a
+        i, j = np.argwhere(np.isnan(a))[0]
+        raise InputError(f"{name} has a blank or missing value{_where(i, j, a.shape)}: {fix}",
+                         name)
+    rows, _ = _grid(value, name)
+    # Fast path: COM delivers numbers as floats, so a clean range is all floats.
+    if all(type(x) is float for row in rows for x in row):
+        a = np.array(rows, dtype=np.float64)
+        if blank_ok or not np.isnan(a).any():
+            return a
+    shape = (len(rows), len(rows[0]))
+    out = np.empty(shape)
+    for i, row in enumerate(rows):
+        for j, x in enumerate(row):
+            c = _cell(x)
+            if isinstance(c, _Cell):
+                if c.blank and blank_ok:
+                    out[i, j] = np.nan
+                    continue
+                raise InputError(f"{name} has {c.what}{_where(i, j, shape)}: {fix}", name)
+            out[i, j] = c
+    return out
+
+
+def _check_magnitude(a: NDArray[np.float64], name: str, what: str) -> None:
+    big = np.abs(a) > MAX_MAGNITUDE
+    if big.any():
+        idx = tuple(np.argwhere(big)[0])
+        raise InputError(f"{name} has {a[idx]:.3g}{_where(*_ij(idx, a.shape))}, too large for "
+                         f"{what}: check the units", name)
+
+
+def _ij(idx: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, int, tuple[int, int]]:
+    if len(shape) == 1:
+        return idx[0], 0, (shape[0], 1)
+    return idx[0], idx[1], (shape[0], shape[1])
+
+
+def as_vector(value: Any, name: str, n: int | None = None,
+              what: str = "an expected return") -> tuple[NDArray[np.float64], str]:
+    """Convert a single row or column of numbers.
+
+    Parameters
+    ----------
+    value : Excel value
+        A single cell, a row or a column.
+    name : str
+        Argument name for messages.
+    n : int, optional
+        Required number of values (the number of assets).
+    what : str
+        What one value is, for messages.
+
+    Returns
+    -------
+    values : ndarray of shape (n,)
+    orientation : {"row", "column"}
+        ``"row"`` for a 1 x n range (n > 1), else ``"column"``.
+    """
+    if is_missing(value):
+        raise InputError(f"{name} is missing: select a row or column of numbers", name)
+    a = _numbers(value, name, fix="every cell must hold a number (decimals: 8% = 0.08)")
+    rows, cols = a.shape
+    if rows != 1 and cols != 1:
+        raise InputError(f"{name} must be a single row or column, got {rows} rows x {cols} "
+                         f"columns", name)
+    orientation = "row" if rows == 1 and cols > 1 else "column"
+    v = a.ravel()
+    if n is not None and v.size != n:
+        raise InputError(f"{name} has {v.size} values but there are {n} assets: give one "
+                         f"value per asset, in the same order", name)
+    if v.size > MAX_ASSETS:
+        raise InputError(f"{name} has {v.size:,} assets, more than the {MAX_ASSETS:,} "
+                         f"supported", name)
+    v = v.copy()
+    _check_finite(v, name)
+    _check_magnitude(v, name, what)
+    return v, orientation
+
+
+def _check_finite(a: NDArray[np.float64], name: str) -> None:
+    bad = ~np.isfinite(a)
+    if bad.any():
+        idx = tuple(np.argwhere(bad)[0])
+        raise InputError(f"{name} has an infinite value{_where(*_ij(idx, a.shape))}: every "
+                         f"cell must hold a finite number", name)
+
+
+def as_matrix(value: Any, name: str, n: int | None = None) -> NDArray[np.float64]:
+    """Convert a square range of numbers (a covariance or correlation matrix).
+
+    Parameters
+    ----------
+    value : Excel value
+        An n x n range (a single cell for one asset).
+    name : str
+        Argument name for messages.
+    n : int, optional
+        Required size (the number of assets).
+
+    Returns
+    -------
+    ndarray of shape (n, n)
+    """
+    if is_missing(value):
+        raise InputError(f"{name} is missing: select the square matrix range", name)
+    a = _numbers(value, name, fix="every cell of the matrix must hold a number")
+    rows, cols = a.shape
+    if rows != cols:
+        raise InputError(f"{name} must be a square range (one row and one column per asset), "
+                         f"got {rows} rows x {cols} columns", name)
+    if n is not None and rows != n:
+        raise InputError(f"{name} is {rows}x{rows} but there are {n} assets: it must be "
+                         f"{n}x{n}, in the same asset order", name)
+    if rows > MAX_ASSETS:
+        raise InputError(f"{name} has {rows:,} assets, more than the {MAX_ASSETS:,} "
+                         f"supported", name)
+    _check_finite(a, name)
+    _check_magnitude(a, name, "a covariance")
+    return a
+
+
+def as_number(value: Any, name: str, default: float | None = None, *,
+              what: str = "a number") -> float:
+    """Convert a single cell to a float; a missing optional argument gives ``default``.
+
+    Parameters
+    ----------
+    value : Excel value
+        A single cell or a 1x1 range.
+    name : str
+        Argument name for messages.
+    default : float, optional
+        Value for a blank or omitted argument; ``None`` makes the argument required.
+    what : str
+        What the number is, for messages.
+    """
+    if isinstance(value, (list, tuple, np.ndarray)):
+        rows, _ = _grid(value, name)
+        if len(rows) != 1 or len(rows[0]) != 1:
+            raise InputError(f"{name} must be a single cell ({what}), got a range of "
+                             f"{len(rows)} x {len(rows[0])} cells", name)
+        value = rows[0][0]
+    if is_missing(value):
+        if default is None:
+            raise InputError(f"{name} is missing: give {what}", name)
+        return default
+    c = _cell(value)
+    if isinstance(c, _Cell):
+        raise InputError(f"{name} is {c.what}: give {what}", name)
+    if not math.isfinite(c):
+        raise InputError(f"{name} must be a finite number ({what})", name)
+    if abs(c) > MAX_MAGNITUDE:
+        raise InputError(f"{name} = {c:.3g} is too large for {what}: check the units", name)
+    return c + 0.0
+
+
+def as_integer(value: Any, name: str, default: int, low: int, high: int, *,
+               what: str = "a whole number") -> int:
+    """Convert a single cell to an integer in ``[low, high]`` (``default`` when omitted)."""
+    x = as_number(value, name, float(default), what=what)
+    if x != round(x):
+        raise InputError(f"{name} must be a whole number ({what}), got {x:g}", name)
+    if not low <= x <= high:
+        raise InputError(f"{name} must be between {low} and {high:,} ({what}), got {x:g}",
+                         name)
+    return int(x)
+
+
+def as_bounds(value: Any, name: str, n: int) -> float | NDArray[np.float64] | None:
+    """Convert a lower or upper weight bound.
+
+    Blank or omitted gives ``None`` (the core's default: lower 0, no upper limit). A single
+    cell applies to every asset, a row or column gives one bound per asset (blank cells take
+    the default). The text ``none``/``unlimited``/``no limit`` means no limit (``-inf`` for
+    ``lower``, so ``lower = "none"`` allows unlimited short selling); ``short``/``-inf`` are
+    accepted for ``lower`` and ``inf`` for ``upper``.
+
+    Returns
+    -------
+    None, float or ndarray of shape (n,)
+        NaN entries mean "default" for that asset.
+    """
+    if is_missing(value):
+        return None
+    rows, _ = _grid(value, name)
+    shape = (len(rows), len(rows[0]))
+    if shape[0] != 1 and shape[1] != 1:
+        raise InputError(f"{name} must be a single cell or one row or column of bounds, got "
+                         f"{shape[0]} rows x {shape[1]} columns", name)
+    no_limit = -np.inf if name == "lower" else np.inf
+    hint = ('a number (0.2 = 20%), blank for the default, or "none" for no limit'
+            + (' (unlimited short selling)' if name == "lower" else ""))
+    out = np.empty(shape[0] * shape[1])
+    k = 0
+    for i, row in enumerate(rows):
+        for j, x in enumerate(row):
+            c = _cell(x)
+            if isinstance(c, _Cell):
+                word = x.strip().lower() if isinstance(x, str) else None
+                wrong_side = _UPPER_ONLY if name == "lower" else _LOWER_ONLY
+                if c.blank:
+                    out[k] = np.nan
+                elif word in _NO_LIMIT_WORDS and word not in wrong_side:
+                    out[k] = no_limit
+                else:
+                    raise InputError(f"{name} has {c.what}{_where(i, j, shape)}: use {hint}",
+                                     name)
+            else:
+                out[k] = c
+            k += 1
+    if out.size != 1 and out.size != n:
+        raise InputError(f"{name} has {out.size} values but there are {n} assets: give one "
+                         f"bound per asset or a single cell for all", name)
+    if np.isnan(out).all():
+        return None
+    finite = out[np.isfinite(out)]
+    if finite.size and np.abs(finite).max() > MAX_MAGNITUDE:
+        raise InputError(f"{name} has a bound of {finite[np.abs(finite).argmax()]:.3g}: too "
+                         f'large; use "none" for no limit', name)
+    return float(out[0]) if out.size == 1 else out
+
+
+def as_labels(value: Any, n: int) -> list[str]:
+    """Asset names for table headers: ``labels`` or ``Asset 1``, ``Asset 2``..."""
+    default = [f"Asset {i + 1}" for i in range(n)]
+    if is_missing(value):
+        return default
+    rows, _ = _grid(value, "labels")
+    cells = [x for row in rows for x in row]
+    if len(rows) != 1 and len(rows[0]) != 1:
+        raise InputError(f"labels must be a single row or column of names, got {len(rows)} "
+                         f"rows x {len(rows[0])} columns", "labels")
+    if len(cells) != n:
+        raise InputError(f"labels has {len(cells)} names but there are {n} assets: give one "
+                         f"name per asset", "labels")
+    out = []
+    for k, x in enumerate(cells):
+        err = excel_error_name(x)
+        if err is not None:
+            raise InputError(f"labels has the error {err} in position {k + 1}: fix that cell",
+                             "labels")
+        if is_missing(x):
+            out.append(default[k])
+        elif isinstance(x, (bool, np.bool_)):
+            out.append("TRUE" if x else "FALSE")
+        elif isinstance(x, float) and x.is_integer():
+            out.append(str(int(x)))
+        elif isinstance(x, (dt.datetime, dt.date)):
+            out.append(x.strftime("%Y-%m-%d"))
+        else:
+            out.append(str(x).strip()[:255])
+    return out
+
+
+def check_units(mu: NDArray[np.float64] | None, cov: NDArray[np.float64] | None, *,
+                r: float | None = None, rf: float | None = None,
+                vol: float | None = None) -> None:
+    """Refuse inputs that look like percentages typed as whole numbers (8 instead of 8%).
+
+    Returns are decimals (8% is 0.08; typing ``8%`` in Excel stores 0.08). The checks are
+    about consistency, so that genuinely large numbers pass when everything uses the same
+    units:
+
+    * ``mu`` above 100% while it is also more than 5 times the largest volatility in ``cov``;
+    * volatilities in ``cov`` above 100% while more than 5 times the largest ``|mu|``;
+    * a target return ``r`` or risk-free rate ``rf`` above 100% while every ``mu`` is at most
+      100%, and a target volatility ``vol`` above 100% while every volatility is at most 100%.
+    """
+    m = float(np.abs(mu).max()) if mu is not None else None
+    s = float(np.sqrt(np.abs(np.diag(cov)).max())) if cov is not None else None
+    if m is not None and s is not None:
+        if m > 1 and m > 5 * s:
+            raise InputError(
+                f"mu has {m:g} ({fmt_pct(m)}) but the largest volatility in cov is "
+                f"{fmt_pct(s)}: mu looks like percentages typed as whole numbers; enter 8% as "
+                f"0.08 (or type 8%)", "mu")
+        if s > 1 and s > 5 * m:
+            raise InputError(
+                f"cov has a variance of {s * s:g} (volatility {fmt_pct(s)}) but mu is at most "
+                f"{fmt_pct(m)}: cov looks like it is in percent units; use decimal returns "
+                f"(20% volatility = variance 0.04)", "cov")
+    if m is not None and m <= 1:
+        for val, nm, what in ((r, "r", "target return"), (rf, "rf", "risk-free rate")):
+            if val is not None and abs(val) > 1:
+                raise InputError(
+                    f"{nm} = {val:g} is {fmt_pct(val)} while mu is at most {fmt_pct(m)}: the "
+                    f"{what} looks like a percentage typed as a whole number; enter 8% as 0.08 "
+                    f"(or type 8%)", nm)
+    if s is not None and s <= 1 and vol is not None and vol > 1:
+        raise InputError(
+            f"vol = {vol:g} is {fmt_pct(vol)} while no asset is more volatile than "
+            f"{fmt_pct(s)}: it looks like a percentage typed as a whole number; enter 15% as "
+            f"0.15 (or type 15%)", "vol")
+
+
+def check_percent_bounds(lower: Any, upper: Any) -> None:
+    """Refuse bounds that look like percentages typed as whole numbers (30 for 30%).
+
+    Only without short selling (every lower bound at least 0), where no weight can exceed
+    100%: a lower bound above 1 cannot be met, and an upper bound from 2 to 100 would be
+    meaningless, so both are almost certainly percentages.
+    """
+    lo = np.atleast_1d(np.asarray(lower if lower is not None else 0.0, dtype=np.float64))
+    up = np.atleast_1d(np.asarray(upper if upper is not None else np.inf, dtype=np.float64))
+    if not np.all(np.nan_to_num(lo, nan=0.0) >= 0):
+        return  # short selling allowed: large weights can be meant
+    if lo.max(initial=0.0) > 1:
+        x = float(lo.max())
+        raise InputError(f"lower has {x:g}, which is {fmt_pct(x)}: weights are decimals, so "
+                         f"type {x / 100:g} or {x:g}%", "lower")
+    suspicious = up[np.isfinite(up) & (up >= 2) & (up <= 100)]
+    if suspicious.size:
+        x = float(suspicious[0])
+        raise InputError(f"upper has {x:g}, which is {fmt_pct(x)}: weights are decimals, so "
+                         f"type {x / 100:g} or {x:g}% (leave blank for no limit)", "upper")
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def clean(x: float) -> float | str:
+    """One output number: no ``-0.0``; NaN as an empty cell; infinities as text."""
+    if x != x:
+        return ""
+    if math.isinf(x):
+        return "unbounded" if x > 0 else "-unbounded"
+    return float(x) + 0.0
+
+
+def clean_weights(w: NDArray[np.float64], lower: NDArray[np.float64] | None = None,
+                  upper: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """Remove float dust: snap weights within 1e-12 of a bound or of zero onto it.
+
+    The tolerance is relative to the largest weight (at least 1), so that levered long-short
+    portfolios are cleaned at the same relative precision.
+    """
+    w = np.array(w, dtype=np.float64)
+    tol = 1e-12 * max(1.0, float(np.abs(w).max()) if w.size else 1.0)
+    for b in (lower, upper):
+        if b is not None:
+            b = np.broadcast_to(np.asarray(b, dtype=np.float64), w.shape)
+            hit = np.isfinite(b) & (np.abs(w - b) <= tol)
+            w[hit] = b[hit]
+    w[np.abs(w) <= tol] = 0.0
+    return w + 0.0
+
+
+def shaped(values: NDArray[np.float64] | Sequence[float], orientation: str) -> list[list[Any]]:
+    """A vector as Excel rows: ``[[a], [b], ...]`` for a column, ``[[a, b, ...]]`` for a row."""
+    vals = [clean(x) for x in np.asarray(values, dtype=np.float64).tolist()]
+    return [vals] if orientation == "row" else [[v] for v in vals]
+
+
+def table(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """A rectangular table of cells: floats cleaned, ``None`` as empty, short rows padded."""
+    width = max(len(r) for r in rows)
+    out = []
+    for r in rows:
+        cells = [clean(x) if isinstance(x, float) else ("" if x is None else x) for x in r]
+        out.append(cells + [""] * (width - len(cells)))
+    return out

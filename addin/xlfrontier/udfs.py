@@ -1,0 +1,452 @@
+"""Excel worksheet functions (xlwings UDFs): the catalog the add-in registers.
+
+Each function is thin: it converts its ranges (:mod:`xlfrontier.excel._convert`), calls the
+numerical core (:mod:`xlfrontier.core`) and shapes the answer for the sheet; every failure
+becomes one short cell text (:mod:`xlfrontier.excel._errors`). The conventions (orientation,
+bounds, blanks, percentages, limits, error tags) are documented in
+``docs/readme/excel-functions.md``.
+
+On Linux xlwings binds no-op decorators, so this module imports without Excel and every
+function can be called as plain Python (``MINVAR_WEIGHTS(mu, cov, 0.08)``) with numbers,
+lists or numpy arrays. Array results are returned as ready-made rows of cells (lists of
+lists) with ``@xw.ret("raw")``, so xlwings spends no time converting them; scalar results are
+plain floats. The functions carry no type annotations on purpose: xlwings would read them as
+conversion instructions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xlwings as xw
+from numpy.typing import NDArray
+
+from xlfrontier.core._validation import validate_problem
+from xlfrontier.core.closed_form import merton_frontier
+from xlfrontier.core.frontier import efficient_frontier
+from xlfrontier.core.metrics import (
+    portfolio_return,
+    portfolio_sharpe,
+    portfolio_variance,
+    portfolio_volatility,
+    risk_contributions,
+)
+from xlfrontier.core.optimize import (
+    global_min_variance,
+    max_return,
+    max_sharpe,
+    max_utility,
+    min_variance,
+)
+from xlfrontier.core.results import PortfolioResult
+from xlfrontier.excel import _convert as cv
+from xlfrontier.excel._errors import excel_errors
+
+__all__ = [
+    "EFFICIENT_FRONTIER",
+    "FRONTIER_CORNERS",
+    "FRONTIER_RANGE",
+    "GMV_WEIGHTS",
+    "MAXSHARPE_WEIGHTS",
+    "MERTON_FRONTIER",
+    "MINVAR_WEIGHTS",
+    "PORTFOLIO_EXPLAIN",
+    "PORTFOLIO_RETURN",
+    "PORTFOLIO_SHARPE",
+    "PORTFOLIO_STATS",
+    "PORTFOLIO_VOL",
+    "RISK_CONTRIBUTIONS",
+    "TARGETVOL_WEIGHTS",
+    "UTILITY_WEIGHTS",
+]
+
+CATEGORY = "xlfrontier"
+DEFAULT_POINTS = 20
+
+# Function-wizard help, shared by every function with the argument.
+MU = "Expected returns: one row or column, one decimal per asset (8% = 0.08)"
+COV = "Covariance matrix: square range, one row and one column per asset, in mu's order"
+LOWER = ('Minimum weights: one cell for all assets or one per asset. Blank = 0 (long only); '
+         '"none" = unlimited short selling')
+UPPER = 'Maximum weights: one cell for all assets or one per asset. Blank or "none" = no limit'
+RF = "Risk-free rate, same period as mu (decimal). Blank = 0"
+LABELS = "Asset names for the column headers (optional; default Asset 1, Asset 2...)"
+W = "Portfolio weights: one row or column, one decimal per asset, in mu's order"
+R = "Target expected return (decimal: 8% = 0.08)"
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """Converted and validated inputs of an optimisation."""
+
+    mu: NDArray[np.float64]
+    cov: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    orientation: str
+
+    @property
+    def n(self) -> int:
+        return int(self.mu.size)
+
+
+def _assets(mu: Any, cov: Any) -> tuple[NDArray[np.float64], NDArray[np.float64], str]:
+    """Convert ``mu`` and ``cov``; return them with the orientation of ``mu``."""
+    m, orientation = cv.as_vector(mu, "mu")
+    return m, cv.as_matrix(cov, "cov", m.size), orientation
+
+
+def _problem(assets: tuple[NDArray[np.float64], NDArray[np.float64], str], lower: Any,
+             upper: Any, *, r: float | None = None, rf: float | None = None,
+             vol: float | None = None) -> _Inputs:
+    """Convert the bounds, check the units, validate the whole problem.
+
+    Arguments are converted in the order of the function's arguments, so that the message is
+    about the first one that is wrong.
+    """
+    m, c, orientation = assets
+    lo = cv.as_bounds(lower, "lower", m.size)
+    up = cv.as_bounds(upper, "upper", m.size)
+    cv.check_units(m, c, r=r, rf=rf, vol=vol)
+    cv.check_percent_bounds(lo, up)
+    p = validate_problem(m, c, lo, up)
+    return _Inputs(p.mu, p.cov, p.lower, p.upper, orientation)
+
+
+def _weights(res: PortfolioResult, p: _Inputs) -> list[list[Any]]:
+    return cv.shaped(cv.clean_weights(res.weights, p.lower, p.upper), p.orientation)
+
+
+def _sharpe(r: float, vol: float, rf: float) -> float:
+    return (r - rf) / vol if vol > 0 else float("nan")
+
+
+def _bound_text(b: float) -> float | str:
+    return b if np.isfinite(b) else "none"
+
+
+# -- optimal portfolios ----------------------------------------------------------------------
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("mu", "raw", doc=MU)
+@xw.arg("cov", "raw", doc=COV)
+@xw.arg("r", "raw", doc=R)
+@xw.arg("lower", "raw", doc=LOWER)
+@xw.arg("upper", "raw", doc=UPPER)
+@xw.ret("raw")
+@excel_errors
+def MINVAR_WEIGHTS(mu, cov, r, lower=None, upper=None):
+    """Weights of the minimum-variance portfolio with expected return r (spills in mu's orientation)."""
+    assets = _assets(mu, cov)
+    target = cv.as_number(r, "r", what="a target return (decimal: 8% = 0.08)")
+    p = _problem(assets, lower, upper, r=target)
+    return _weights(min_variance(p.mu, p.cov, target, p.lower, p.upper), p)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("cov", "raw", doc=COV)
+@xw.arg("lower", "raw", doc=LOWER)
+@xw.arg("upper", "raw", doc=UPPER)
+@xw.ret("raw")
+@excel_errors
+def GMV_WEIGHTS(cov, lower=None, upper=None):
+    """Weights of the global minimum-variance portfolio (spills as a column)."""
+    c = cv.as_matrix(cov, "cov")
+    lo = cv.as_bounds(lower, "lower", c.shape[0])
+    up = cv.as_bounds(upper, "upper", c.shape[0])
+    cv.check_percent_bounds(lo, up)
+    p = validate_problem(None, c, lo, up)
+    inputs = _Inputs(p.mu, p.cov, p.lower, p.upper, "column")
+    return _weights(global_min_variance(p.cov, p.lower, p.upper), inputs)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("mu", "raw", doc=MU)
+@xw.arg("cov", "raw", doc=COV)
+@xw.arg("rf", "raw", doc=RF)
+@xw.arg("lower", "raw", doc=LOWER)
+@xw.arg("upper", "raw", doc=UPPER)
+@xw.ret("raw")
+@excel_errors
+def MAXSHARPE_WEIGHTS(mu, cov, rf=None, lower=None, upper=None):
+    """Weights of the tangency portfolio: the highest Sharpe ratio (return - rf) / volatility."""
+    assets = _assets(mu, cov)
+    rate = cv.as_number(rf, "rf", 0.0, what="a risk-free rate (decimal)")
+    p = _problem(assets, lower, upper, rf=rate)
+    return _weights(max_sharpe(p.mu, p.cov, rate, p.lower, p.upper), p)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("mu", "raw", doc=MU)
+@xw.arg("cov", "raw", doc=COV)
+@xw.arg("vol", "raw", doc="Highest acceptable volatility (decimal: 15% = 0.15)")
+@xw.arg("lower", "raw", doc=LOWER)
+@xw.arg("upper", "raw", doc=UPPER)
+@xw.ret("raw")
+@excel_errors
+def TARGETVOL_WEIGHTS(mu, cov, vol, lower=None, upper=None):
+    """Weights of the highest-return portfolio whose volatility is at most vol."""
+    assets = _assets(mu, cov)
+    target = cv.as_number(vol, "vol", what="a target volatility (decimal: 15% = 0.15)")
+    p = _problem(assets, lower, upper, vol=target)
+    return _weights(max_return(p.mu, p.cov, target, p.lower, p.upper), p)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("mu", "raw", doc=MU)
+@xw.arg("cov", "raw", doc=COV)
+@xw.arg("risk_aversion", "raw", doc="Risk aversion δ > 0 in return - δ/2 x variance (e.g. 3)")
+@xw.arg("lower", "raw", doc=LOWER)
+@xw.arg("upper", "raw", doc=UPPER)
+@xw.ret("raw")
+@excel_errors
+def UTILITY_WEIGHTS(mu, cov, risk_aversion, lower=None, upper=None):
+    """Weights that maximise the mean-variance utility: expected return - risk_aversion/2 x variance."""
+    assets = _assets(mu, cov)
+    delta = cv.as_number(risk_aversion, "risk_aversion", what="a positive risk aversion (e.g. 3)")
+    p = _problem(assets, lower, upper)
+    return _weights(max_utility(p.mu, p.cov, delta, p.lower, p.upper), p)
+
+
+# -- the frontier ----------------------------------------------------------------------------
+
+
+def _frontier_table(names: list[str], returns: NDArray[np.float64],
+                    vols: NDArray[np.float64], weights: NDArray[np.float64], rf: float,
+                    p: _Inputs) -> list[list[Any]]:
+    rows: list[list[Any]] = [["Return", "Volatility", "Sharpe", *names]]
+    for r, v, w in zip(returns.tolist(), vols.tolist(), weights, strict=True):
+        rows.append([r, v, _sharpe(r, v, rf),
+                     *cv.clean_weights(w, p.lower, p.upper).tolist()])
+    return cv.table(rows)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("mu", "raw", doc=MU)
+@xw.arg("cov", "raw", doc=COV)
+@xw.arg("points", "raw", doc=f"Number of rows, 2 to {cv.MAX_POINTS} (default {DEFAULT_POINTS})")
+@xw.arg("lower", "raw", doc=LOWER)
+@xw.arg("upper", "raw", doc=UPPER)
+@xw.arg("rf", "raw", doc="Risk-free rate for the Sharpe column (decimal). Blank = 0")
+@xw.arg("labels", "raw", doc=LABELS)
+@xw.ret("raw")
+@excel_errors
+def EFFICIENT_FRONTIER(mu, cov, points=None, lower=None, upper=None, rf=None, labels=None):
+    """Efficient frontier table: a header row, then points rows evenly spaced in return from the minimum-variance portfolio to the highest return: Return, Volatility, Sharpe, one weight per asset."""
+    assets = _assets(mu, cov)
+    count = cv.as_integer(points, "points", DEFAULT_POINTS, 2, cv.MAX_POINTS,
+                          what="the number of frontier rows")
+    lo = cv.as_bounds(lower, "lower", assets[0].size)  # converted again in _problem: cheap
+    up = cv.as_bounds(upper, "upper", assets[0].size)
+    rate = cv.as_number(rf, "rf", 0.0, what="a risk-free rate (decimal)")
+    names = cv.as_labels(labels, assets[0].size)
+    p = _problem(assets, lo, up, rf=rate)
+    sample = efficient_frontier(p.mu, p.cov, p.lower, p.upper).sample(count)
+    return _frontier_table(names, sample.returns, sample.volatilities, sample.weights, rate, p)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("mu", "raw", doc=MU)
+@xw.arg("cov", "raw", doc=COV)
+@xw.arg("lower", "raw", doc=LOWER)
+@xw.arg("upper", "raw", doc=UPPER)
+@xw.arg("labels", "raw", doc=LABELS)
+@xw.ret("raw")
+@excel_errors
+def FRONTIER_CORNERS(mu, cov, lower=None, upper=None, labels=None):
+    """The exact corner (turning) portfolios of the efficient frontier, from the minimum-variance one up: Return, Volatility, Sharpe (rf = 0), one weight per asset."""
+    assets = _assets(mu, cov)
+    lo = cv.as_bounds(lower, "lower", assets[0].size)
+    up = cv.as_bounds(upper, "upper", assets[0].size)
+    names = cv.as_labels(labels, assets[0].size)
+    p = _problem(assets, lo, up)
+    ef = efficient_frontier(p.mu, p.cov, p.lower, p.upper)
+    return _frontier_table(names, ef.corner_returns, ef.corner_volatilities, ef.corner_weights,
+                           0.0, p)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("mu", "raw", doc=MU)
+@xw.arg("cov", "raw", doc=COV)
+@xw.arg("lower", "raw", doc=LOWER)
+@xw.arg("upper", "raw", doc=UPPER)
+@xw.ret("raw")
+@excel_errors
+def FRONTIER_RANGE(mu, cov, lower=None, upper=None):
+    """The lowest (minimum-variance) and highest attainable efficient returns, with their volatilities; feasible targets for MINVAR_WEIGHTS lie between."""
+    p = _problem(_assets(mu, cov), lower, upper)
+    ef = efficient_frontier(p.mu, p.cov, p.lower, p.upper)
+    return cv.table([
+        ["", "Return", "Volatility"],
+        ["Lowest (minimum variance)", ef.min_return, ef.min_volatility],
+        ["Highest", ef.max_return, ef.max_volatility],
+    ])
+
+
+# -- statistics of a given portfolio ---------------------------------------------------------
+
+
+def _w(w: Any, n: int | None = None) -> tuple[NDArray[np.float64], str]:
+    return cv.as_vector(w, "w", n, what="a weight")
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("w", "raw", doc=W)
+@xw.arg("mu", "raw", doc=MU)
+@excel_errors
+def PORTFOLIO_RETURN(w, mu):
+    """Expected return of the portfolio w: the sum of weight x expected return."""
+    weights, _ = _w(w)
+    m, _ = cv.as_vector(mu, "mu", weights.size)
+    return cv.clean(portfolio_return(weights, m))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("w", "raw", doc=W)
+@xw.arg("cov", "raw", doc=COV)
+@excel_errors
+def PORTFOLIO_VOL(w, cov):
+    """Volatility (standard deviation of return) of the portfolio w."""
+    weights, _ = _w(w)
+    c = cv.as_matrix(cov, "cov", weights.size)
+    return cv.clean(portfolio_volatility(weights, c))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("w", "raw", doc=W)
+@xw.arg("mu", "raw", doc=MU)
+@xw.arg("cov", "raw", doc=COV)
+@xw.arg("rf", "raw", doc=RF)
+@excel_errors
+def PORTFOLIO_SHARPE(w, mu, cov, rf=None):
+    """Sharpe ratio of the portfolio w: (expected return - rf) / volatility."""
+    weights, _ = _w(w)
+    m, _ = cv.as_vector(mu, "mu", weights.size)
+    c = cv.as_matrix(cov, "cov", weights.size)
+    rate = cv.as_number(rf, "rf", 0.0, what="a risk-free rate (decimal)")
+    cv.check_units(m, c, rf=rate)
+    return cv.clean(portfolio_sharpe(weights, m, c, rate))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("w", "raw", doc=W)
+@xw.arg("mu", "raw", doc=MU)
+@xw.arg("cov", "raw", doc=COV)
+@xw.arg("rf", "raw", doc=RF)
+@xw.ret("raw")
+@excel_errors
+def PORTFOLIO_STATS(w, mu, cov, rf=None):
+    """Two-column table for the portfolio w: return, volatility, variance, Sharpe ratio, sum of weights, number of holdings."""
+    weights, _ = _w(w)
+    m, _ = cv.as_vector(mu, "mu", weights.size)
+    c = cv.as_matrix(cov, "cov", weights.size)
+    rate = cv.as_number(rf, "rf", 0.0, what="a risk-free rate (decimal)")
+    cv.check_units(m, c, rf=rate)
+    ret = portfolio_return(weights, m)
+    var = portfolio_variance(weights, c)
+    vol = float(np.sqrt(var))
+    clean_w = cv.clean_weights(weights)
+    return cv.table([
+        ["Return", ret],
+        ["Volatility", vol],
+        ["Variance", var],
+        ["Sharpe ratio", _sharpe(ret, vol, rate) if vol > 0 else "undefined (zero volatility)"],
+        ["Sum of weights", float(weights.sum())],
+        ["Holdings", int(np.count_nonzero(clean_w))],
+    ])
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("w", "raw", doc=W)
+@xw.arg("cov", "raw", doc=COV)
+@xw.ret("raw")
+@excel_errors
+def RISK_CONTRIBUTIONS(w, cov):
+    """Each asset's share of the portfolio variance, w_i (Σw)_i / wᵀΣw (sums to 1; spills like w)."""
+    weights, orientation = _w(w)
+    c = cv.as_matrix(cov, "cov", weights.size)
+    return cv.shaped(cv.clean_weights(risk_contributions(weights, c)), orientation)
+
+
+# -- explanations ----------------------------------------------------------------------------
+
+
+_OBJECTIVES = {
+    "min_variance": "minimum variance at the target return",
+    "global_min_variance": "global minimum variance",
+    "max_sharpe": "maximum Sharpe ratio",
+    "max_return": "maximum return at the target volatility",
+    "max_utility": "maximum mean-variance utility",
+}
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("mu", "raw", doc=MU)
+@xw.arg("cov", "raw", doc=COV)
+@xw.arg("r", "raw", doc=R)
+@xw.arg("lower", "raw", doc=LOWER)
+@xw.arg("upper", "raw", doc=UPPER)
+@xw.ret("raw")
+@excel_errors
+def PORTFOLIO_EXPLAIN(mu, cov, r, lower=None, upper=None):
+    """Why the minimum-variance portfolio at return r looks as it does: solver status, shadow prices of the budget and return constraints, KKT residuals, then per asset its weight, bounds, which bound binds and its shadow price."""
+    assets = _assets(mu, cov)
+    target = cv.as_number(r, "r", what="a target return (decimal: 8% = 0.08)")
+    p = _problem(assets, lower, upper, r=target)
+    res = min_variance(p.mu, p.cov, target, p.lower, p.upper)
+    w = cv.clean_weights(res.weights, p.lower, p.upper)
+    z = cv.clean_weights(res.bound_multipliers)
+    kkt = res.kkt
+    rows: list[list[Any]] = [
+        ["Objective", _OBJECTIVES.get(res.objective, res.objective)],
+        ["Status", res.status],
+        ["Target return", target],
+        ["Expected return", res.expected_return],
+        ["Volatility", res.volatility],
+        ["Variance", res.variance],
+        ["Budget shadow price γ (Δ variance per unit of budget)", res.budget_multiplier],
+        ["Return shadow price η (Δ variance per unit of return)", res.return_multiplier],
+        ["KKT primal residual", kkt.primal],
+        ["KKT dual residual", kkt.dual],
+        ["KKT complementarity residual", kkt.complementarity],
+        ["Certified optimal (residuals ≤ 1e-9)", "yes" if kkt.is_optimal(1e-9) else "no"],
+        [],
+        ["Asset", "Weight", "Lower", "Upper", "Binding bound", "Bound shadow price"],
+    ]
+    for i in range(p.n):
+        binding = "lower" if res.at_lower[i] else "upper" if res.at_upper[i] else ""
+        rows.append([f"Asset {i + 1}", float(w[i]), _bound_text(float(p.lower[i])),
+                     _bound_text(float(p.upper[i])), binding, float(z[i])])
+    return cv.table(rows)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("mu", "raw", doc=MU)
+@xw.arg("cov", "raw", doc=COV)
+@xw.ret("raw")
+@excel_errors
+def MERTON_FRONTIER(mu, cov):
+    """The unconstrained frontier in closed form (short selling, no bounds): Merton's A, B, C, D, the minimum-variance return and volatility, and variance(r) = (A r² - 2B r + C) / D."""
+    m, _ = cv.as_vector(mu, "mu")
+    c = cv.as_matrix(cov, "cov", m.size)
+    cv.check_units(m, c)
+    mf = merton_frontier(m, c)
+    a, b, cc, d = mf.A, mf.B, mf.C, mf.D
+    degenerate = not d > 1e-12 * max(a * cc, 1e-300)
+    undefined = "undefined (all expected returns equal)"
+    return cv.table([
+        ["A = 1ᵀΣ⁻¹1", a],
+        ["B = 1ᵀΣ⁻¹μ", b],
+        ["C = μᵀΣ⁻¹μ", cc],
+        ["D = AC − B²", d],
+        ["Minimum-variance return B/A", mf.gmv_return],
+        ["Minimum-variance volatility √(1/A)", mf.gmv_volatility],
+        ["variance(r): coefficient of r², A/D", undefined if degenerate else a / d],
+        ["variance(r): coefficient of r, −2B/D", undefined if degenerate else -2 * b / d],
+        ["variance(r): constant, C/D", undefined if degenerate else cc / d],
+        ["Asymptote slope √(D/A) (Sharpe at rf = B/A)", undefined if degenerate
+         else float(np.sqrt(d / a))],
+    ])

@@ -1,0 +1,15 @@
+"""The template workbook: generate it, and recalculate a filled copy without Excel.
+
+- :mod:`xlfrontier.workbook.template` writes the workbook (sheets Start, Inputs, Optimizer,
+  Frontier) with XlsxWriter. Every formula cell also stores the value the worksheet functions
+  give for it, so the numbers and charts show before any recalculation.
+- :mod:`xlfrontier.workbook.recalc` evaluates the formulas of an existing workbook with the
+  ``formulas`` package (the optional ``recalc`` extra) and writes the values into a copy.
+
+Both are imported lazily by the command line (:mod:`xlfrontier.cli`); importing this package
+costs nothing.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,1491 @@
+"""Generate the xlfrontier template workbook (sheets Start, Inputs, Optimizer, Frontier).
+
+The workbook is written with XlsxWriter because it stores the dynamic-array metadata that makes
+Excel spill a formula's result (openpyxl cannot). Every formula cell also stores its value:
+the generator evaluates each worksheet function with :mod:`xlfrontier.udfs` (the very functions
+the add-in registers in Excel) and each built-in formula with numpy, so the workbook shows
+correct numbers and charts on first open, before any recalculation and without the add-in.
+
+Layout in one line per sheet (see ``docs/readme/template.md`` for the user's view):
+
+- **Start**: what the workbook does, how to fill it, the function legend.
+- **Inputs**: settings (``rf``, ``target``, ``points``, ``cov_source``), the asset table
+  (``labels``, ``mu``, ``vols``, ``lower``, ``upper``), the correlation matrix (``corr``), an
+  optional pasted covariance (``cov_input``) and the covariance actually used (``cov``).
+- **Optimizer**: minimum-variance, maximum-Sharpe and target-return portfolios side by side,
+  their risk contributions, ``PORTFOLIO_STATS`` and ``PORTFOLIO_EXPLAIN`` of the target.
+- **Frontier**: ``EFFICIENT_FRONTIER`` spilling its table, an XY chart (frontier, assets, the
+  three portfolios, capital market line) and a stacked-area chart of the weights.
+
+Each sheet is one :class:`_Sheet` subclass listed in :data:`SHEETS`, built in that order (which
+is also the tab order and the order of dependencies): adding a sheet, such as a price-history
+sheet that feeds ``mu`` and ``cov``, means writing one more subclass and listing it.
+
+Output is deterministic: fixed document properties and XlsxWriter's fixed zip timestamps make
+regenerating give a byte-identical file (a test compares the committed template with a fresh
+generation).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import xlsxwriter
+import xlsxwriter.exceptions
+from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
+
+from xlfrontier.exceptions import InputError
+
+__all__ = [
+    "SAMPLE",
+    "SHEETS",
+    "TEMPLATE_FILENAME",
+    "Assumptions",
+    "BuildResult",
+    "Ref",
+    "build_workbook",
+    "call_udf",
+    "generate_template",
+    "read_assumptions_csv",
+]
+
+TEMPLATE_FILENAME = "xlfrontier_template.xlsx"
+
+# Fixed document metadata: with it (and XlsxWriter's fixed zip timestamps) the file is
+# byte-identical on every generation.
+_CREATED = _dt.datetime(2024, 1, 1, 0, 0, 0)
+# calcId of Excel 365. With the default (an old engine id plus fullCalcOnLoad) Excel recomputes
+# every formula on open, so a machine without the add-in would replace the stored results
+# with #NAME?. With a current id and no forced recalculation the stored values are shown until
+# an input changes.
+_CALC_ID = 191029
+
+MAX_POINTS = 500
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """The inputs written into the Inputs sheet.
+
+    Attributes
+    ----------
+    names : tuple of str, length n_assets
+        Asset names (they label the tables and the charts).
+    expected_returns, volatilities : tuple of float, length n_assets
+        Annual decimals (0.07 = 7%).
+    correlations : tuple of tuple of float, shape (n_assets, n_assets)
+        Correlation matrix.
+    min_weights, max_weights : tuple of float or None, length n_assets
+        Per-asset bounds; ``None`` leaves the cell blank (the functions' default: lower 0,
+        no upper limit).
+    risk_free_rate, target_return : float
+        Annual decimals.
+    frontier_points : int
+        Rows of the frontier table.
+    covariance : tuple of tuple of float, optional
+        A covariance matrix to paste instead of deriving it from volatilities and
+        correlations (then "Covariance input" is set to "Covariance matrix").
+    source : str
+        One line on where the numbers come from (shown on the Inputs sheet).
+    """
+
+    names: tuple[str, ...]
+    expected_returns: tuple[float, ...]
+    volatilities: tuple[float, ...]
+    correlations: tuple[tuple[float, ...], ...]
+    min_weights: tuple[float | None, ...]
+    max_weights: tuple[float | None, ...]
+    risk_free_rate: float = 0.03
+    target_return: float = 0.06
+    frontier_points: int = 25
+    covariance: tuple[tuple[float, ...], ...] | None = None
+    source: str = ""
+
+    @property
+    def n_assets(self) -> int:
+        """Number of assets."""
+        return len(self.names)
+
+    def covariance_matrix(self) -> np.ndarray:
+        """The covariance the workbook uses, shape (n_assets, n_assets)."""
+        if self.covariance is not None:
+            return np.asarray(self.covariance, dtype=float)
+        vols = np.asarray(self.volatilities, dtype=float)
+        return np.outer(vols, vols) * np.asarray(self.correlations, dtype=float)
+
+    def check(self) -> None:
+        """Check shapes and ranges that the sheet layout depends on.
+
+        The numerical checks (PSD, feasibility...) are the worksheet functions' job: their
+        messages appear in the cells and in :attr:`BuildResult.errors`.
+
+        Raises
+        ------
+        InputError
+            When a list has the wrong length, a matrix the wrong shape, a name is blank or
+            repeated, or the number of points is outside 2..500.
+        """
+        n = self.n_assets
+        if n < 2:
+            raise InputError("need at least 2 assets", "names")
+        if any(not str(name).strip() for name in self.names):
+            raise InputError("every asset needs a name", "names")
+        if len(set(self.names)) != n:
+            raise InputError("asset names must be unique", "names")
+        for label, values in (
+            ("expected_returns", self.expected_returns),
+            ("volatilities", self.volatilities),
+            ("min_weights", self.min_weights),
+            ("max_weights", self.max_weights),
+        ):
+            if len(values) != n:
+                raise InputError(f"{label} has {len(values)} values for {n} assets", label)
+        for label, matrix in (("correlations", self.correlations), ("covariance", self.covariance)):
+            if matrix is None:
+                continue
+            if len(matrix) != n or any(len(row) != n for row in matrix):
+                raise InputError(f"{label} must be a {n}x{n} matrix", label)
+        if not 2 <= int(self.frontier_points) <= MAX_POINTS:
+            raise InputError(f"frontier points must be between 2 and {MAX_POINTS}", "points")
+
+
+#: Sample capital-market assumptions embedded in the template (see ``_SAMPLE_NOTE``).
+SAMPLE = Assumptions(
+    names=(
+        "US large-cap equity",
+        "US small-cap equity",
+        "Developed ex-US equity",
+        "Emerging-market equity",
+        "Global REITs",
+        "Commodities",
+        "US high-yield bonds",
+        "US investment-grade credit",
+        "US Treasuries",
+        "US TIPS",
+    ),
+    expected_returns=(0.068, 0.072, 0.072, 0.083, 0.066, 0.048, 0.056, 0.047, 0.039, 0.041),
+    volatilities=(0.160, 0.205, 0.170, 0.225, 0.190, 0.175, 0.100, 0.065, 0.052, 0.058),
+    correlations=(
+        (1.00, 0.88, 0.85, 0.72, 0.75, 0.30, 0.68, 0.30, -0.05, 0.15),
+        (0.88, 1.00, 0.78, 0.68, 0.76, 0.32, 0.68, 0.28, -0.10, 0.10),
+        (0.85, 0.78, 1.00, 0.82, 0.72, 0.40, 0.68, 0.35, 0.00, 0.20),
+        (0.72, 0.68, 0.82, 1.00, 0.65, 0.45, 0.65, 0.38, 0.00, 0.22),
+        (0.75, 0.76, 0.72, 0.65, 1.00, 0.25, 0.65, 0.45, 0.15, 0.30),
+        (0.30, 0.32, 0.40, 0.45, 0.25, 1.00, 0.40, 0.15, -0.10, 0.30),
+        (0.68, 0.68, 0.68, 0.65, 0.65, 0.40, 1.00, 0.55, 0.05, 0.35),
+        (0.30, 0.28, 0.35, 0.38, 0.45, 0.15, 0.55, 1.00, 0.80, 0.75),
+        (-0.05, -0.10, 0.00, 0.00, 0.15, -0.10, 0.05, 0.80, 1.00, 0.78),
+        (0.15, 0.10, 0.20, 0.22, 0.30, 0.30, 0.35, 0.75, 0.78, 1.00),
+    ),
+    min_weights=(0.05, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+    max_weights=(0.40, 0.40, 0.40, 0.40, 0.20, 0.15, 0.25, 0.40, 0.40, 0.40),
+    risk_free_rate=0.03,
+    target_return=0.06,
+    frontier_points=25,
+    source=(
+        "Sample data: illustrative long-run (10-15 year) annual assumptions in USD, rounded, in "
+        "the range of published capital-market-assumption reports; correlations typical of "
+        "long monthly index histories. Not investment advice: replace with your own."
+    ),
+)
+
+_SAMPLE_NOTE = (
+    "Expected returns follow the usual building blocks of capital-market assumptions: cash "
+    "about 3%, a term premium for Treasuries and TIPS, credit spreads net of defaults for "
+    "investment-grade and high-yield bonds, an equity premium of 3.5-5% over cash (more for "
+    "small caps and emerging markets), commodities near cash plus inflation.",
+    "Volatilities are long-run annualised index volatilities. Correlations are high within "
+    "equities (0.7-0.9), moderate between credit and equities, near zero or negative between "
+    "Treasuries and equities; the matrix is positive definite (smallest eigenvalue 0.033).",
+    "Minimum and maximum weights are a typical policy: at least 5% US large caps, at most "
+    "40% per asset class, 20% REITs, 15% commodities, 25% high yield.",
+)
+
+
+def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assumptions:
+    """Read assets from a CSV file; the settings (rf, target, points) come from ``base``.
+
+    The file has a header row and one row per asset::
+
+        asset,expected_return,volatility,min_weight,max_weight,<asset 1>,<asset 2>,...
+
+    where the last ``n`` columns are the correlation matrix (their headers are the asset names,
+    in the same order as the rows). Numbers are decimals (``0.07``) or percentages (``7%``);
+    ``min_weight``/``max_weight`` may be blank (the functions' defaults).
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read or its content does not fit the layout above; the message
+        names the row and column.
+    """
+    import csv
+
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read {path}: {err}", "assets") from err
+    if len(rows) < 3:
+        raise InputError(f"{path.name}: need a header row and at least 2 asset rows", "assets")
+    names_row = [cell.strip() for cell in rows[0]]
+    header = [cell.lower() for cell in names_row]
+    fixed = ["asset", "expected_return", "volatility", "min_weight", "max_weight"]
+    if header[:5] != fixed:
+        raise InputError(
+            f"{path.name}: the header must start with {','.join(fixed)} and then the asset "
+            f"names of the correlation matrix", "assets")
+    body = rows[1:]
+    n = len(body)
+    if len(header) != 5 + n:
+        raise InputError(
+            f"{path.name}: {n} assets need {n} correlation columns after max_weight, found "
+            f"{len(header) - 5}", "assets")
+    row_names = [row[0].strip() if row else "" for row in body]
+    if names_row[5:] != row_names:
+        raise InputError(
+            f"{path.name}: the correlation columns must be headed by the asset names in the "
+            f"order of the rows ({', '.join(row_names)})", "assets")
+
+    def number(text: str, row: int, column: str, *, blank_ok: bool = False) -> float | None:
+        text = text.strip()
+        if not text:
+            if blank_ok:
+                return None
+            raise InputError(f"{path.name} row {row}: {column} is blank", "assets")
+        scale = 1.0
+        if text.endswith("%"):
+            text, scale = text[:-1], 0.01
+        try:
+            value = float(text) * scale
+        except ValueError as err:
+            raise InputError(f"{path.name} row {row}: {column} {text!r} is not a number",
+                             "assets") from err
+        if not math.isfinite(value):
+            raise InputError(f"{path.name} row {row}: {column} must be finite", "assets")
+        return value
+
+    names, mus, vols, lows, ups, corr = [], [], [], [], [], []
+    for i, row in enumerate(body):
+        line = i + 2
+        row = [*row, *[""] * (5 + n - len(row))]
+        if len(row) > 5 + n:
+            raise InputError(f"{path.name} row {line}: {len(row)} columns, expected {5 + n}",
+                             "assets")
+        names.append(row[0].strip())
+        mus.append(number(row[1], line, "expected_return"))
+        vols.append(number(row[2], line, "volatility"))
+        lows.append(number(row[3], line, "min_weight", blank_ok=True))
+        ups.append(number(row[4], line, "max_weight", blank_ok=True))
+        corr.append(tuple(number(row[5 + j], line, names_row[5 + j] or f"column {6 + j}")
+                          for j in range(n)))
+    result = replace(
+        base,
+        names=tuple(names),
+        expected_returns=tuple(mus),
+        volatilities=tuple(vols),
+        correlations=tuple(corr),
+        min_weights=tuple(lows),
+        max_weights=tuple(ups),
+        covariance=None,
+        source=f"Assets read from {path.name}.",
+    )
+    result.check()
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Calling the worksheet functions the way Excel does
+# --------------------------------------------------------------------------------------------
+
+
+def _excel_value(block: np.ndarray) -> Any:
+    """What Excel hands a UDF for a range: a scalar for one cell, else a tuple of row tuples."""
+    if block.shape == (1, 1):
+        return block[0, 0]
+    return tuple(tuple(row) for row in block.tolist())
+
+
+def _as_table(value: Any) -> np.ndarray:
+    """A UDF result as a 2-D object array, cleaned like xlwings writes it (NaN/None -> "")."""
+    if isinstance(value, np.ndarray):
+        arr = value
+    elif isinstance(value, (list, tuple)):
+        arr = np.array(value, dtype=object)
+    else:
+        arr = np.array([[value]], dtype=object)
+    if arr.ndim == 0:
+        arr = arr.reshape(1, 1)
+    elif arr.ndim == 1:
+        arr = arr.reshape(1, -1)  # xlwings writes a 1-D result as a row
+    out = np.empty(arr.shape, dtype=object)
+    for idx, item in np.ndenumerate(arr):
+        if item is None or (isinstance(item, float) and math.isnan(item)):
+            out[idx] = ""
+        elif isinstance(item, (bool, np.bool_)):
+            out[idx] = bool(item)
+        elif isinstance(item, (int, float, np.integer, np.floating)):
+            out[idx] = float(item)
+        else:
+            out[idx] = item
+    return out
+
+
+def call_udf(name: str, *args: Any) -> np.ndarray:
+    """Call the worksheet function ``name`` of :mod:`xlfrontier.udfs` as Excel would.
+
+    Parameters
+    ----------
+    name : str
+        Excel name, e.g. ``"EFFICIENT_FRONTIER"``.
+    *args
+        Excel-shaped arguments: a scalar (or ``None`` for a blank cell) for one cell, a tuple of
+        row tuples for a range.
+
+    Returns
+    -------
+    ndarray of object, 2-D
+        The result as it lands in the sheet (a 1x1 array holds a scalar or an error text).
+    """
+    from xlfrontier import udfs
+
+    return _as_table(getattr(udfs, name)(*args))
+
+
+def is_error_text(value: Any) -> bool:
+    """Whether a cell value is an error text of the worksheet functions (``#INPUT! ...``)."""
+    return isinstance(value, str) and value.startswith("#")
+
+
+# --------------------------------------------------------------------------------------------
+# Cell model: what the generator wrote, so formulas can be evaluated as they are written
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A rectangular range on one sheet (0-based, inclusive)."""
+
+    sheet: str
+    row: int
+    col: int
+    last_row: int
+    last_col: int
+
+    @classmethod
+    def cell(cls, sheet: str, row: int, col: int) -> Ref:
+        """A one-cell range."""
+        return cls(sheet, row, col, row, col)
+
+    @classmethod
+    def block(cls, sheet: str, row: int, col: int, rows: int, cols: int) -> Ref:
+        """A range of ``rows`` x ``cols`` cells whose top-left cell is (row, col)."""
+        return cls(sheet, row, col, row + rows - 1, col + cols - 1)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns)."""
+        return self.last_row - self.row + 1, self.last_col - self.col + 1
+
+    def local(self) -> str:
+        """``$A$1`` or ``$A$1:$B$2`` (absolute, without the sheet)."""
+        first = xl_rowcol_to_cell(self.row, self.col, row_abs=True, col_abs=True)
+        if self.shape == (1, 1):
+            return first
+        return first + ":" + xl_rowcol_to_cell(self.last_row, self.last_col, True, True)
+
+    def formula(self) -> str:
+        """``'Sheet'!$A$1:$B$2``: the form used by defined names and chart series."""
+        return f"{quote_sheetname(self.sheet)}!{self.local()}"
+
+    def sub(self, row: int, col: int, rows: int = 1, cols: int = 1) -> Ref:
+        """The sub-range starting ``row``, ``col`` cells from the top-left corner."""
+        return Ref.block(self.sheet, self.row + row, self.col + col, rows, cols)
+
+    def column(self, j: int) -> Ref:
+        """Column ``j`` of the range."""
+        return Ref(self.sheet, self.row, self.col + j, self.last_row, self.col + j)
+
+
+@dataclass
+class BuildResult:
+    """What :func:`build_workbook` wrote, for the command line's summary and for tests.
+
+    Attributes
+    ----------
+    path : Path
+    names : dict of str to Ref
+        Every defined name.
+    formulas : dict of (sheet, cell) to str
+        Every formula written, by anchor cell (``("Frontier", "B37")``).
+    tables : dict of str to ndarray
+        Named results as they appear in the sheet (e.g. ``"frontier"``, ``"w_gmv"``).
+    errors : list of str
+        Error texts that worksheet functions put in cells (empty for good inputs).
+    """
+
+    path: Path
+    names: dict[str, Ref] = field(default_factory=dict)
+    formulas: dict[tuple[str, str], str] = field(default_factory=dict)
+    tables: dict[str, np.ndarray] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+_Arg = str | Ref | float | int | None
+
+
+class _Book:
+    """The workbook under construction: formats, names and the values of written cells."""
+
+    def __init__(self, path: Path, assumptions: Assumptions, static: bool) -> None:
+        self.path = path
+        self.a = assumptions
+        self.static = static
+        self.wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+        self.wb.set_properties({
+            "title": "xlfrontier: Markowitz efficient frontier",
+            "subject": "Mean-variance portfolio optimisation with the xlfrontier Excel add-in",
+            "author": "xlfrontier",
+            "company": "xlfrontier (open source, MIT)",
+            "keywords": "Markowitz, efficient frontier, portfolio optimisation, xlwings",
+            "comments": "Generated by xlfrontier.workbook.template",
+            "created": _CREATED,
+        })
+        self.wb.set_calc_mode("auto", calc_id=_CALC_ID)
+        self.wb.calc_on_load = False  # keep the stored results (see _CALC_ID)
+        self.styles = _Styles(self.wb)
+        self.cells: dict[str, dict[tuple[int, int], Any]] = {}
+        self.sheets: dict[str, Any] = {}
+        self.result = BuildResult(path=path)
+
+    # ------------------------------------------------------------------ sheets and names
+    def add_sheet(self, name: str) -> Any:
+        ws = self.wb.add_worksheet(name)
+        self.sheets[name] = ws
+        self.cells[name] = {}
+        return ws
+
+    def define(self, name: str, ref: Ref) -> Ref:
+        self.wb.define_name(name, "=" + ref.formula())
+        self.result.names[name] = ref
+        return ref
+
+    def ref(self, arg: str | Ref) -> Ref:
+        return arg if isinstance(arg, Ref) else self.result.names[arg]
+
+    # ------------------------------------------------------------------ values
+    def value_block(self, ref: Ref) -> np.ndarray:
+        """The values of ``ref`` as written so far (blank cells are ``None``)."""
+        store = self.cells[ref.sheet]
+        rows, cols = ref.shape
+        out = np.empty((rows, cols), dtype=object)
+        for i in range(rows):
+            for j in range(cols):
+                out[i, j] = store.get((ref.row + i, ref.col + j))
+        return out
+
+    def numbers(self, arg: str | Ref) -> np.ndarray:
+        """Numeric values of a range (blank and text cells become NaN)."""
+        block = self.value_block(self.ref(arg))
+        return np.array([[v if isinstance(v, float) else np.nan for v in row] for row in block],
+                        dtype=float)
+
+    def put(self, sheet: str, row: int, col: int, value: Any, fmt: Any = None) -> None:
+        """Write a constant (number, text or ``None`` for a styled blank)."""
+        ws = self.sheets[sheet]
+        if value is None:
+            ws.write_blank(row, col, None, fmt)
+        elif isinstance(value, str):
+            ws.write_string(row, col, value, fmt)
+        elif isinstance(value, bool):
+            ws.write_boolean(row, col, value, fmt)
+        else:
+            value = float(value)
+            ws.write_number(row, col, value, fmt)
+        self.cells[sheet][(row, col)] = value
+
+    # ------------------------------------------------------------------ formulas
+    def _text(self, arg: _Arg) -> str:
+        if isinstance(arg, Ref):
+            return arg.local() if arg.sheet == self._current else arg.formula()
+        if isinstance(arg, str):
+            return arg
+        return "" if arg is None else repr(float(arg)).removesuffix(".0")
+
+    def _value(self, arg: _Arg) -> Any:
+        if arg is None or isinstance(arg, (int, float)):
+            return arg
+        return _excel_value(self.value_block(self.ref(arg)))
+
+    _current: str = ""
+
+    def formula(
+        self,
+        sheet: str,
+        row: int,
+        col: int,
+        text: str,
+        value: Any,
+        fmt: Any = None,
+    ) -> None:
+        """Write a single-cell formula (built-in functions) with its value computed by numpy."""
+        ws = self.sheets[sheet]
+        if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+            value = ""
+        if self.static:
+            self.put(sheet, row, col, value if value != "" else None, fmt)
+            return
+        ws.write_formula(row, col, text, fmt, value)
+        self.cells[sheet][(row, col)] = value
+        self.result.formulas[(sheet, xl_rowcol_to_cell(row, col))] = text
+
+    def array_formula(self, ref: Ref, text: str, value: np.ndarray, fmt: Any = None) -> None:
+        """Write a dynamic-array formula of built-in functions with its value (numpy-computed)."""
+        value = np.asarray(value, dtype=object)
+        if value.shape != ref.shape:
+            raise ValueError(f"{text}: value of shape {value.shape} for {ref.local()}")
+        if self.static:
+            for (i, j), v in np.ndenumerate(value):
+                self.put(ref.sheet, ref.row + i, ref.col + j, v, fmt)
+            return
+        self.sheets[ref.sheet].write_dynamic_array_formula(
+            ref.row, ref.col, ref.last_row, ref.last_col, text, fmt, value[0, 0])
+        self.cells[ref.sheet][(ref.row, ref.col)] = value[0, 0]
+        for (i, j), v in np.ndenumerate(value):
+            if (i, j) != (0, 0):
+                self.put(ref.sheet, ref.row + i, ref.col + j, v, fmt)
+        self.result.formulas[(ref.sheet, xl_rowcol_to_cell(ref.row, ref.col))] = text
+
+    def udf(
+        self,
+        sheet: str,
+        row: int,
+        col: int,
+        func: str,
+        args: Sequence[_Arg],
+        fmt: Callable[[np.ndarray, int, int], Any] | Any = None,
+        *,
+        array: bool = True,
+        name: str | None = None,
+    ) -> np.ndarray:
+        """Write ``=func(args)`` at (row, col) with the value :mod:`xlfrontier.udfs` gives.
+
+        Array functions are written as dynamic-array formulas over the result's range (so Excel
+        spills them and does not add an implicit-intersection ``@``); the spilled cells hold the
+        values, as Excel itself saves them. ``args`` are defined names, ranges, numbers or
+        ``None`` (an omitted optional argument, written as an empty slot).
+        """
+        self._current = sheet
+        texts = [self._text(a) for a in args]
+        while texts and texts[-1] == "":
+            texts.pop()
+        text = f"={func}({','.join(texts)})"
+        result = call_udf(func, *[self._value(a) for a in args])
+        self._current = ""
+        def cell_fmt(i: int, j: int, _v: Any) -> Any:
+            return fmt(result, i, j) if callable(fmt) else fmt
+
+        ws = self.sheets[sheet]
+        rows, cols = result.shape
+        for (i, j), v in np.ndenumerate(result):
+            if is_error_text(v):
+                self.result.errors.append(f"{sheet}!{xl_rowcol_to_cell(row, col)}: {v}")
+        if self.static:
+            for (i, j), v in np.ndenumerate(result):
+                self.put(sheet, row + i, col + j, None if v == "" else v, cell_fmt(i, j, v))
+        else:
+            first = result[0, 0]
+            if array:
+                ws.write_dynamic_array_formula(row, col, row + rows - 1, col + cols - 1, text,
+                                               cell_fmt(0, 0, first), first)
+            else:
+                ws.write_formula(row, col, text, cell_fmt(0, 0, first), first)
+            self.cells[sheet][(row, col)] = first
+            for (i, j), v in np.ndenumerate(result):
+                if (i, j) != (0, 0):
+                    self.put(sheet, row + i, col + j, None if v == "" else v, cell_fmt(i, j, v))
+            self.result.formulas[(sheet, xl_rowcol_to_cell(row, col))] = text
+        if name:
+            self.result.tables[name] = result
+        return result
+
+
+class _Styles:
+    """Cell formats, created once per workbook."""
+
+    INPUT_FILL = "#FFF2CC"
+    INPUT_FONT = "#1F3FBF"
+    HEAD_FILL = "#DCE6F1"
+    TITLE = "#1F3864"
+    NOTE = "#595959"
+
+    def __init__(self, wb: Any) -> None:
+        base = {"font_name": "Calibri", "font_size": 11}
+        inp = {**base, "bg_color": self.INPUT_FILL, "font_color": self.INPUT_FONT,
+               "border": 1, "border_color": "#BFBFBF", "locked": False}
+        self.title = wb.add_format({**base, "bold": True, "font_size": 16,
+                                    "font_color": self.TITLE})
+        self.subtitle = wb.add_format({**base, "bold": True, "font_size": 12,
+                                       "font_color": self.TITLE})
+        self.text = wb.add_format({**base, "text_wrap": True, "valign": "top"})
+        self.plain = wb.add_format(base)
+        self.bold = wb.add_format({**base, "bold": True})
+        self.note = wb.add_format({**base, "italic": True, "font_color": self.NOTE})
+        self.note_wrap = wb.add_format({**base, "italic": True, "font_color": self.NOTE,
+                                        "text_wrap": True, "valign": "top"})
+        self.link = wb.add_format({**base, "font_color": "#0563C1", "underline": 1})
+        self.head = wb.add_format({**base, "bold": True, "bg_color": self.HEAD_FILL,
+                                   "bottom": 1, "text_wrap": True, "valign": "bottom"})
+        self.head_right = wb.add_format({**base, "bold": True, "bg_color": self.HEAD_FILL,
+                                         "bottom": 1, "text_wrap": True, "align": "right",
+                                         "valign": "bottom"})
+        self.label = wb.add_format({**base})
+        self.in_pct = wb.add_format({**inp, "num_format": "0.00%"})
+        self.in_int = wb.add_format({**inp, "num_format": "0"})
+        self.in_text = wb.add_format(inp)
+        self.in_corr = wb.add_format({**inp, "num_format": "0.00"})
+        self.in_cov = wb.add_format({**inp, "num_format": "0.000000"})
+        self.pct = wb.add_format({**base, "num_format": "0.00%"})
+        self.pct1 = wb.add_format({**base, "num_format": "0.0%"})
+        self.ratio = wb.add_format({**base, "num_format": "0.000"})
+        self.cov = wb.add_format({**base, "num_format": "0.000000"})
+        self.number = wb.add_format({**base, "num_format": "General"})
+        self.integer = wb.add_format({**base, "num_format": "0"})
+        self.out_text = wb.add_format({**base})
+        self.error = wb.add_format({**base, "font_color": "#C00000"})
+
+
+# Built-in Excel functions the template uses besides the worksheet functions of
+# xlfrontier.udfs (tests check every formula against udfs plus this list).
+BUILTINS = frozenset({"IF", "MMULT", "TRANSPOSE", "SQRT", "INDEX", "ROWS", "MAX", "SUM"})
+
+# Colours for one series per asset (Excel's default palette repeats after six series).
+PALETTE = (
+    "#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD",
+    "#8C564B", "#E377C2", "#7F7F7F", "#BCBD22", "#17BECF",
+    "#393B79", "#AD494A", "#637939", "#8C6D31", "#843C39",
+)
+
+_COV_FROM_VOLS = "Volatilities and correlations"
+_COV_PASTED = "Covariance matrix"
+
+_PROTECT = {
+    "select_locked_cells": True,
+    "select_unlocked_cells": True,
+    "format_columns": True,
+    "format_rows": True,
+    "format_cells": False,
+    "sort": False,
+    "autofilter": False,
+    "objects": False,
+    "scenarios": False,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Sheets
+# --------------------------------------------------------------------------------------------
+
+
+class _Sheet:
+    """One worksheet of the template. Subclasses set :attr:`name` and implement :meth:`build`."""
+
+    name: ClassVar[str]
+    tab_color: ClassVar[str | None] = None
+    protect: ClassVar[bool] = True
+
+    def __init__(self, book: _Book) -> None:
+        self.book = book
+        self.ws = book.sheets[self.name]
+        self.s = book.styles
+        self.a = book.a
+
+    def build(self) -> None:
+        raise NotImplementedError
+
+    # helpers
+    def put(self, row: int, col: int, value: Any, fmt: Any = None) -> None:
+        self.book.put(self.name, row, col, value, fmt)
+
+    def title(self, text: str, note: str) -> None:
+        self.ws.set_row(0, 24)
+        self.put(0, 1, text, self.s.title)
+        self.put(1, 1, note, self.s.note)
+
+    def finish(self) -> None:
+        if self.protect and not self.book.static:
+            self.ws.protect("", _PROTECT)
+
+
+class StartSheet(_Sheet):
+    """What the workbook does, how to fill it, where results appear, the function legend."""
+
+    name = "Start"
+    tab_color = "#1F3864"
+    protect = False
+
+    LEGEND = (
+        ("MINVAR_WEIGHTS(mu, cov, r, [lower], [upper])",
+         "weights of the lowest-volatility portfolio with expected return r"),
+        ("GMV_WEIGHTS(cov, [lower], [upper])", "weights of the global minimum-variance portfolio"),
+        ("MAXSHARPE_WEIGHTS(mu, cov, [rf], [lower], [upper])",
+         "weights of the maximum-Sharpe (tangency) portfolio"),
+        ("EFFICIENT_FRONTIER(mu, cov, [points], [lower], [upper], [rf], [labels])",
+         "table of frontier portfolios: Return, Volatility, Sharpe, one weight column per asset"),
+        ("FRONTIER_RANGE(mu, cov, [lower], [upper])",
+         "lowest and highest attainable efficient returns"),
+        ("PORTFOLIO_RETURN / PORTFOLIO_VOL / PORTFOLIO_SHARPE(w, ...)",
+         "statistics of any weights"),
+        ("PORTFOLIO_STATS(w, mu, cov, [rf])", "labelled table of a portfolio's statistics"),
+        ("RISK_CONTRIBUTIONS(w, cov)", "each asset's share of portfolio variance (sums to 100%)"),
+        ("PORTFOLIO_EXPLAIN(mu, cov, r, [lower], [upper])",
+         "binding bounds, shadow prices and optimality check of the target portfolio"),
+    )
+
+    def build(self) -> None:
+        ws, s = self.ws, self.s
+        ws.hide_gridlines(2)
+        ws.set_column(0, 0, 2)
+        ws.set_column(1, 1, 62)
+        ws.set_column(2, 2, 70)
+        self.title("xlfrontier: Markowitz efficient frontier",
+                   "Exact mean-variance portfolio optimisation with live worksheet functions.")
+        row = 3
+        blocks = (
+            ("What this workbook does", (
+                "Finds the portfolios with the lowest volatility for each level of expected "
+                "return (the efficient frontier), under your minimum and maximum weights.",
+                "Shows the minimum-variance, maximum-Sharpe and target-return portfolios, "
+                "their risk contributions, and charts the frontier with your assets.",
+                "Everything is a formula: change an input and the results and charts update.",
+            )),
+            ("How to fill it", (
+                "1. Inputs: type your asset names, expected returns and volatilities (annual, "
+                "as percentages), and min/max weight per asset (blank max = no limit).",
+                "2. Inputs: fill the correlation matrix, or paste a covariance matrix and set "
+                "'Covariance input' to 'Covariance matrix'.",
+                "3. Inputs: set the risk-free rate, your target return and the number of "
+                "frontier points. Yellow cells are inputs; the rest is calculated.",
+                "4. Different number of assets: insert or delete rows inside the asset table, "
+                "and rows and columns inside the three matrices, so the named ranges follow; "
+                "or build a workbook from a CSV with: xlfrontier run --assets my_assets.csv",
+            )),
+            ("Where the results appear", (
+                "Optimizer: minimum-variance, maximum-Sharpe and target portfolios side by "
+                "side, risk contributions, and why the target portfolio looks as it does.",
+                "Frontier: the frontier table (it grows with the number of points), the "
+                "frontier chart and the weights along the frontier.",
+            )),
+            ("Requirements", (
+                "The functions come from the xlfrontier Excel add-in (Windows, Excel 365 or "
+                "2021 for spilling formulas). Install it first: see the README.",
+                "Without the add-in the workbook still shows the results stored when it was "
+                "made, until an input changes. On Linux/macOS, refresh a saved copy with: "
+                "xlfrontier recalc this_file.xlsx",
+                "Errors appear as short texts in the result cell, starting with #INPUT!, "
+                "#INFEASIBLE! or #UNBOUNDED!, and say what to fix.",
+            )),
+        )
+        for heading, lines in blocks:
+            self.put(row, 1, heading, s.subtitle)
+            row += 1
+            for line in lines:
+                ws.set_row(row, 31)
+                self.put(row, 1, line, s.text)
+                ws.merge_range(row, 1, row, 2, line, s.text)
+                row += 1
+            row += 1
+        self.put(row, 1, "Go to", s.subtitle)
+        row += 1
+        for sheet, what in (("Inputs", "your assumptions"), ("Optimizer", "the portfolios"),
+                            ("Frontier", "the frontier table and charts")):
+            ws.write_url(row, 1, f"internal:'{sheet}'!A1", s.link, string=f"{sheet}: {what}")
+            self.book.cells[self.name][(row, 1)] = f"{sheet}: {what}"
+            row += 1
+        row += 1
+        self.put(row, 1, "Functions used in this workbook", s.subtitle)
+        row += 1
+        for func, what in self.LEGEND:
+            self.put(row, 1, func, s.bold)
+            self.put(row, 2, what, s.plain)
+            row += 1
+        row += 1
+        self.put(row, 1, "About the sample data", s.subtitle)
+        row += 1
+        lines = [self.a.source] if self.a.source else []
+        if self.a.source == SAMPLE.source:
+            lines += list(_SAMPLE_NOTE)
+        for line in lines:
+            ws.set_row(row, 31)
+            ws.merge_range(row, 1, row, 2, line, s.note_wrap)
+            self.book.cells[self.name][(row, 1)] = line
+            row += 1
+        ws.activate()
+
+
+class InputsSheet(_Sheet):
+    """Settings, the asset table, correlations, an optional pasted covariance, and ``cov``."""
+
+    name = "Inputs"
+    tab_color = "#FFC000"
+
+    # 0-based rows of the blocks; the matrices follow the asset table.
+    SETTINGS_ROW = 3
+    RANGE_ROW = 10  # FRONTIER_RANGE anchor
+    ASSETS_ROW = 15  # header row of the asset table
+
+    def build(self) -> None:
+        ws, s, a, book = self.ws, self.s, self.a, self.book
+        n = a.n_assets
+        ws.set_column(0, 0, 2)
+        ws.set_column(1, 1, 28)
+        ws.set_column(2, max(1 + n, 7), 13)
+        self.title("Inputs", "Yellow cells are inputs. Returns, volatilities and weights are "
+                             "annual and shown as percentages: type 7% or 0.07.")
+
+        # Settings --------------------------------------------------------------------------
+        r0 = self.SETTINGS_ROW
+        self.put(r0, 1, "Settings", s.subtitle)
+        settings = (
+            ("rf", "Risk-free rate", a.risk_free_rate, s.in_pct,
+             "annual; used for Sharpe ratios and the capital market line"),
+            ("target", "Target return", a.target_return, s.in_pct,
+             "the Optimizer's target-return portfolio"),
+            ("points", "Frontier points", int(a.frontier_points), s.in_int,
+             f"rows of the Frontier table (2 to {MAX_POINTS})"),
+            ("cov_source", "Covariance input",
+             _COV_PASTED if a.covariance is not None else _COV_FROM_VOLS, s.in_text,
+             "where the covariance comes from (list)"),
+        )
+        for k, (name, label, value, fmt, note) in enumerate(settings):
+            row = r0 + 1 + k
+            self.put(row, 1, label, s.label)
+            self.put(row, 2, value, fmt)
+            self.put(row, 4, note, s.note)
+            book.define(name, Ref.cell(self.name, row, 2))
+        # The covariance choice is long text: give it two columns.
+        ws.merge_range(r0 + 4, 2, r0 + 4, 3, settings[3][2], s.in_text)
+        ws.data_validation(r0 + 1, 2, r0 + 1, 2, {
+            "validate": "decimal", "criteria": "between", "minimum": -0.05, "maximum": 0.5,
+            "error_type": "warning", "input_title": "Risk-free rate",
+            "input_message": "Annual rate, e.g. 3% (type 3% or 0.03).",
+            "error_title": "Unusual risk-free rate",
+            "error_message": "Expected a rate between -5% and 50%. Did you type 3 instead of 3%?"})
+        ws.data_validation(r0 + 2, 2, r0 + 2, 2, {
+            "validate": "decimal", "criteria": "between", "minimum": -1, "maximum": 1,
+            "error_type": "warning", "input_title": "Target return",
+            "input_message": "Annual expected return of the target portfolio, e.g. 6%.",
+            "error_title": "Unusual target return",
+            "error_message": "Expected a return between -100% and 100%. Did you type 6 "
+                             "instead of 6%?"})
+        ws.data_validation(r0 + 3, 2, r0 + 3, 2, {
+            "validate": "integer", "criteria": "between", "minimum": 2, "maximum": MAX_POINTS,
+            "input_title": "Frontier points",
+            "input_message": "Rows of the frontier table, evenly spaced in return.",
+            "error_title": "Frontier points",
+            "error_message": f"Enter a whole number from 2 to {MAX_POINTS}."})
+        ws.data_validation(r0 + 4, 2, r0 + 4, 2, {
+            "validate": "list", "source": [_COV_FROM_VOLS, _COV_PASTED],
+            "input_title": "Covariance input",
+            "input_message": "Derive the covariance from volatilities and correlations, or "
+                             "use the covariance matrix pasted below.",
+            "error_title": "Covariance input",
+            "error_message": f"Choose '{_COV_FROM_VOLS}' or '{_COV_PASTED}'."})
+
+        # Asset table -----------------------------------------------------------------------
+        hr = self.ASSETS_ROW
+        first = hr + 1
+        last = hr + n
+        self.put(hr - 1, 1, "Assets", s.subtitle)
+        heads = ("Asset", "Expected return", "Volatility", "Min weight", "Max weight",
+                 "Volatility used")
+        for j, head in enumerate(heads):
+            self.put(hr, 1 + j, head, s.head if j == 0 else s.head_right)
+        ws.set_row(hr, 30)
+        for i in range(n):
+            row = first + i
+            self.put(row, 1, a.names[i], s.in_text)
+            self.put(row, 2, a.expected_returns[i], s.in_pct)
+            self.put(row, 3, a.volatilities[i], s.in_pct)
+            self.put(row, 4, a.min_weights[i], s.in_pct)
+            self.put(row, 5, a.max_weights[i], s.in_pct)
+        book.define("labels", Ref(self.name, first, 1, last, 1))
+        book.define("mu", Ref(self.name, first, 2, last, 2))
+        book.define("vols", Ref(self.name, first, 3, last, 3))
+        book.define("lower", Ref(self.name, first, 4, last, 4))
+        book.define("upper", Ref(self.name, first, 5, last, 5))
+        ws.data_validation(first, 2, last, 3, {
+            "validate": "decimal", "criteria": "between", "minimum": -1, "maximum": 2,
+            "error_type": "warning", "input_title": "Annual percentage",
+            "input_message": "Type 7% or 0.07 (not 7).",
+            "error_title": "Unusual value",
+            "error_message": "Expected an annual decimal such as 7% (0.07). Did you type 7?"})
+        ws.data_validation(first, 4, last, 5, {
+            "validate": "decimal", "criteria": "between", "minimum": -10, "maximum": 10,
+            "ignore_blank": True, "input_title": "Weight limit",
+            "input_message": "Blank min = 0 (no short selling); blank max = no limit. A "
+                             "negative min allows short selling, e.g. -20%.",
+            "error_title": "Weight limit",
+            "error_message": "Enter a weight such as 40% (0.4), or leave blank."})
+
+        # Correlations ----------------------------------------------------------------------
+        cr = last + 3
+        self.put(cr - 1, 1, "Correlation matrix", s.subtitle)
+        corr = self._matrix(cr, "corr", a.correlations, s.in_corr)
+        ws.data_validation(corr.row, corr.col, corr.last_row, corr.last_col, {
+            "validate": "decimal", "criteria": "between", "minimum": -1, "maximum": 1,
+            "input_title": "Correlation", "input_message": "Between -1 and 1; 1 on the diagonal.",
+            "error_title": "Correlation", "error_message": "A correlation is between -1 and 1."})
+
+        # Optional pasted covariance --------------------------------------------------------
+        pr = corr.last_row + 3
+        self.put(pr - 1, 1, "Covariance matrix (optional input)", s.subtitle)
+        self.put(pr - 1, 4, f"used when 'Covariance input' is '{_COV_PASTED}'", s.note)
+        pasted = self._matrix(pr, "cov_input", a.covariance, s.in_cov)
+
+        # Covariance used -------------------------------------------------------------------
+        ur = pasted.last_row + 3
+        self.put(ur - 1, 1, "Covariance used by the optimiser (annual)", s.subtitle)
+        self._matrix_headers(ur)
+        cov_ref = Ref.block(self.name, ur + 1, 2, n, n)
+        text = (f'=IF(cov_source="{_COV_PASTED}",cov_input,'
+                "MMULT(vols,TRANSPOSE(vols))*corr)")
+        cov_value = a.covariance_matrix()
+        book.array_formula(cov_ref, text, cov_value, s.cov)
+        book.define("cov", cov_ref)
+
+        # Volatility used (the chart's asset points): sqrt of the diagonal of cov -----------
+        for i in range(n):
+            # ROWS(...) is the asset's position: the formula can be copied down to new rows.
+            k = f"ROWS(B${first + 1}:B{first + 1 + i})"
+            book.formula(self.name, first + i, 6, f"=SQRT(INDEX(cov,{k},{k}))",
+                         float(np.sqrt(cov_value[i, i])), s.pct)
+        book.define("vol_used", Ref(self.name, first, 6, last, 6))
+        self.put(last + 1, 6, "√ of the diagonal of cov", s.note)
+
+        # The feasible range of target returns, below the settings.
+        self.put(self.RANGE_ROW - 1, 1, "Feasible target returns (FRONTIER_RANGE)", s.subtitle)
+        book.udf(self.name, self.RANGE_ROW, 1, "FRONTIER_RANGE", ("mu", "cov", "lower", "upper"),
+                 self._range_format, name="frontier_range")
+
+    # --------------------------------------------------------------------------- helpers
+    def _range_format(self, table: np.ndarray, i: int, j: int) -> Any:
+        v = table[i, j]
+        if isinstance(v, str):
+            if is_error_text(v):
+                return self.s.error
+            return (self.s.head if j == 0 else self.s.head_right) if i == 0 else self.s.label
+        return self.s.pct
+
+    def _matrix_headers(self, header_row: int) -> None:
+        """Asset names across and down (spilling formulas: they follow ``labels``)."""
+        n = self.a.n_assets
+        names = np.array(self.a.names, dtype=object)
+        self.put(header_row, 1, "", self.s.head)
+        self.book.array_formula(Ref.block(self.name, header_row, 2, 1, n), "=TRANSPOSE(labels)",
+                                names.reshape(1, n), self.s.head_right)
+        self.book.array_formula(Ref.block(self.name, header_row + 1, 1, n, 1), "=labels",
+                                names.reshape(n, 1), self.s.bold)
+        self.ws.set_row(header_row, 45)
+
+    def _matrix(self, header_row: int, name: str, values: Any, fmt: Any) -> Ref:
+        n = self.a.n_assets
+        self._matrix_headers(header_row)
+        ref = Ref.block(self.name, header_row + 1, 2, n, n)
+        for i in range(n):
+            for j in range(n):
+                self.put(ref.row + i, ref.col + j, None if values is None else values[i][j], fmt)
+        self.book.define(name, ref)
+        return ref
+
+
+
+class OptimizerSheet(_Sheet):
+    """The three portfolios side by side, risk contributions, stats and explanation."""
+
+    name = "Optimizer"
+    tab_color = "#70AD47"
+
+    STATS_ROW = 4  # header row of the statistics block
+    WEIGHTS_ROW = 11  # header row of the weights block
+    EXPLAIN_COL = 11
+    STATS_TABLE_ROWS = 6  # rows of PORTFOLIO_STATS
+
+    PORTFOLIOS = (
+        ("w_gmv", "Minimum variance", "GMV_WEIGHTS", ("cov", "lower", "upper")),
+        ("w_maxsharpe", "Maximum Sharpe", "MAXSHARPE_WEIGHTS",
+         ("mu", "cov", "rf", "lower", "upper")),
+        ("w_target", "Target return", "MINVAR_WEIGHTS",
+         ("mu", "cov", "target", "lower", "upper")),
+    )
+
+    def build(self) -> None:
+        ws, s, a, book = self.ws, self.s, self.a, self.book
+        n = a.n_assets
+        ws.set_column(0, 0, 2)
+        ws.set_column(1, 1, 28)
+        ws.set_column(2, 4, 15)
+        ws.set_column(5, 5, 3)
+        ws.set_column(6, 8, 15)
+        ws.set_column(9, 10, 3)
+        ws.set_column(self.EXPLAIN_COL, self.EXPLAIN_COL, 50)
+        ws.set_column(self.EXPLAIN_COL + 1, self.EXPLAIN_COL + 5, 14)
+        self.title("Optimizer", "Calculated from the Inputs sheet; nothing to type here.")
+
+        # Weights first (statistics refer to them) ------------------------------------------
+        wr = self.WEIGHTS_ROW
+        first = wr + 1
+        self.put(wr - 1, 1, "Weights", s.subtitle)
+        self.put(wr - 1, 6, "Risk contributions (share of variance)", s.subtitle)
+        self.put(wr, 1, "Asset", s.head)
+        book.array_formula(Ref.block(self.name, first, 1, n, 1), "=labels",
+                           np.array(a.names, dtype=object).reshape(n, 1), s.bold)
+        for k, (name, label, func, args) in enumerate(self.PORTFOLIOS):
+            self.put(wr, 2 + k, label, s.head_right)
+            self.put(wr, 6 + k, label, s.head_right)
+            book.udf(self.name, first, 2 + k, func, args, self._weight_format, name=name)
+            book.define(name, Ref.block(self.name, first, 2 + k, n, 1))
+            book.udf(self.name, first, 6 + k, "RISK_CONTRIBUTIONS", (name, "cov"),
+                     self._weight_format, name=f"rc_{name[2:]}")
+        ws.set_row(wr, 30)
+
+        # Statistics ------------------------------------------------------------------------
+        sr = self.STATS_ROW
+        self.put(sr - 1, 1, "Portfolios", s.subtitle)
+        self.put(sr, 1, "", s.head)
+        stats = (
+            ("Expected return", "PORTFOLIO_RETURN", ("mu",), s.pct),
+            ("Volatility", "PORTFOLIO_VOL", ("cov",), s.pct),
+            ("Sharpe ratio", "PORTFOLIO_SHARPE", ("mu", "cov", "rf"), s.ratio),
+        )
+        for k, (name, label, *_rest) in enumerate(self.PORTFOLIOS):
+            self.put(sr, 2 + k, label, s.head_right)
+            for i, (_stat, func, args, fmt) in enumerate(stats):
+                res = book.udf(self.name, sr + 1 + i, 2 + k, func, (name, *args), fmt,
+                               array=False)
+                book.result.tables[f"{name[2:]}_{func.lower()}"] = res
+                book.define(f"{name[2:]}_{func.split('_')[1].lower()}",
+                            Ref.cell(self.name, sr + 1 + i, 2 + k))
+        for i, (stat, *_rest) in enumerate(stats):
+            self.put(sr + 1 + i, 1, stat, s.label)
+        total_row = sr + 1 + len(stats)
+        self.put(total_row, 1, "Sum of weights", s.label)
+        for k, (name, *_rest) in enumerate(self.PORTFOLIOS):
+            book.formula(self.name, total_row, 2 + k, f"=SUM({name})",
+                         _float_sum(book.result.tables[name]), s.pct1)
+        ws.set_row(sr, 30)
+
+        # Target portfolio: full statistics and explanation --------------------------------
+        ec = self.EXPLAIN_COL
+        self.put(sr - 1, ec, "Target portfolio in detail", s.subtitle)
+        book.udf(self.name, sr, ec, "PORTFOLIO_STATS", ("w_target", "mu", "cov", "rf"),
+                 self._stats_format, name="target_stats")
+        # Fixed positions, whatever the current results: an error text today must not leave
+        # PORTFOLIO_STATS without room to spill tomorrow.
+        er = sr + self.STATS_TABLE_ROWS + 2
+        self.put(er - 1, ec, "Why it looks as it does (PORTFOLIO_EXPLAIN)", s.subtitle)
+        book.udf(self.name, er, ec, "PORTFOLIO_EXPLAIN",
+                 ("mu", "cov", "target", "lower", "upper"), self._explain_format,
+                 name="target_explain")
+
+    def _weight_format(self, table: np.ndarray, i: int, j: int) -> Any:
+        return self.s.error if is_error_text(table[i, j]) else self.s.pct1
+
+    # Number formats by row label. The labels come from xlfrontier.udfs; a label this table
+    # does not know just keeps the General format.
+    _PERCENT_ROWS = frozenset({"Return", "Volatility", "Target return", "Expected return",
+                               "Sum of weights"})
+    _FORMAT_BY_LABEL: ClassVar[dict[str, str]] = {
+        "Variance": "cov", "Sharpe ratio": "ratio", "Holdings": "integer"}
+
+    def _stats_format(self, table: np.ndarray, i: int, j: int) -> Any:
+        s, v = self.s, table[i, j]
+        if isinstance(v, str):
+            return s.error if is_error_text(v) else s.label
+        label = self._row_label(table, i)
+        if label in self._PERCENT_ROWS:
+            return s.pct
+        return getattr(s, self._FORMAT_BY_LABEL.get(label, "number"))
+
+    def _explain_format(self, table: np.ndarray, i: int, j: int) -> Any:
+        s, v = self.s, table[i, j]
+        if isinstance(v, str):
+            if is_error_text(v):
+                return s.error
+            return s.head if self._row_label(table, i) == "Asset" else s.label
+        if self._in_asset_rows(table, i):
+            return s.pct1 if 1 <= j <= 3 else s.number
+        label = self._row_label(table, i)
+        return s.pct if label in self._PERCENT_ROWS else s.number
+
+    @staticmethod
+    def _row_label(table: np.ndarray, i: int) -> str:
+        return str(table[i, 0])
+
+    @staticmethod
+    def _in_asset_rows(table: np.ndarray, i: int) -> bool:
+        return "Asset" in [str(x) for x in table[:i, 0]]
+
+
+class FrontierSheet(_Sheet):
+    """``EFFICIENT_FRONTIER`` and the two charts bound to it."""
+
+    name = "Frontier"
+    tab_color = "#5B9BD5"
+
+    CHART_ROW = 3
+    POINTS_ROW = 27  # header row of the chart-points table
+    TABLE_ROW = 36  # anchor (header row) of the frontier table
+
+    def build(self) -> None:
+        ws, s, a, book = self.ws, self.s, self.a, self.book
+        n = a.n_assets
+        ws.set_column(0, 0, 2)
+        ws.set_column(1, 1, 19)
+        ws.set_column(2, 3, 13)
+        ws.set_column(4, 3 + n, 12)
+        self.title("Frontier", "EFFICIENT_FRONTIER spills its table below the charts; the "
+                               "charts read it. Nothing to type here.")
+
+        # Frontier table ------------------------------------------------------------------
+        tr = self.TABLE_ROW
+        self.put(tr - 1, 1, "Efficient frontier: one portfolio per row, from the minimum-"
+                            "variance portfolio to the highest attainable return", s.subtitle)
+        table = book.udf(self.name, tr, 1, "EFFICIENT_FRONTIER",
+                         ("mu", "cov", "points", "lower", "upper", "rf", "labels"),
+                         self._table_format, name="frontier")
+        ws.set_row(tr, 45)
+        points = int(a.frontier_points)
+        body = Ref.block(self.name, tr + 1, 1, points, 3 + n)
+        book.define("frontier_table", Ref.block(self.name, tr, 1, points + 1, 3 + n))
+        ret_col, vol_col = body.column(0), body.column(1)
+
+        # Chart points: the three portfolios and the capital market line ------------------
+        pr = self.POINTS_ROW
+        self.put(pr - 1, 1, "Chart points", s.subtitle)
+        for j, head in enumerate(("Point", "Volatility", "Return")):
+            self.put(pr, 1 + j, head, s.head if j == 0 else s.head_right)
+        names = book.result.names
+        markers = (
+            ("Minimum variance", "gmv_vol", "gmv_return"),
+            ("Maximum Sharpe", "maxsharpe_vol", "maxsharpe_return"),
+            ("Target return", "target_vol", "target_return"),
+        )
+        cells = book.cells
+        for i, (label, vol_name, ret_name) in enumerate(markers):
+            row = pr + 1 + i
+            self.put(row, 1, label, s.label)
+            for j, src in enumerate((vol_name, ret_name)):
+                ref = names[src]
+                value = cells[ref.sheet].get((ref.row, ref.col))
+                book.formula(self.name, row, 2 + j, "=" + ref.formula(), value, s.pct)
+        # Capital market line: from (0, rf) through the maximum-Sharpe portfolio to the
+        # widest volatility on the chart.
+        rf = a.risk_free_rate
+        sharpe = cells["Optimizer"].get((names["maxsharpe_sharpe"].row,
+                                         names["maxsharpe_sharpe"].col))
+        vols_all = [v for v in [*book.numbers("vol_used").ravel(),
+                                *_numbers(table[1:, 1] if table.shape[1] > 1 else [])]
+                    if math.isfinite(v)]
+        x_end = max(vols_all) if vols_all else float("nan")
+        cml_start, cml_end = pr + 4, pr + 5
+        self.put(cml_start, 1, "Capital market line from", s.label)
+        book.formula(self.name, cml_start, 2, "=0", 0.0, s.pct)
+        book.formula(self.name, cml_start, 3, "=rf", rf, s.pct)
+        self.put(cml_end, 1, "Capital market line to", s.label)
+        book.formula(self.name, cml_end, 2,
+                     f"=MAX(vol_used,{vol_col.local()})", x_end, s.pct)
+        y_end = (rf + sharpe * x_end) if isinstance(sharpe, float) else ""
+        book.formula(self.name, cml_end, 3,
+                     f"=rf+maxsharpe_sharpe*{xl_rowcol_to_cell(cml_end, 2)}", y_end, s.pct)
+
+        # Charts --------------------------------------------------------------------------
+        self._frontier_chart(ret_col, vol_col, pr)
+        self._weights_chart(body, tr)
+
+    # --------------------------------------------------------------------------- charts
+    def _frontier_chart(self, ret_col: Ref, vol_col: Ref, pr: int) -> None:
+        book, a = self.book, self.a
+        names = book.result.names
+        chart_points = book.numbers(Ref.block(self.name, pr + 1, 2, 5, 2))
+        frontier = np.column_stack([book.numbers(vol_col).ravel(), book.numbers(ret_col).ravel()])
+        asset_xy = np.column_stack([book.numbers("vol_used").ravel(),
+                                    book.numbers("mu").ravel()])
+        positions = label_positions(asset_xy, a.names, np.vstack([chart_points, frontier]))
+        chart = book.wb.add_chart({"type": "scatter", "subtype": "straight"})
+        chart.add_series({
+            "name": "Efficient frontier",
+            "categories": "=" + vol_col.formula(),
+            "values": "=" + ret_col.formula(),
+            "line": {"color": "#1F3864", "width": 2.25},
+            "marker": {"type": "none"},
+        })
+        cml = Ref.block(self.name, pr + 4, 2, 2, 2)
+        chart.add_series({
+            "name": "Capital market line",
+            "categories": "=" + cml.column(0).formula(),
+            "values": "=" + cml.column(1).formula(),
+            "line": {"color": "#7F7F7F", "width": 1.25, "dash_type": "dash"},
+            "marker": {"type": "none"},
+        })
+        for i, (label, marker, colour, size) in enumerate((
+            ("Minimum variance", "diamond", "#2CA02C", 10),
+            ("Maximum Sharpe", "triangle", "#D62728", 10),
+            ("Target return", "square", "#FF7F0E", 9),
+        )):
+            point = Ref.block(self.name, pr + 1 + i, 2, 1, 2)
+            chart.add_series({
+                "name": label,
+                "categories": "=" + point.column(0).formula(),
+                "values": "=" + point.column(1).formula(),
+                "line": {"none": True},
+                "marker": {"type": marker, "size": size, "fill": {"color": colour},
+                           "border": {"color": "#262626"}},
+            })
+        # One series per asset, labelled with its series name (the asset's cell on Inputs):
+        # LibreOffice ignores per-point custom labels, series-name labels work everywhere.
+        labels, vols, mu = names["labels"], names["vol_used"], names["mu"]
+        first_asset = len(chart.series)
+        for i in range(a.n_assets):
+            chart.add_series({
+                "name": "=" + labels.sub(i, 0).formula(),
+                "categories": "=" + vols.sub(i, 0).formula(),
+                "values": "=" + mu.sub(i, 0).formula(),
+                "line": {"none": True},
+                "marker": {"type": "circle", "size": 6, "fill": {"color": "#A6A6A6"},
+                           "border": {"color": "#595959"}},
+                "data_labels": {"series_name": True, "position": positions[i],
+                                "font": {"size": 8, "color": "#404040"}},
+            })
+        chart.set_legend({"position": "bottom",
+                          "delete_series": list(range(first_asset, len(chart.series)))})
+        chart.set_title({"name": "Efficient frontier", "name_font": {"size": 13}})
+        chart.set_x_axis({"name": "Volatility (annual)", "num_format": "0%", "min": 0,
+                          "major_gridlines": {"visible": True, "line": {"color": "#E7E6E6"}}})
+        chart.set_y_axis({"name": "Expected return (annual)", "num_format": "0.0%",
+                          "major_gridlines": {"visible": True, "line": {"color": "#E7E6E6"}}})
+        chart.set_size({"width": 620, "height": 440})
+        self.ws.insert_chart(self.CHART_ROW, 1, chart, {"x_offset": 4, "y_offset": 4})
+
+    def _weights_chart(self, body: Ref, table_row: int) -> None:
+        book, a = self.book, self.a
+        chart = book.wb.add_chart({"type": "area", "subtype": "stacked"})
+        categories = "=" + body.column(0).formula()
+        for i in range(a.n_assets):
+            column = body.column(3 + i)
+            chart.add_series({
+                "name": "=" + Ref.cell(self.name, table_row, column.col).formula(),
+                "categories": categories,
+                "values": "=" + column.formula(),
+                "fill": {"color": PALETTE[i % len(PALETTE)]},
+                "border": {"none": True},
+            })
+        step = max(1, math.ceil(int(a.frontier_points) / 8))
+        chart.set_title({"name": "Weights along the frontier", "name_font": {"size": 13}})
+        chart.set_x_axis({"name": "Expected return of the frontier portfolio",
+                          "num_format": "0.0%", "interval_unit": step,
+                          "interval_tick": step, "num_font": {"rotation": -45, "size": 8}})
+        chart.set_y_axis({"name": "Weight", "num_format": "0%", "min": 0, "max": 1,
+                          "major_gridlines": {"visible": True, "line": {"color": "#E7E6E6"}}})
+        chart.set_legend({"position": "right", "font": {"size": 8}})
+        chart.set_size({"width": 620, "height": 440})
+        self.ws.insert_chart(self.CHART_ROW, 1, chart, {"x_offset": 640, "y_offset": 4})
+
+    def _table_format(self, table: np.ndarray, i: int, j: int) -> Any:
+        s, v = self.s, table[i, j]
+        if isinstance(v, str):
+            if is_error_text(v):
+                return s.error
+            return s.head if j == 0 else s.head_right
+        if j == 2:
+            return s.ratio
+        return s.pct if j < 2 else s.pct1
+
+
+# Geometry of the plot area of the 620 x 440 px frontier chart, for placing asset labels.
+_PLOT_W, _PLOT_H = 500.0, 290.0
+_CHAR_W, _LABEL_H, _GAP = 5.4, 11.0, 7.0
+
+
+def _nice_max(value: float) -> float:
+    """An axis maximum like a spreadsheet's automatic scale (at most ~8 major units)."""
+    if not value > 0:
+        return 1.0
+    step = 10.0 ** math.floor(math.log10(value / 8))
+    for factor in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if value / (step * factor) <= 8:
+            step *= factor
+            break
+    return math.ceil(value * 1.02 / step) * step
+
+
+def label_positions(points: np.ndarray, names: Sequence[str], obstacles: np.ndarray
+                    ) -> list[str]:
+    """Choose a data-label position per asset point so that labels overlap as little as possible.
+
+    A greedy placement in the chart's approximate pixel space: each label tries right, left,
+    above and below its point and takes the position that overlaps other labels, points and
+    the chart's edges least (ties keep that order).
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, 2)
+        (volatility, return) of the labelled points.
+    names : sequence of str
+        The labels.
+    obstacles : ndarray of shape (m, 2)
+        Other plotted points (markers and the frontier curve); NaN rows are ignored.
+
+    Returns
+    -------
+    list of str
+        XlsxWriter label positions, one per point.
+    """
+    everything = np.vstack([points, obstacles]) if obstacles.size else points
+    finite = everything[np.isfinite(everything).all(axis=1)]
+    if not finite.size:
+        return ["right"] * len(names)
+    x_max = _nice_max(float(finite[:, 0].max()))
+    y_lo = min(0.0, float(finite[:, 1].min()))
+    y_max = _nice_max(float(finite[:, 1].max()) - y_lo) + y_lo
+
+    def pixel(xy: np.ndarray) -> tuple[float, float]:
+        return (xy[0] / x_max * _PLOT_W, (y_max - xy[1]) / (y_max - y_lo) * _PLOT_H)
+
+    def overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+        w = min(a[2], b[2]) - max(a[0], b[0])
+        h = min(a[3], b[3]) - max(a[1], b[1])
+        return w * h if w > 0 and h > 0 else 0.0
+
+    dots = [(*(c - 4 for c in pixel(p)), *(c + 4 for c in pixel(p)))
+            for p in finite]
+    placed: list[tuple[float, ...]] = []
+    result = ["right"] * len(names)
+    order = sorted(range(len(names)), key=lambda k: (points[k, 0], points[k, 1]))
+    for k in order:
+        if not np.isfinite(points[k]).all():
+            continue
+        x, y = pixel(points[k])
+        w, h = _CHAR_W * len(str(names[k])), _LABEL_H
+        boxes = {
+            "right": (x + _GAP, y - h / 2, x + _GAP + w, y + h / 2),
+            "left": (x - _GAP - w, y - h / 2, x - _GAP, y + h / 2),
+            "above": (x - w / 2, y - _GAP - h, x + w / 2, y - _GAP),
+            "below": (x - w / 2, y + _GAP, x + w / 2, y + _GAP + h),
+        }
+        scores = {}
+        for pos, box in boxes.items():
+            outside = box[2] - box[0]
+            inside = (min(box[2], _PLOT_W) - max(box[0], 0.0)) if box[1] >= 0 else 0.0
+            score = 4 * max(outside - max(inside, 0.0), 0.0) * h
+            score += 3 * sum(overlap(box, other) for other in placed)
+            score += sum(overlap(box, dot) for dot in dots)
+            scores[pos] = score
+        best = min(boxes, key=lambda pos: scores[pos])
+        result[k] = best
+        placed.append(boxes[best])
+    return result
+
+
+def _numbers(values: Any) -> list[float]:
+    return [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
+def _float_sum(table: np.ndarray) -> Any:
+    values = _numbers(table.ravel())
+    return float(sum(values)) if len(values) == table.size else ""
+
+
+#: The sheets in tab order, which is also the build order (later sheets read earlier ones).
+SHEETS: tuple[type[_Sheet], ...] = (StartSheet, InputsSheet, OptimizerSheet, FrontierSheet)
+
+
+def build_workbook(
+    path: str | Path,
+    assumptions: Assumptions = SAMPLE,
+    *,
+    static: bool = False,
+    sheets: Sequence[type[_Sheet]] = SHEETS,
+) -> BuildResult:
+    """Write the template workbook filled with ``assumptions`` and its computed results.
+
+    Parameters
+    ----------
+    path : str or Path
+        Where to write the ``.xlsx``.
+    assumptions : Assumptions
+        The inputs (defaults to the embedded sample data).
+    static : bool
+        Write values only, no formulas: for readers without the add-in that recalculate array
+        formulas on open (LibreOffice, Google Sheets).
+    sheets : sequence of sheet classes
+        Tab order; defaults to :data:`SHEETS`.
+
+    Returns
+    -------
+    BuildResult
+        The names, formulas, computed tables and any error texts written.
+
+    Raises
+    ------
+    InputError
+        When ``assumptions`` do not fit the layout (see :meth:`Assumptions.check`).
+    """
+    assumptions.check()
+    path = Path(path)
+    book = _Book(path, assumptions, static)
+    builders = {}
+    for cls in sheets:
+        book.add_sheet(cls.name)
+        builders[cls.name] = cls(book)
+        if cls.tab_color:
+            book.sheets[cls.name].set_tab_color(cls.tab_color)
+    for builder in builders.values():
+        builder.build()
+        builder.finish()
+    try:
+        book.wb.close()
+    except xlsxwriter.exceptions.FileCreateError as err:
+        cause = err.args[0] if err.args and isinstance(err.args[0], OSError) else None
+        raise cause or OSError(str(err)) from err
+    return book.result
+
+
+def generate_template(path: str | Path | None = None) -> Path:
+    """Write the template (sample data, formulas and stored results) and return its path.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A file, or a directory to put ``xlfrontier_template.xlsx`` in. Defaults to the
+        repository's ``workbook_templates/`` when run from a checkout, else the current
+        directory.
+    """
+    if path is None:
+        path = default_template_dir() / TEMPLATE_FILENAME
+    path = Path(path)
+    if path.is_dir():
+        path = path / TEMPLATE_FILENAME
+    build_workbook(path, SAMPLE)
+    return path
+
+
+def default_template_dir() -> Path:
+    """``workbook_templates/`` of the checkout this module runs from, else the current dir."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "workbook_templates").is_dir():
+            return parent / "workbook_templates"
+    return Path.cwd()

@@ -1,0 +1,421 @@
+"""Degenerate problems: one or two assets, flat frontiers, duplicated and riskless assets,
+ties for the highest return, targets exactly at the ends, low-rank covariances.
+
+Where the weights are not unique (singular Σ) only the objective is compared, except that
+merging duplicated assets makes the portfolio unique again, which is checked exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _reference import (
+    CLARABEL_OBJ_RTOL,
+    QUADPROG_OBJ_RTOL,
+    QUADPROG_W_ATOL,
+    Case,
+    assert_own_kkt,
+    check_certificate,
+    clarabel_max_sharpe,
+    clarabel_min_variance,
+    exact_min_variance,
+    quadprog_min_variance,
+    random_case,
+    random_pd_cov,
+    rel_diff,
+    return_range,
+)
+
+from xlfrontier.core.frontier import efficient_frontier
+from xlfrontier.core.optimize import (
+    global_min_variance,
+    max_return,
+    max_sharpe,
+    max_utility,
+    min_variance,
+)
+from xlfrontier.exceptions import (
+    InputError,
+    NoPositiveExcessReturnError,
+    TargetOutOfRangeError,
+    XlfrontierError,
+)
+
+INF = np.inf
+W_ATOL = 1e-13
+
+
+# ============================================================================================
+# One asset
+# ============================================================================================
+@pytest.mark.parametrize("lower", [0.0, -INF, -0.5])
+def test_single_asset(lower):
+    mu, cov = np.array([0.05]), np.array([[0.04]])
+    lo, up = np.array([lower]), np.array([INF])
+    results = [
+        min_variance(mu, cov, 0.05, lower),
+        global_min_variance(cov, lower, mu=mu),
+        max_sharpe(mu, cov, 0.01, lower),
+        max_return(mu, cov, 0.2, lower),
+        max_return(mu, cov, 0.5, lower),
+        max_utility(mu, cov, 3.0, lower),
+    ]
+    for res in results:
+        np.testing.assert_array_equal(res.weights, [1.0])
+        assert res.variance == pytest.approx(0.04, rel=1e-15)
+        assert res.volatility == pytest.approx(0.2, rel=1e-15)
+        check_certificate(res, mu, cov, lo, up)
+    assert results[2].sharpe_ratio == pytest.approx(0.2, rel=1e-14)
+    with pytest.raises(TargetOutOfRangeError) as err:
+        min_variance(mu, cov, 0.06, lower)
+    assert err.value.feasible_range == pytest.approx((0.05, 0.05), rel=1e-15)
+    with pytest.raises(TargetOutOfRangeError):
+        max_return(mu, cov, 0.1, lower)
+    with pytest.raises(NoPositiveExcessReturnError):
+        max_sharpe(mu, cov, 0.05, lower)
+    ef = efficient_frontier(mu, cov, lower)
+    assert len(ef.corners) == 1
+    assert ef.min_return == ef.max_return == pytest.approx(0.05, rel=1e-15)
+    assert ef.max_volatility == pytest.approx(0.2, rel=1e-15)
+    s = ef.sample(5)
+    np.testing.assert_array_equal(s.weights, np.ones((5, 1)))
+    np.testing.assert_allclose(s.returns, 0.05, rtol=1e-15)
+    np.testing.assert_allclose(s.volatilities, 0.2, rtol=1e-15)
+    np.testing.assert_array_equal(ef.at_volatility(0.2).weights, [1.0])
+    np.testing.assert_array_equal(ef.max_sharpe(0.0).weights, [1.0])
+
+
+def test_single_riskless_asset():
+    # Σ = 0 with one asset: the only portfolio (w = 1) is well defined and riskless
+    mu, cov = np.array([0.03]), np.array([[0.0]])
+    res = global_min_variance(cov, mu=mu)
+    np.testing.assert_array_equal(res.weights, [1.0])
+    assert res.variance == 0.0
+    res = min_variance(mu, cov, 0.03)
+    np.testing.assert_array_equal(res.weights, [1.0])
+    assert res.volatility == 0.0
+
+
+def test_all_assets_riskless():
+    # Σ = 0 (e.g. deposits): every portfolio is riskless; the target return fixes the weights
+    mu, cov = np.array([0.02, 0.03]), np.zeros((2, 2))
+    res = min_variance(mu, cov, 0.025)
+    np.testing.assert_allclose(res.weights, [0.5, 0.5], rtol=0, atol=W_ATOL)
+    assert res.variance == 0.0
+    # the efficient riskless portfolio is the highest-yielding one
+    ef = efficient_frontier(mu, cov)
+    np.testing.assert_array_equal(ef.gmv.weights, [0.0, 1.0])
+
+
+# ============================================================================================
+# Equal expected returns: the frontier is a single point
+# ============================================================================================
+@pytest.mark.parametrize("bounds", ["long_only", "upper", "short_half", "short_inf"])
+def test_flat_frontier(bounds):
+    case = random_case(7, 6, bounds, "pd", "equal")
+    mu, cov, lo, up = case.mu, case.cov, case.lower, case.upper
+    m = float(mu[0])
+    gmv = global_min_variance(cov, lo, up, mu=mu)
+    ref = quadprog_min_variance(case)
+    np.testing.assert_allclose(gmv.weights, ref.weights, rtol=0, atol=QUADPROG_W_ATOL)
+    ef = efficient_frontier(mu, cov, lo, up)
+    assert len(ef.corners) == 1
+    assert ef.min_return == pytest.approx(m, rel=1e-14)
+    assert ef.max_return == pytest.approx(m, rel=1e-14)
+    same = [
+        ef.gmv,
+        ef.at_return(m),
+        ef.at_volatility(gmv.volatility),
+        min_variance(mu, cov, m, lo, up),
+        max_sharpe(mu, cov, m - 0.02, lo, up),
+        ef.max_sharpe(m - 0.02),
+        max_return(mu, cov, 2 * gmv.volatility, lo, up),
+        max_utility(mu, cov, 2.0, lo, up),
+    ]
+    for res in same:
+        np.testing.assert_allclose(res.weights, gmv.weights, rtol=0, atol=1e-12,
+                                   err_msg=res.objective)
+        check_certificate(res, mu, cov, lo, up, where=res.objective)
+    s = ef.sample(4)
+    np.testing.assert_allclose(s.weights, np.tile(gmv.weights, (4, 1)), rtol=0, atol=1e-12)
+    with pytest.raises(TargetOutOfRangeError) as err:
+        min_variance(mu, cov, m + 0.01, lo, up)
+    assert err.value.feasible_range == pytest.approx((m, m), rel=1e-14)
+    with pytest.raises(NoPositiveExcessReturnError):
+        max_sharpe(mu, cov, m, lo, up)
+
+
+# ============================================================================================
+# Duplicated assets (singular Σ)
+# ============================================================================================
+def _merge_duplicate(case: Case) -> tuple[Case, int, int]:
+    """The same problem with the duplicated pair merged into one asset (unique optimum)."""
+    n = case.n
+    j = int(np.flatnonzero(np.all(np.isclose(case.cov[:-1], case.cov[-1]), axis=1))[0])
+    keep = np.arange(n - 1)
+    lo, up = case.lower[keep].copy(), case.upper[keep].copy()
+    lo[j] += case.lower[-1]
+    up[j] += case.upper[-1]
+    return Case(case.mu[keep], case.cov[np.ix_(keep, keep)], lo, up, "merged"), j, n - 1
+
+
+@pytest.mark.parametrize("bounds", ["long_only", "upper", "lower", "box", "short_half"])
+@pytest.mark.parametrize("n", [2, 3, 9, 30])
+def test_duplicated_asset(bounds, n):
+    case = random_case(3, n, bounds, "duplicate")
+    merged, j, last = _merge_duplicate(case)
+    assert merged.pd
+    lo_r, hi_r = return_range(case.mu, case.lower, case.upper)
+    targets = [None] + ([lo_r + f * (hi_r - lo_r) for f in (0.2, 0.5, 0.8)] if hi_r > lo_r
+                        else [])
+    for r in targets:
+        if r is None:
+            res = global_min_variance(case.cov, case.lower, case.upper, mu=case.mu)
+            ref = quadprog_min_variance(merged)
+        else:
+            res = min_variance(case.mu, case.cov, r, case.lower, case.upper)
+            ref = quadprog_min_variance(merged, r)
+        check_certificate(res, case.mu, case.cov, case.lower, case.upper, target_return=r,
+                          kind="gmv" if r is None else "any", where=f"{case.label} r={r}")
+        assert rel_diff(res.variance, ref.variance) <= QUADPROG_OBJ_RTOL, (case.label, r)
+        # the duplicated pair's total weight is unique: it is the merged asset's weight
+        w = res.weights[:-1].copy()
+        w[j] += res.weights[-1]
+        np.testing.assert_allclose(w, ref.weights, rtol=0, atol=QUADPROG_W_ATOL,
+                                   err_msg=f"{case.label} r={r}")
+    ef = efficient_frontier(case.mu, case.cov, case.lower, case.upper)
+    for c in ef.corners:
+        check_certificate(c, case.mu, case.cov, case.lower, case.upper, kind="efficient",
+                          where=case.label)
+    assert np.all(np.diff(ef.corner_returns) > 0)
+
+
+def test_duplicated_asset_unlimited_shorting():
+    # weights are not unique (any split of the pair): either a certified optimum with the
+    # merged problem's variance, or a clear refusal that says why
+    case = random_case(5, 4, "short_inf", "duplicate")
+    merged, _, _ = _merge_duplicate(case)
+    for call, ref in (
+        (lambda: global_min_variance(case.cov, case.lower, case.upper),
+         quadprog_min_variance(merged)),
+        (lambda: min_variance(case.mu, case.cov, 0.1, case.lower, case.upper),
+         quadprog_min_variance(merged, 0.1)),
+    ):
+        try:
+            res = call()
+        except XlfrontierError as err:
+            assert isinstance(err, ValueError)
+            assert "not unique" in str(err) or "duplicated" in str(err), str(err)
+            continue
+        check_certificate(res, None, case.cov, case.lower, case.upper)
+        assert rel_diff(res.variance, ref.variance) <= QUADPROG_OBJ_RTOL
+
+
+# ============================================================================================
+# Ties for the highest (and lowest) expected return
+# ============================================================================================
+def _pair_gmv(cov: np.ndarray, a: int, b: int) -> np.ndarray:
+    """Long-only minimum-variance mix of assets a and b (closed form, clipped)."""
+    saa, sbb, sab = cov[a, a], cov[b, b], cov[a, b]
+    x = min(max((sbb - sab) / (saa + sbb - 2 * sab), 0.0), 1.0)
+    w = np.zeros(cov.shape[0])
+    w[a], w[b] = x, 1 - x
+    return w
+
+
+@pytest.mark.parametrize("n", [2, 3, 6, 15])
+def test_tie_for_highest_return(n):
+    rng = np.random.default_rng(100 + n)
+    cov = random_pd_cov(rng, n)
+    mu = rng.uniform(0.02, 0.08, n)
+    a, b = (0, 1) if n == 2 else sorted(rng.choice(n, 2, replace=False))
+    mu[a] = mu[b] = 0.1
+    lo, up = np.zeros(n), np.full(n, INF)
+    top = _pair_gmv(cov, a, b)
+    ef = efficient_frontier(mu, cov)
+    assert ef.max_return == pytest.approx(0.1, rel=1e-14)
+    # the efficient end of the tie is the least risky mix of the tied assets
+    np.testing.assert_allclose(ef.corner_weights[-1], top, rtol=0, atol=1e-12)
+    for res in (min_variance(mu, cov, 0.1), max_return(mu, cov, 10.0),
+                ef.at_return(0.1), ef.at_volatility(ef.max_volatility),
+                max_utility(mu, cov, 1e-6)):
+        np.testing.assert_allclose(res.weights, top, rtol=0, atol=1e-12, err_msg=res.objective)
+        check_certificate(res, mu, cov, lo, up, where=res.objective)
+    assert ef.max_volatility == pytest.approx(np.sqrt(top @ cov @ top), rel=1e-13)
+    # the tied pair's end is also certified exactly (rational arithmetic)
+    ex = exact_min_variance(Case(mu, cov, lo, up), 0.1, ef.corner_weights[-1])
+    assert ex is not None
+    np.testing.assert_allclose(ef.corner_weights[-1], ex.weights, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("n", [2, 5])
+def test_tie_for_lowest_return(n):
+    rng = np.random.default_rng(200 + n)
+    cov = random_pd_cov(rng, n)
+    mu = rng.uniform(0.05, 0.12, n)
+    mu[:2] = 0.01
+    res = min_variance(mu, cov, 0.01)
+    np.testing.assert_allclose(res.weights, _pair_gmv(cov, 0, 1), rtol=0, atol=1e-12)
+    check_certificate(res, mu, cov, np.zeros(n), np.full(n, INF), target_return=0.01)
+
+
+# ============================================================================================
+# Targets exactly at the ends of the feasible range
+# ============================================================================================
+@pytest.mark.parametrize("bounds", ["long_only", "upper", "lower", "box", "short_half"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_targets_at_range_ends(bounds, seed):
+    case = random_case(seed, 7, bounds)
+    lo, hi = return_range(case.mu, case.lower, case.upper)
+    for r in (lo, hi):
+        res = min_variance(case.mu, case.cov, r, case.lower, case.upper)
+        check_certificate(res, case.mu, case.cov, case.lower, case.upper, target_return=r,
+                          where=f"{case.label} r={r!r}")
+        ex = exact_min_variance(case, r, res.weights)
+        ref_v = ex.variance if ex is not None else clarabel_min_variance(case, r).variance
+        rtol = QUADPROG_OBJ_RTOL if ex is not None else CLARABEL_OBJ_RTOL
+        assert rel_diff(res.variance, ref_v) <= rtol, (case.label, r)
+    # a hair inside tolerance is accepted, a visible overshoot is refused with the range
+    res = min_variance(case.mu, case.cov, hi * (1 + 1e-15), case.lower, case.upper)
+    assert abs(res.expected_return - hi) <= 1e-14 * abs(hi)
+    with pytest.raises(TargetOutOfRangeError) as err:
+        min_variance(case.mu, case.cov, hi + 1e-6, case.lower, case.upper)
+    assert err.value.feasible_range[1] == pytest.approx(hi, rel=1e-13)
+    assert err.value.feasible_range[0] == pytest.approx(lo, rel=1e-13)
+
+
+# ============================================================================================
+# Riskless (zero-variance) assets
+# ============================================================================================
+def _riskless_case(n: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(300 + n)
+    cov = np.zeros((n, n))
+    cov[1:, 1:] = random_pd_cov(rng, n - 1)
+    mu = np.r_[0.02, rng.uniform(0.04, 0.12, n - 1)]
+    return mu, cov
+
+
+@pytest.mark.parametrize("n", [2, 4, 12])
+def test_riskless_asset_long_only(n):
+    mu, cov = _riskless_case(n)
+    lo, up = np.zeros(n), np.full(n, INF)
+    case = Case(mu, cov, lo, up, "riskless", pd=False)
+    gmv = global_min_variance(cov, mu=mu)
+    np.testing.assert_allclose(gmv.weights, np.eye(n)[0], rtol=0, atol=W_ATOL)
+    assert gmv.variance <= 1e-30
+    check_certificate(gmv, mu, cov, lo, up, kind="gmv")
+    ef = efficient_frontier(mu, cov)
+    assert ef.min_return == pytest.approx(0.02, rel=1e-15)
+    # the first segment is the capital market line: cash plus the tangency portfolio, on
+    # which volatility is proportional to the excess return
+    t = ef.corners[1]
+    sr = (t.expected_return - 0.02) / t.volatility
+    for f in (0.1, 0.5, 0.9):
+        p = ef.at_return(0.02 + f * (t.expected_return - 0.02))
+        assert p.volatility == pytest.approx(f * t.volatility, rel=1e-12)
+        check_certificate(p, mu, cov, lo, up, kind="efficient")
+    # max Sharpe at the cash rate: every point of the segment has the same Sharpe ratio
+    best = max_sharpe(mu, cov, 0.02)
+    assert best.sharpe_ratio == pytest.approx(sr, rel=1e-12)
+    check_certificate(best, mu, cov, lo, up, kind="efficient", risk_free_rate=0.02)
+    ref = clarabel_max_sharpe(case, 0.02)
+    ref_sr = (ref.expected_return - 0.02) / np.sqrt(ref.variance)
+    assert best.sharpe_ratio >= ref_sr * (1 - CLARABEL_OBJ_RTOL)
+    # a risk-free rate below the cash asset's return: Sharpe is unbounded (riskless profit)
+    with pytest.raises(InputError, match="riskless"):
+        max_sharpe(mu, cov, 0.01)
+    for r in np.linspace(0.02, float(mu.max()), 5):
+        res = min_variance(mu, cov, r)
+        check_certificate(res, mu, cov, lo, up, target_return=r)
+        ref = clarabel_min_variance(case, r)
+        assert res.variance <= ref.variance * (1 + CLARABEL_OBJ_RTOL) + 1e-20
+
+
+@pytest.mark.parametrize("n", [2, 5])
+def test_riskless_asset_unlimited_shorting(n):
+    # cash plus risky assets without bounds: σ(r) = |r − r0| / S with
+    # S² = (μ − r0)ᵀ Σ_rr⁻¹ (μ − r0) over the risky block (the Sharpe ratio of the tangency)
+    mu, cov = _riskless_case(n)
+    lo, up = np.full(n, -INF), np.full(n, INF)
+    ex = mu[1:] - mu[0]
+    s = float(np.sqrt(ex @ np.linalg.solve(cov[1:, 1:], ex)))
+    for r in (-0.05, 0.0, 0.02, 0.05, 0.3):
+        res = min_variance(mu, cov, r, lower=-INF)
+        assert res.volatility == pytest.approx(abs(r - mu[0]) / s, rel=1e-11, abs=1e-15)
+        check_certificate(res, mu, cov, lo, up, target_return=r)
+    res = max_return(mu, cov, 0.1, lower=-INF)
+    assert res.expected_return == pytest.approx(mu[0] + 0.1 * s, rel=1e-11)
+
+
+# ============================================================================================
+# Low-rank factor covariance (rank < n)
+# ============================================================================================
+@pytest.mark.parametrize(("n", "rank"), [(4, 1), (10, 2), (30, 3), (60, 5)])
+@pytest.mark.parametrize("bounds", ["long_only", "upper", "short_half"])
+def test_low_rank_covariance(n, rank, bounds):
+    rng = np.random.default_rng(n * 100 + rank)
+    f = rng.normal(0.0, 0.1, size=(n, rank)) + 0.05
+    cov = f @ f.T
+    mu = rng.normal(0.08, 0.04, n)
+    lo = np.zeros(n) if bounds != "short_half" else np.full(n, -0.5)
+    up = np.full(n, INF) if bounds != "upper" else np.full(n, 3.0 / n)
+    case = Case(mu, cov, lo, up, f"lowrank n={n} rank={rank} {bounds}", pd=False,
+                extra={"factor": f})
+    gmv = global_min_variance(cov, lo, up, mu=mu)
+    check_certificate(gmv, mu, cov, lo, up, kind="gmv", where=case.label)
+    ref = clarabel_min_variance(case)
+    assert gmv.variance <= ref.variance * (1 + CLARABEL_OBJ_RTOL) + 1e-12 * cov.max()
+    ef = efficient_frontier(mu, cov, lo, up)
+    for i, c in enumerate(ef.corners):
+        check_certificate(c, mu, cov, lo, up, kind="efficient", where=f"{case.label} #{i}")
+    s = ef.sample(5)
+    for r, v in zip(s.returns, s.volatilities, strict=True):
+        ref = clarabel_min_variance(case, r)
+        assert v * v <= ref.variance * (1 + CLARABEL_OBJ_RTOL) + 1e-12 * cov.max(), (
+            case.label, r)
+    assert_own_kkt(gmv, *ef.corners, where=case.label)
+
+
+# ============================================================================================
+# Riskless combinations (a low-rank Σ whose null space meets the feasible set)
+# ============================================================================================
+RANK1_F = np.array([-0.03473351346499155, 0.060066402249577766, 0.14076509080502378,
+                    -0.0489190382353281])
+RANK1_MU = np.array([0.061563795398539956, 0.014379550726153476, 0.11282327893432352,
+                     0.12662064823815242])
+
+
+def _riskless_combinations() -> list[tuple[str, np.ndarray, np.ndarray, float]]:
+    out = [("rank1", RANK1_F[:, None], RANK1_MU, 0.75),
+           ("rank1 rounded", np.round(RANK1_F, 4)[:, None], np.round(RANK1_MU, 4), 0.75),
+           ("rank1 long-only", RANK1_F[:, None], RANK1_MU, INF)]
+    for seed, (n, k) in enumerate([(5, 1), (6, 2), (8, 3), (12, 2)]):
+        rng = np.random.default_rng(400 + seed)
+        out.append((f"rank{k} n={n}", rng.normal(0.0, 0.1, size=(n, k)),
+                    rng.normal(0.08, 0.04, n), INF))
+    return out
+
+
+@pytest.mark.parametrize(("name", "f", "mu", "upper"), _riskless_combinations(),
+                         ids=[x[0] for x in _riskless_combinations()])
+def test_riskless_combination_gmv_is_the_efficient_one(name, f, mu, upper):
+    # When some feasible portfolio has zero variance, every GMV portfolio is riskless and the
+    # efficient one is the riskless portfolio with the highest return: an LP, solved exactly
+    # enough by HiGHS (its vertex is then re-solved as a linear system).
+    from scipy.optimize import linprog
+
+    n = mu.size
+    cov = f @ f.T
+    lo, up = np.zeros(n), np.full(n, upper)
+    a_eq = np.vstack([np.ones(n), f.T])
+    b_eq = np.r_[1.0, np.zeros(f.shape[1])]
+    lp = linprog(-mu, A_eq=a_eq, b_eq=b_eq,
+                 bounds=[(0, None if np.isinf(upper) else upper)] * n, method="highs")
+    assert lp.status == 0, name  # the examples are built so that a riskless mix exists
+    best = -lp.fun
+    for res in (global_min_variance(cov, lo, up, mu=mu), efficient_frontier(mu, cov, lo, up).gmv):
+        check_certificate(res, mu, cov, lo, up, kind="gmv", where=name)
+        assert res.variance <= 1e-15 * float(np.abs(cov).max()), name
+        assert res.expected_return == pytest.approx(best, abs=1e-9), (
+            f"{name}: GMV return {res.expected_return!r}, best riskless return {best!r}")
+        assert_own_kkt(res, where=name)

@@ -1,0 +1,254 @@
+"""Fuzz every worksheet function with Excel-like input through ``XLPython().CallUDF``.
+
+Each argument is either plausible (a valid ``mu``/``cov``/bounds of the drawn size, perhaps
+with one cell spoiled) or anything Excel can pass: single cells, rows, columns and blocks of
+floats (tiny, huge, negative zero), blanks (``None``), text, TRUE/FALSE, dates, error values as
+COM delivers them, and the VBA "missing argument" marker. The properties:
+
+* nothing escapes ``CallUDF`` (no exception ever reaches Excel);
+* a text answer is one tagged line of at most 255 characters, never a traceback and never
+  ``#BUG!`` (an unexpected exception is a bug);
+* otherwise the answer has the shape the function promises, with finite numbers (and no
+  negative zero) where numbers are due.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+from conftest import UDF_MODULE, call_udf
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+MISSING = -2147352572
+ERRORS = [-2146826281, -2146826246, -2146826259, -2146826288, -2146826252, -2146826265,
+          -2146826273, -2146826245 - 2]  # the last: #SPILL! (xlErr 2045)
+TAGS = ("#INPUT! ", "#INFEASIBLE! ", "#UNBOUNDED! ")
+
+SETTINGS = settings(max_examples=120, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+# -- Excel values ----------------------------------------------------------------------------
+
+numbers = st.one_of(
+    st.floats(-1.0, 1.0, allow_nan=False),
+    st.sampled_from([0.0, -0.0, 1.0, 5e-324, 1e-300, 1e-12, -1e-12, 8.0, 100.0, 1e9, 1e11,
+                     -1e300, 1e300]),
+    st.integers(-5, 5),  # VBA Long
+)
+junk = st.one_of(
+    st.none(),
+    st.sampled_from(ERRORS),
+    st.just(MISSING),
+    st.booleans(),
+    st.sampled_from(["", " ", "abc", "none", "NONE", "short", "-inf", "inf", "8%", "#N/A",
+                     "0.1", "unlimited"]),
+    st.text(max_size=300),
+    st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2100, 1, 1)),
+)
+cells = st.one_of(numbers, numbers, junk)
+
+
+@st.composite
+def blocks(draw, cell=cells, max_side=5):
+    """A range as COM delivers it: a scalar for one cell, else a tuple of row tuples."""
+    r = draw(st.integers(1, max_side))
+    c = draw(st.integers(1, max_side))
+    if r == c == 1 and draw(st.booleans()):
+        return draw(cell)
+    return tuple(tuple(draw(cell) for _ in range(c)) for _ in range(r))
+
+
+excel_values = st.one_of(cells, blocks())
+
+
+def shaped(values, as_row):
+    return (tuple(values),) if as_row else tuple((v,) for v in values)
+
+
+@st.composite
+def spoil(draw, rows):
+    """Replace one cell of a range (or the single cell) by junk."""
+    if not isinstance(rows, tuple):
+        return draw(junk)
+    grid = [list(r) for r in rows]
+    i = draw(st.integers(0, len(grid) - 1))
+    j = draw(st.integers(0, len(grid[0]) - 1))
+    grid[i][j] = draw(junk)
+    return tuple(tuple(r) for r in grid)
+
+
+def as_range(draw, values, as_row=None):
+    """A vector as Excel passes it: a single cell when n = 1 (sometimes), a row or a column."""
+    if len(values) == 1 and draw(st.booleans()):
+        return values[0]
+    return shaped(values, draw(st.booleans()) if as_row is None else as_row)
+
+
+@st.composite
+def problems(draw, n):
+    """Numbers of a careful user's problem: mu, cov (PSD, maybe singular), w."""
+    mu = [draw(st.floats(-0.1, 0.3, allow_nan=False)) for _ in range(n)]
+    k = draw(st.integers(1, n))
+    a = np.array([[draw(st.floats(-0.4, 0.4, allow_nan=False)) for _ in range(k)]
+                  for _ in range(n)])
+    d = [draw(st.sampled_from([0.0, 1e-4, 0.01, 0.04])) for _ in range(n)]
+    cov = a @ a.T + np.diag(d)
+    w = [draw(st.floats(-0.5, 1.0, allow_nan=False)) for _ in range(n)]
+    return mu, cov, w
+
+
+@st.composite
+def bounds(draw, n, side):
+    choice = draw(st.integers(0, 3))
+    if choice == 0:
+        return MISSING
+    if choice == 1:
+        return draw(st.sampled_from(["none", "short", -0.5, 0.0, 0.1] if side == "lower"
+                                    else ["none", 1 / n, 0.5, 1.0, 2.0]))
+    lo, hi = (-0.5, 0.2) if side == "lower" else (1 / n, 1.0)
+    vals = [draw(st.one_of(st.floats(lo, hi, allow_nan=False), st.none(), st.just("none")))
+            for _ in range(n)]
+    return as_range(draw, vals)
+
+
+@st.composite
+def plausible_arguments(draw, params, n):
+    """Arguments a careful user would pass; targets near the attainable range."""
+    mu, cov, w = draw(problems(n))
+    spread = max(mu) - min(mu)
+    top_vol = float(np.sqrt(np.diag(cov).max()))
+    values = {
+        "mu": as_range(draw, mu),
+        "w": as_range(draw, w),
+        "cov": float(cov[0, 0]) if n == 1 and draw(st.booleans())
+        else tuple(tuple(float(x) for x in r) for r in cov),
+        "r": min(mu) + spread * draw(st.floats(-0.1, 1.1)),
+        "rf": draw(st.one_of(st.just(MISSING), st.floats(-0.05, 0.1, allow_nan=False))),
+        "vol": top_vol * draw(st.floats(0.0, 1.5)),
+        "risk_aversion": draw(st.floats(0.0, 20.0, allow_nan=False)),
+        "points": draw(st.one_of(st.just(MISSING), st.integers(2, 30).map(float))),
+        "lower": draw(bounds(n, "lower")),
+        "upper": draw(bounds(n, "upper")),
+        "labels": draw(st.one_of(st.just(MISSING), st.lists(
+            st.one_of(st.text(max_size=10), st.none(), numbers), min_size=n, max_size=n)
+            .map(lambda v: shaped(v, False)))),
+    }
+    return [values[p] for p in params]
+
+
+@st.composite
+def arguments(draw, params):
+    """Clean arguments (half the time), one argument spoiled, or anything at all."""
+    n = draw(st.integers(1, 6))
+    args = draw(plausible_arguments(params, n))
+    mode = draw(st.sampled_from(["clean", "clean", "one bad", "wild"]))
+    if mode == "one bad":
+        k = draw(st.integers(0, len(args) - 1))
+        args[k] = draw(st.one_of(spoil(args[k]), excel_values))
+    elif mode == "wild":
+        args = [draw(st.one_of(st.just(a), spoil(a), excel_values)) for a in args]
+    # Trailing optional arguments may also be left out altogether.
+    cut = draw(st.integers(0, len(args)))
+    required = sum(1 for p in params if p in REQUIRED)
+    return args[: max(cut, required)]
+
+
+REQUIRED = {"mu", "cov", "r", "vol", "risk_aversion", "w"}
+
+# -- the checks ------------------------------------------------------------------------------
+
+
+def _size(value):
+    """Number of cells of an Excel value (1 for a scalar)."""
+    if isinstance(value, tuple):
+        return len(value) * len(value[0])
+    return 1
+
+
+def _is_row(value):
+    return isinstance(value, tuple) and len(value) == 1 and len(value[0]) > 1
+
+
+def expected_shape(name, args):
+    """Rows x columns a successful answer must have, from the (valid) inputs."""
+    if name == "GMV_WEIGHTS":
+        return int(round(math.sqrt(_size(args[0])))), 1
+    first = args[0]
+    n = _size(first)
+    vector = (1, n) if _is_row(first) else (n, 1)
+    return {
+        "MINVAR_WEIGHTS": vector, "MAXSHARPE_WEIGHTS": vector, "TARGETVOL_WEIGHTS": vector,
+        "UTILITY_WEIGHTS": vector, "RISK_CONTRIBUTIONS": vector,
+        "FRONTIER_RANGE": (3, 3), "PORTFOLIO_STATS": (6, 2), "MERTON_FRONTIER": (10, 2),
+        "PORTFOLIO_EXPLAIN": (14 + n, 6),
+        "PORTFOLIO_RETURN": (1, 1), "PORTFOLIO_VOL": (1, 1), "PORTFOLIO_SHARPE": (1, 1),
+    }.get(name)
+
+
+def unsqueeze(out):
+    """Undo CallUDF's squeezing: always rows of cells."""
+    if not isinstance(out, list):
+        return [[out]]
+    if out and not isinstance(out[0], list):
+        return [out]
+    return out
+
+
+def check_answer(name, args, out):
+    if isinstance(out, str) and out.startswith("#"):
+        assert out.startswith(TAGS), out  # never "#BUG!"
+        assert len(out) <= 255 and "\n" not in out and "Traceback" not in out, out
+        return
+    grid = unsqueeze(out)
+    assert grid and len({len(r) for r in grid}) == 1, "ragged answer"
+    for row in grid:
+        for x in row:
+            assert isinstance(x, (float, int, str)) and not isinstance(x, bool), x
+            if isinstance(x, float):
+                assert math.isfinite(x) and not (x == 0 and math.copysign(1, x) < 0), x
+    shape = (len(grid), len(grid[0]))
+    if name in ("EFFICIENT_FRONTIER", "FRONTIER_CORNERS"):
+        n = shape[1] - 3
+        assert grid[0][:3] == ["Return", "Volatility", "Sharpe"] and n >= 1
+        body = np.array([r[:2] + r[3:] for r in grid[1:]], dtype=float)  # Sharpe may be ""
+        np.testing.assert_allclose(body[:, 2:].sum(axis=1), 1.0, atol=1e-8)
+        if name == "EFFICIENT_FRONTIER":
+            points = args[2] if len(args) > 2 and isinstance(args[2], float) else 20
+            assert shape[0] == 1 + points
+        return
+    expected = expected_shape(name, args)
+    assert shape == expected, (shape, expected)
+    if name.endswith("_WEIGHTS"):
+        w = np.array(grid, dtype=float).ravel()
+        assert w.sum() == pytest.approx(1.0, abs=1e-8 * max(1.0, np.abs(w).max()))
+    if name == "RISK_CONTRIBUTIONS":
+        assert np.array(grid, dtype=float).sum() == pytest.approx(1.0, abs=1e-8)
+
+
+FUNCTIONS = sorted(f for f in UDF_MODULE.__all__)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@SETTINGS
+@given(data=st.data())
+def test_fuzz_never_raises_and_answers_in_shape(name, data):
+    params = [a["name"] for a in getattr(UDF_MODULE, name).__xlfunc__["args"]]
+    args = data.draw(arguments(params), label="args")
+    out = call_udf(name, *args)  # an exception here fails the test
+    event(" ".join(out.split(" ")[:4]) if isinstance(out, str) and out.startswith("#") else "answer")
+    check_answer(name, args, out)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@SETTINGS
+@given(args=st.lists(excel_values, min_size=0, max_size=8))
+def test_fuzz_pure_junk(name, args):
+    params = getattr(UDF_MODULE, name).__xlfunc__["args"]
+    args = args[: len(params)]
+    out = call_udf(name, *args)
+    if isinstance(out, str):
+        assert out.startswith(TAGS) and len(out) <= 255 and "\n" not in out, out

@@ -1,0 +1,64 @@
+"""Smoke test of the benchmark harness: quick mode on n = 10 (not a timed test).
+
+Peers that are not installed are reported as such by the harness and simply left out; only
+xlfrontier's accuracy is asserted (timings are never asserted here).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+bench_core = pytest.importorskip("benchmarks.bench_core")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, str, Path]:
+    out = tmp_path_factory.mktemp("bench") / "bench.md"
+    cfg = bench_core.parse_args(
+        ["--quick", "--sizes", "10", "--no-real", "--no-cold-start", "--out", str(out)]
+    )
+    res = bench_core.run(cfg)
+    text = bench_core.report(res)
+    out.write_text(text, encoding="utf-8")
+    return res, text, out
+
+
+def test_table_is_produced(quick_run: tuple) -> None:
+    res, text, out = quick_run
+    assert out.read_text(encoding="utf-8") == text
+    for heading in ("## Single solves", "## Efficient frontier", "## Accuracy", "## Targets"):
+        assert heading in text
+    rows = [line for line in text.splitlines() if line.startswith("| 10 | factor-10 |")]
+    assert len(rows) >= 3 + 1 + 1  # three single-solve tasks, the frontier, accuracy
+    for task in ("min_variance", "gmv", "max_sharpe"):
+        assert res.single[("factor-10", task, "xlfrontier")].ok, task
+    assert res.frontier[("factor-10", "xlfrontier_sample")].ok
+
+
+def test_xlfrontier_accuracy_meets_targets(quick_run: tuple) -> None:
+    res, _, _ = quick_run
+    single = res.acc_single[("factor-10", "xlfrontier")]
+    frontier = res.acc_frontier[("factor-10", "xlfrontier")]
+    assert single.attempted == 3
+    assert frontier.attempted == res.config.points
+    for acc in (single, frontier):
+        assert acc.failed == 0
+        assert acc.rel_objective <= bench_core.ACCURACY_TARGET
+        assert acc.violation <= bench_core.ACCURACY_TARGET
+    status = {c.name: c.status for c in bench_core.checks(res)}
+    assert all(v == "PASS" for k, v in status.items() if k.startswith("accuracy")), status
+
+
+def test_main_cli_writes_out_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "table.md"
+    args = "--quick --sizes 10 --no-real --no-cold-start --solvers xlfrontier --out"
+    text = bench_core.main([*args.split(), str(out)])
+    assert out.read_text(encoding="utf-8") == text
+    assert "| 10 | factor-10 | min var @ target |" in capsys.readouterr().out
