@@ -24,7 +24,7 @@ from xlfrontier.exceptions import (
 
 __version__ = "0.1.0"
 
-__all__ = [  # noqa: PLE0604
+__all__ = [
     *_core_all,
     "InfeasibleError",
     "InputError",

@@ -43,7 +43,7 @@ class _UserError(Exception):
 
 
 def _rate(text: str) -> float:
-    """A rate typed as ``3%`` or ``0.03``."""
+    """Parse a rate typed as ``3%`` or ``0.03``."""
     raw = text.strip()
     scale = 0.01 if raw.endswith("%") else 1.0
     try:
@@ -52,7 +52,8 @@ def _rate(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a rate: type 3% or 0.03") from None
     if scale == 1.0 and abs(value) > 1:
         raise argparse.ArgumentTypeError(
-            f"{text!r} looks like a percentage: type {value:g}% or {value / 100:g}")
+            f"{text!r} looks like a percentage: type {value:g}% or {value / 100:g}"
+        )
     return value
 
 
@@ -74,37 +75,45 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xlfrontier",
         description="Exact Markowitz portfolio optimisation for Excel. Without a command, "
-                    "runs 'run': writes a filled workbook on the sample data and prints the "
-                    "results.",
+        "runs 'run': writes a filled workbook on the sample data and prints the "
+        "results.",
     )
     parser.add_argument("--version", action="version", version=f"xlfrontier {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser(
-        "run", help="write a filled workbook and print the optimal portfolios (default)",
+        "run",
+        help="write a filled workbook and print the optimal portfolios (default)",
         description="Build the workbook (inputs, formulas, computed results and charts) on the "
-                    "sample data or your assets, and print a summary.")
+        "sample data or your assets, and print a summary.",
+    )
     _add_run_arguments(run)
 
     template = sub.add_parser(
-        "template", help="regenerate the template workbook",
+        "template",
+        help="regenerate the template workbook",
         description="Write the template workbook (sample data, formulas, stored results). "
-                    "Default: workbook_templates/ when run inside the xlfrontier repository, "
-                    "else the current directory.")
-    template.add_argument("--out", type=Path, metavar="PATH",
-                          help="file or directory to write (default: see above)")
+        "Default: workbook_templates/ when run inside the xlfrontier repository, "
+        "else the current directory.",
+    )
+    template.add_argument(
+        "--out", type=Path, metavar="PATH", help="file or directory to write (default: see above)"
+    )
 
     recalc = sub.add_parser(
-        "recalc", help="recalculate a workbook without Excel (into a copy)",
+        "recalc",
+        help="recalculate a workbook without Excel (into a copy)",
         description="Evaluate the workbook's formulas with the xlfrontier functions and write "
-                    "the values (and chart data) into a copy: BOOK.recalc.xlsx unless --out "
-                    "or --in-place. Needs the optional 'formulas' package "
-                    "(pip install \"xlfrontier[recalc]\").")
+        "the values (and chart data) into a copy: BOOK.recalc.xlsx unless --out "
+        "or --in-place. Needs the optional 'formulas' package "
+        '(pip install "xlfrontier[recalc]").',
+    )
     recalc.add_argument("book", type=Path, metavar="BOOK", help="the .xlsx or .xlsm to read")
     where = recalc.add_mutually_exclusive_group()
     where.add_argument("--out", type=Path, metavar="OUT", help="where to write the copy")
-    where.add_argument("--in-place", action="store_true",
-                       help="overwrite BOOK instead of writing a copy")
+    where.add_argument(
+        "--in-place", action="store_true", help="overwrite BOOK instead of writing a copy"
+    )
 
     try:
         from xlfrontier.excel.addin import add_addin_commands
@@ -116,21 +125,36 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=None, metavar="PATH",
-                        help=f"workbook to write (default: ./{DEFAULT_OUTPUT})")
-    parser.add_argument("--assets", type=Path, metavar="CSV",
-                        help="your assets instead of the sample: columns asset, "
-                             "expected_return, volatility, min_weight, max_weight, then the "
-                             "correlation matrix (one column per asset)")
-    parser.add_argument("--rf", type=_rate, metavar="RATE",
-                        help="risk-free rate, e.g. 3%% (default 3%%)")
-    parser.add_argument("--target", type=_rate, metavar="RETURN",
-                        help="target return, e.g. 6%% (default 6%%)")
-    parser.add_argument("--points", type=_points, metavar="N",
-                        help="rows of the frontier table (default 25)")
-    parser.add_argument("--static", action="store_true",
-                        help="write values only, no formulas (for LibreOffice, Google Sheets or "
-                             "readers without the add-in)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"workbook to write (default: ./{DEFAULT_OUTPUT})",
+    )
+    parser.add_argument(
+        "--assets",
+        type=Path,
+        metavar="CSV",
+        help="your assets instead of the sample: columns asset, "
+        "expected_return, volatility, min_weight, max_weight, then the "
+        "correlation matrix (one column per asset)",
+    )
+    parser.add_argument(
+        "--rf", type=_rate, metavar="RATE", help="risk-free rate, e.g. 3%% (default 3%%)"
+    )
+    parser.add_argument(
+        "--target", type=_rate, metavar="RETURN", help="target return, e.g. 6%% (default 6%%)"
+    )
+    parser.add_argument(
+        "--points", type=_points, metavar="N", help="rows of the frontier table (default 25)"
+    )
+    parser.add_argument(
+        "--static",
+        action="store_true",
+        help="write values only, no formulas (for LibreOffice, Google Sheets or "
+        "readers without the add-in)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the file written")
 
 
@@ -204,8 +228,7 @@ def _recalc(args: argparse.Namespace, out: TextIO) -> int:
         raise _UserError(str(err)) from err
     except OSError as err:
         raise _UserError(f"cannot recalculate {args.book}: {err.strerror or err}") from err
-    print(f"Recalculated {result.formulas} formulas of {args.book.name} "
-          f"-> {result.path}", file=out)
+    print(f"Recalculated {result.formulas} formulas of {args.book.name} -> {result.path}", file=out)
     for line in result.resized:
         print(f"  spill range resized: {line}", file=out)
     if result.errors:
@@ -264,49 +287,69 @@ def _summary(assumptions: Any, result: Any, replaced: bool) -> str:
 
     t = result.tables
     n = assumptions.n_assets
-    lines = [f"xlfrontier {__version__}: {n} assets, risk-free rate "
-             f"{_pct(assumptions.risk_free_rate)}, target return "
-             f"{_pct(assumptions.target_return)}"]
-    origin = ("sample data (illustrative long-run capital-market assumptions)"
-              if assumptions.source.startswith("Sample data") else assumptions.source)
+    lines = [
+        f"xlfrontier {__version__}: {n} assets, risk-free rate "
+        f"{_pct(assumptions.risk_free_rate)}, target return "
+        f"{_pct(assumptions.target_return)}"
+    ]
+    origin = (
+        "sample data (illustrative long-run capital-market assumptions)"
+        if assumptions.source.startswith("Sample data")
+        else assumptions.source
+    )
     lines.append(f"Inputs: {origin}")
     lines.append(f"Wrote {_shown(result.path)}{' (replaced)' if replaced else ''}")
-    lines.append("  sheets Start, Inputs, Optimizer, Frontier; open it in Excel with the "
-                 "xlfrontier add-in")
+    lines.append(
+        "  sheets Start, Inputs, Optimizer, Frontier; open it in Excel with the xlfrontier add-in"
+    )
     rng = t.get("frontier_range")
     if rng is not None and rng.shape == (3, 3):
         lines.append("")
-        lines.append(f"Feasible target returns: {_pct(rng[1, 1])} (minimum variance) to "
-                     f"{_pct(rng[2, 1])} (highest attainable)")
+        lines.append(
+            f"Feasible target returns: {_pct(rng[1, 1])} (minimum variance) to "
+            f"{_pct(rng[2, 1])} (highest attainable)"
+        )
     width = max(24, *(len(name) + 4 for name in assumptions.names)) + 2
     heads = ("Minimum variance", "Maximum Sharpe", f"Target {_pct(assumptions.target_return)}")
     lines += ["", "Portfolios".ljust(width) + "".join(h.rjust(18) for h in heads)]
-    for label, key, fmt in (("Expected return", "portfolio_return", _pct),
-                            ("Volatility", "portfolio_vol", _pct),
-                            ("Sharpe ratio", "portfolio_sharpe", _num)):
+    for label, key, fmt in (
+        ("Expected return", "portfolio_return", _pct),
+        ("Volatility", "portfolio_vol", _pct),
+        ("Sharpe ratio", "portfolio_sharpe", _num),
+    ):
         cells = [t.get(f"{p}_{key}") for p in ("gmv", "maxsharpe", "target")]
-        lines.append("  " + label.ljust(width - 2)
-                     + "".join(fmt(c[0, 0]).rjust(18) if c is not None else "".rjust(18)
-                               for c in cells))
+        lines.append(
+            "  "
+            + label.ljust(width - 2)
+            + "".join(fmt(c[0, 0]).rjust(18) if c is not None else "".rjust(18) for c in cells)
+        )
     lines.append("  Weights")
     weights = [t.get(k) for k in ("w_gmv", "w_maxsharpe", "w_target")]
     for i, name in enumerate(assumptions.names):
         row = []
         for w in weights:
-            value = w.ravel()[i] if w is not None and w.size == n else (
-                w[0, 0] if w is not None and i == 0 else "")
+            value = (
+                w.ravel()[i]
+                if w is not None and w.size == n
+                else (w[0, 0] if w is not None and i == 0 else "")
+            )
             row.append(_pct(value, 1) if isinstance(value, float) else str(value)[:17])
         lines.append("    " + name.ljust(width - 4) + "".join(c.rjust(18) for c in row))
 
     table = t.get("frontier")
     if table is not None and table.shape[0] > 1 and table.shape[1] == 3 + n:
-        lines += ["", f"Efficient frontier ({table.shape[0] - 1} portfolios, evenly spaced "
-                      f"in return; Sharpe at rf {_pct(assumptions.risk_free_rate)})",
-                  f"  {'Return':>8}  {'Volatility':>10}  {'Sharpe':>6}  Largest weights"]
+        lines += [
+            "",
+            f"Efficient frontier ({table.shape[0] - 1} portfolios, evenly spaced "
+            f"in return; Sharpe at rf {_pct(assumptions.risk_free_rate)})",
+            f"  {'Return':>8}  {'Volatility':>10}  {'Sharpe':>6}  Largest weights",
+        ]
         names = [str(x) for x in table[0, 3:]]
         for row in table[1:]:
-            holdings = sorted(((w, k) for k, w in enumerate(row[3:]) if isinstance(w, float)
-                               and w > 0.0005), reverse=True)[:3]
+            holdings = sorted(
+                ((w, k) for k, w in enumerate(row[3:]) if isinstance(w, float) and w > 0.0005),
+                reverse=True,
+            )[:3]
             top = ", ".join(f"{names[k]} {w:.0%}" for w, k in holdings)
             line = f"  {_pct(row[0]):>8}  {_pct(row[1]):>10}  {_num(row[2]):>6}  {top}"
             lines.append(line if len(line) <= 120 else line[:119] + "…")

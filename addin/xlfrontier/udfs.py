@@ -43,6 +43,7 @@ from xlfrontier.core.optimize import (
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.excel import _convert as cv
 from xlfrontier.excel._errors import excel_errors
+from xlfrontier.exceptions import SolverError
 
 __all__ = [
     "EFFICIENT_FRONTIER",
@@ -64,6 +65,10 @@ __all__ = [
 
 CATEGORY = "xlfrontier"
 DEFAULT_POINTS = 20
+# Largest violation of the budget or of a bound (relative to the largest weight, at least 1)
+# that an answer may have before it reaches a cell. The core certifies its results; this is
+# the boundary's own check, so that a wrong answer becomes a #BUG! text instead of numbers.
+FEASIBILITY_TOL = 1e-8
 
 # Function-wizard help, shared by every function with the argument.
 MU = "Expected returns: one row or column, one decimal per asset (8% = 0.08)"
@@ -115,8 +120,23 @@ def _problem(assets: tuple[NDArray[np.float64], NDArray[np.float64], str], lower
     return _Inputs(p.mu, p.cov, p.lower, p.upper, orientation)
 
 
+def _feasible(w: NDArray[np.float64], p: _Inputs) -> NDArray[np.float64]:
+    """Return ``w`` (one portfolio or one per row) after checking budget and bounds."""
+    w2 = np.atleast_2d(w)
+    scale = max(1.0, float(np.abs(w2).max()))
+    with np.errstate(invalid="ignore"):  # inf - inf for unlimited bounds
+        worst = max(float(np.abs(w2.sum(axis=1) - 1.0).max()),
+                    float(np.nan_to_num(p.lower - w2, nan=0.0).max()),
+                    float(np.nan_to_num(w2 - p.upper, nan=0.0).max()))
+    if not (np.isfinite(w2).all() and worst <= FEASIBILITY_TOL * scale):
+        raise SolverError(f"the optimiser's answer failed the budget/bounds check "
+                          f"(violation {worst:.1e})")
+    return w
+
+
 def _weights(res: PortfolioResult, p: _Inputs) -> list[list[Any]]:
-    return cv.shaped(cv.clean_weights(res.weights, p.lower, p.upper), p.orientation)
+    w = _feasible(res.weights, p)
+    return cv.shaped(cv.clean_weights(w, p.lower, p.upper), p.orientation)
 
 
 def _sharpe(r: float, vol: float, rf: float) -> float:
@@ -218,7 +238,7 @@ def _frontier_table(names: list[str], returns: NDArray[np.float64],
                     vols: NDArray[np.float64], weights: NDArray[np.float64], rf: float,
                     p: _Inputs) -> list[list[Any]]:
     rows: list[list[Any]] = [["Return", "Volatility", "Sharpe", *names]]
-    for r, v, w in zip(returns.tolist(), vols.tolist(), weights, strict=True):
+    for r, v, w in zip(returns.tolist(), vols.tolist(), _feasible(weights, p), strict=True):
         rows.append([r, v, _sharpe(r, v, rf),
                      *cv.clean_weights(w, p.lower, p.upper).tolist()])
     return cv.table(rows)
@@ -397,7 +417,7 @@ def PORTFOLIO_EXPLAIN(mu, cov, r, lower=None, upper=None):
     target = cv.as_number(r, "r", what="a target return (decimal: 8% = 0.08)")
     p = _problem(assets, lower, upper, r=target)
     res = min_variance(p.mu, p.cov, target, p.lower, p.upper)
-    w = cv.clean_weights(res.weights, p.lower, p.upper)
+    w = cv.clean_weights(_feasible(res.weights, p), p.lower, p.upper)
     z = cv.clean_weights(res.bound_multipliers)
     kkt = res.kkt
     rows: list[list[Any]] = [

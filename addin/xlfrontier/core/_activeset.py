@@ -222,8 +222,11 @@ class Engine:
         for x, rhs_w, rhs_b in ((x0, -self.sw_fix[idx], self.budget), (x1, self.mu[idx], 0.0)):
             r_w = S_ff @ x[1:] + x[0] - rhs_w
             r_b = x[1:].sum() - rhs_b
-            scale = 1.0 + float(np.abs(x).max(initial=0.0)) * (1.0 + float(
-                np.abs(S_ff).max(initial=0.0))) + float(np.abs(rhs_w).max(initial=0.0))
+            scale = (
+                1.0
+                + float(np.abs(x).max(initial=0.0)) * (1.0 + float(np.abs(S_ff).max(initial=0.0)))
+                + float(np.abs(rhs_w).max(initial=0.0))
+            )
             worst = max(worst, float(np.abs(r_w).max(initial=0.0)) / scale, abs(r_b) / scale)
         return worst if k else 0.0
 
@@ -372,7 +375,7 @@ class Engine:
             cur = w[idx]
             p = target - cur
             alpha, block, bval, bside = _ratio(cur, p, lo[idx], up[idx])
-            if alpha < 1.0:
+            if alpha < 1.0 and len(self.free) > 1:  # one free asset only absorbs rounding
                 w[idx] = cur + alpha * p
                 w[idx[block]] = bval
                 self.remove(block, bval, bside)
@@ -418,6 +421,15 @@ class Engine:
             w[idx] += alpha_f * d_f
             w[idx[block]] = bval
             w[i] += sgn * alpha_f
+            if len(self.free) == 1:
+                # Swap the only free asset for i: K_F of one asset, [[0, 1], [1, σ]], always
+                # has the inverse [[-σ, 1], [1, 0]] (removing first would leave K empty).
+                self._set_fixed(self.free[0], bval, bside)
+                self.free = [i]
+                self.R[0] = self.S[i]
+                self.Minv[:2, :2] = [[-self.S[i, i], 1.0], [1.0, 0.0]]
+                self._set_fixed(i, 0.0, 0)
+                return
             self.remove(block, bval, bside)
             self._set_fixed(i, float(w[i]), side)  # interior for now: freed just below
             v, s, noise = self._border(i)
@@ -487,6 +499,7 @@ class Engine:
 
 def _ratio(cur, p, lo, up, cap: float = 1.0):
     """Largest step ``α ≤ cap`` keeping ``cur + α p`` in ``[lo, up]``; blocking index/bound."""
+    p = np.where(np.abs(p) <= 1e-15 * np.maximum(1.0, np.abs(cur)), 0.0, p)  # rounding dust
     with np.errstate(divide="ignore", invalid="ignore"):
         a_up = np.where(p > 0, (up - cur) / p, np.inf)
         a_dn = np.where(p < 0, (lo - cur) / p, np.inf)

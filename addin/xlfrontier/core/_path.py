@@ -13,13 +13,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from xlfrontier.core._activeset import Corner, Engine
+from xlfrontier.core._pdas import pdas
 from xlfrontier.core._validation import Problem
 from xlfrontier.core.results import KKTResiduals, PortfolioResult
 from xlfrontier.exceptions import InputError
 
 __all__ = ["Branch", "PathSolver", "lp_return_range"]
 
-_SNAP = 1e-13  # weights this close to a bound (relative) are put on it
+_SNAP = 1e-15  # weights this close to a finite bound (relative) are put on it
 
 
 def lp_return_range(mu, lower, upper) -> tuple[float, float]:
@@ -34,19 +35,19 @@ def _lp_max(mu, lo, up) -> float:
     if inf_up.any() and inf_lo.any() and mu[inf_up].max() > mu[inf_lo].min():
         return np.inf
     order = np.lexsort((~inf_lo, -mu))  # by return, descending; shortable first among ties
-    m, l, u = mu[order], lo[order], up[order]
+    m, lb, ub = mu[order], lo[order], up[order]
     n = m.size
     # Assets above the split sit at their upper bound, below it at their lower bound.
     with np.errstate(invalid="ignore"):
-        top = np.concatenate([[0.0], np.cumsum(u)[:-1]])
-        bot = np.concatenate([np.cumsum(l[::-1])[::-1][1:], [0.0]])
+        top = np.concatenate([[0.0], np.cumsum(ub)[:-1]])
+        bot = np.concatenate([np.cumsum(lb[::-1])[::-1][1:], [0.0]])
     for p in range(n):
         if np.isposinf(top[p]) or np.isneginf(bot[p]) or np.isnan(top[p]) or np.isnan(bot[p]):
             continue
         need = 1.0 - top[p] - bot[p]
-        if l[p] - 1e-12 <= need <= u[p] + 1e-12:
-            w_top = u[:p]
-            w_bot = l[p + 1 :]
+        if lb[p] - 1e-12 <= need <= ub[p] + 1e-12:
+            w_top = ub[:p]
+            w_bot = lb[p + 1 :]
             return float(m[:p] @ w_top + m[p] * need + m[p + 1 :] @ w_bot)
     return float(mu.max())  # not reached for feasible bounds
 
@@ -64,6 +65,18 @@ def snap_to_bounds(w, lo, up):
     at_lower = fin_lo & (np.abs(w - lo0) <= _SNAP * np.maximum(1.0, np.abs(lo0)))
     at_upper = fin_up & (np.abs(w - up0) <= _SNAP * np.maximum(1.0, np.abs(up0))) & ~at_lower
     return np.where(at_lower, lo0, np.where(at_upper, up0, w)), at_lower, at_upper
+
+
+def gmv_index(br: Branch, ps: PathSolver) -> int:
+    """Index of the efficient GMV corner: the last one reached at ``t ≈ 0``.
+
+    With a riskless combination of assets, several portfolios share the minimum variance;
+    zero-curvature steps at ``t = 0`` walk to the one with the highest return.
+    """
+    return int(np.flatnonzero(br.t <= br.t[0] + T_ZERO * ps._t_scale())[-1])
+
+
+T_ZERO = 1e-12  # scaled risk tolerances this small are "at the GMV"
 
 
 class Branch:
@@ -100,9 +113,8 @@ class PathSolver:
     def __init__(self, problem: Problem) -> None:
         self.p = problem
         mu, cov = problem.mu, problem.cov
-        self.s_cov = float(np.diag(cov).max())
-        if self.s_cov <= 0.0:
-            raise InputError("every asset has zero variance: cov is all zeros", "cov")
+        # All-riskless universes (Σ = 0) are valid: the engine's zero-curvature steps handle them.
+        self.s_cov = float(np.diag(cov).max()) or 1.0
         self.mu_c = float(mu.mean())
         spread = float(np.abs(mu - self.mu_c).max())
         self.flat = spread <= 1e-14 * max(1.0, float(np.abs(mu).max()))
@@ -110,6 +122,23 @@ class PathSolver:
         mu_hat = np.zeros_like(mu) if self.flat else (mu - self.mu_c) / self.s_mu
         self._cov_hat = cov / self.s_cov
         self._mu_hat = mu_hat
+        self._up_engine: Engine | None = None
+        self._down: Engine | None = None
+        self.upper = Branch(problem.n)
+        self.lower = Branch(problem.n)
+        self.r_min, self.r_max = lp_return_range(mu, problem.lower, problem.upper)
+        if self.flat:
+            self.r_min = self.r_max = float(mu[0])
+
+    @property
+    def _up(self) -> Engine:
+        """The engine at the GMV portfolio, created on first use."""
+        if self._up_engine is None:
+            self._up_engine = self._gmv_engine()
+        return self._up_engine
+
+    def _gmv_engine(self) -> Engine:
+        problem, mu_hat = self.p, self._mu_hat
         eng = Engine(self._cov_hat, mu_hat, problem.lower, problem.upper)
         w = eng.warm_start()
         if w is None or eng.residual() > 1e-9:
@@ -119,13 +148,7 @@ class PathSolver:
             w = eng.start_feasible()
         eng.solve_at(0.0, w)
         self._gmv_snapshot = (list(eng.free), eng.state.copy(), eng.wfix.copy())
-        self._up = eng
-        self._down: Engine | None = None
-        self.upper = Branch(problem.n)
-        self.lower = Branch(problem.n)
-        self.r_min, self.r_max = lp_return_range(mu, problem.lower, problem.upper)
-        if self.flat:
-            self.r_min = self.r_max = float(mu @ w)
+        return eng
 
     # --------------------------------------------------------------- tracing
     def _t_scale(self) -> float:
@@ -156,7 +179,7 @@ class PathSolver:
         self._append(br, corners, sign)
         if stop is None or not stop(corners[-1]):
             br.done = True
-            x0, x1, z0, z1 = eng.solve()
+            x0, x1, _, z1 = eng.solve()
             if eng.free and np.abs(x1[1:]).max() > 1e-12 * max(1.0, np.abs(x0[1:]).max()):
                 dw = eng.weights(x1) - eng.wfix
                 dsw = z1 + eng.mu - x1[0]
@@ -171,6 +194,7 @@ class PathSolver:
     def extend_lower(self, stop=None) -> Branch:
         """Trace the inefficient branch (returns below the GMV) until ``stop`` or the end."""
         if self._down is None:
+            self._up  # noqa: B018 - creates the GMV engine and its snapshot
             free, state, wfix = self._gmv_snapshot
             eng = Engine(self._cov_hat, -self._mu_hat, self.p.lower, self.p.upper)
             eng.free = list(free)
@@ -188,10 +212,119 @@ class PathSolver:
         """Original-unit expected return of a scaled corner."""
         return float(self.p.mu @ c.w)
 
+    def _polish(self, w, state, ret: float) -> NDArray[np.float64] | None:
+        """Re-solve the KKT system of the working set ``state`` at return ``ret``."""
+        if self.flat:
+            return None
+        free = np.flatnonzero(state == 0)
+        k = free.size
+        mu_hat, S = self._mu_hat, self._cov_hat
+        wfix = np.where(state == 0, 0.0, w)
+        K = np.zeros((k + 2, k + 2))
+        K[0, 2:] = K[2:, 0] = 1.0
+        K[1, 2:] = K[2:, 1] = mu_hat[free]
+        K[2:, 2:] = S[np.ix_(free, free)]
+        rhs = np.empty(k + 2)
+        rhs[0] = 1.0 - wfix.sum()
+        rhs[1] = (ret - self.mu_c) / self.s_mu - mu_hat @ wfix
+        rhs[2:] = -(S @ wfix)[free]
+        try:
+            x = np.linalg.solve(K, rhs)
+        except np.linalg.LinAlgError:
+            return None
+        out = wfix.copy()
+        out[free] = x[2:]
+        if not np.isfinite(out).all() or np.abs(out - w).max() > 1e-8:
+            return None
+        return out
+
+    # --------------------------------------------------------------- direct solves
+    def direct(
+        self,
+        objective: str,
+        rf: float | None = None,
+        target: float | None = None,
+        t: float | None = None,
+    ) -> PortfolioResult | None:
+        """Solve one point directly (primal-dual active set); None unless it is certified.
+
+        Give ``target`` (a return) or ``t`` (a risk tolerance, 0 for the GMV portfolio).
+        """
+        p, n = self.p, self.p.n
+        ones = np.ones((1, n))
+        if target is not None:
+            if self.flat:
+                return None
+            r_hat = (target - self.mu_c) / self.s_mu
+            out = pdas(
+                self._cov_hat,
+                None,
+                0.0,
+                np.vstack([ones, self._mu_hat]),
+                np.array([1.0, r_hat]),
+                p.lower,
+                p.upper,
+            )
+            if out is None:
+                return None
+            w, nu, state = out
+            t_orig = self.s_cov * float(nu[1]) / self.s_mu
+        else:
+            t_hat = float(t) / self._t_scale()
+            out = pdas(self._cov_hat, self._mu_hat, t_hat, ones, np.ones(1), p.lower, p.upper)
+            if out is None:
+                return None
+            w, _, state = out
+            t_orig = float(t)
+        res = self.result(w, p.cov @ w, t_orig, state, objective, rf, target)
+        return res if res.kkt.is_optimal(1e-9) else None
+
+    def direct_tangency(self, rf: float) -> PortfolioResult | None:
+        """Long-only tangency portfolio by homogenisation: ``min yᵀΣy`` s.t. ``(μ−rf)ᵀy = 1``.
+
+        Only for the default bounds (``0 ≤ w``, no upper bound), where ``y ≥ 0`` is a box.
+        """
+        p = self.p
+        if (p.lower != 0.0).any() or np.isfinite(p.upper).any():
+            return None
+        excess = p.mu - rf
+        s_e = float(np.abs(excess).max())
+        if s_e <= 0:
+            return None
+        e_hat = excess / s_e
+        out = pdas(self._cov_hat, None, 0.0, e_hat[None, :], np.ones(1), p.lower, p.upper)
+        if out is None:
+            return None
+        y, nu, state = out
+        s_y = float(y.sum())
+        if not s_y > 0:
+            return None
+        w = y / s_y
+        t_orig = self.s_cov * float(nu[0]) / (s_y * s_e)
+        res = self.result(w, p.cov @ w, t_orig, state, "max_sharpe", rf)
+        if not res.kkt.is_optimal(1e-9) or not res.volatility > 0:
+            return None  # riskless tangency: the path reports the unbounded ratio
+        scale = max(
+            abs(res.budget_multiplier),
+            abs(res.return_multiplier * rf),
+            1e-300,
+            float(np.abs(2 * p.cov @ w).max()),
+        )
+        if abs(res.budget_multiplier + res.return_multiplier * rf) > 1e-9 * scale:
+            return None
+        return res
+
     # --------------------------------------------------------------- evaluation
-    def point(self, br: Branch, k: int, lam: float, objective: str, rf: float | None = None,
-              target: float | None = None) -> PortfolioResult:
-        """Result at ``(1−λ)·corner_k + λ·corner_{k+1}`` (``λ`` may exceed 1 on the ray)."""
+    def point(
+        self,
+        br: Branch,
+        k: int,
+        lam: float,
+        objective: str,
+        rf: float | None = None,
+        target: float | None = None,
+    ) -> PortfolioResult:
+        """Build the result at ``(1−λ)·corner_k + λ·corner_{k+1}`` (past the end: Δt on the ray)."""
         if k + 1 < br.t.size:
             w = br.w[k] + lam * (br.w[k + 1] - br.w[k])
             sw = br.sw[k] + lam * (br.sw[k + 1] - br.sw[k])
@@ -205,9 +338,22 @@ class PathSolver:
                 t = br.t[k] + lam
         return self.result(w, sw, float(t), br.state[k], objective, rf, target)
 
-    def result(self, w, sw, t: float, state, objective: str, rf: float | None = None,
-               target: float | None = None) -> PortfolioResult:
-        """Build a certified result from weights, ``Σw`` and the risk tolerance ``t``."""
+    def result(
+        self,
+        w,
+        sw,
+        t: float,
+        state,
+        objective: str,
+        rf: float | None = None,
+        target: float | None = None,
+        polish: bool = True,
+    ) -> PortfolioResult:
+        """Build a certified result from weights, ``Σw`` and the risk tolerance ``t``.
+
+        When the residuals show rounding drift of the path (possible on ill-conditioned
+        covariance matrices), the weights are re-solved once from the working set.
+        """
         p = self.p
         lo, up, mu = p.lower, p.upper, p.mu
         w = np.array(w, dtype=np.float64)
@@ -224,13 +370,23 @@ class PathSolver:
             up_side = h[state == 1].max(initial=-np.inf)
             gamma = float(np.nanmean([x for x in (lo_side, up_side) if np.isfinite(x)] or [0.0]))
         z = h - gamma
-        scale = max(float(np.abs(g).max()), abs(gamma), abs(eta) * float(np.abs(mu).max()),
-                    1e-300)
-        dual = max(
-            float(np.abs(z[free]).max(initial=0.0)),
-            float(np.maximum(-z[state == -1], 0.0).max(initial=0.0)),
-            float(np.maximum(z[state == 1], 0.0).max(initial=0.0)),
-        ) / scale
+        # Backward-error scale: computing Σw carries an error of order eps·max|Σ|·max|w|,
+        # so a riskless optimum (Σw ≈ 0) is not judged against its own rounding noise.
+        scale = max(
+            float(np.abs(g).max()),
+            abs(gamma),
+            abs(eta) * float(np.abs(mu).max()),
+            2.0 * float(np.diag(p.cov).max()) * float(np.abs(w).max()),
+            1e-300,
+        )
+        dual = (
+            max(
+                float(np.abs(z[free]).max(initial=0.0)),
+                float(np.maximum(-z[state == -1], 0.0).max(initial=0.0)),
+                float(np.maximum(z[state == 1], 0.0).max(initial=0.0)),
+            )
+            / scale
+        )
         dist = np.minimum(w - lo, up - w)  # inf where unbounded: finite z there is 0 on free
         fin = np.isfinite(dist)
         comp = float((np.abs(z[fin]) * dist[fin]).max(initial=0.0)) / scale
@@ -242,6 +398,13 @@ class PathSolver:
         ret = float(mu @ w)
         if target is not None:
             viol = max(viol, abs(ret - target))
+        if polish and (viol > 1e-13 or dual > 1e-12) and free.sum() >= 2:
+            better = self._polish(w, state, ret)
+            if better is not None:
+                res = self.result(better, p.cov @ better, t, state, objective, rf, target,
+                                  polish=False)
+                if max(res.kkt.primal, res.kkt.dual) < max(viol, dual):
+                    return res
         zb = np.where(free, 0.0, z)
         vol = float(np.sqrt(var))
         sharpe = None

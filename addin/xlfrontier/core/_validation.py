@@ -25,11 +25,12 @@ def fmt_pct(x: float) -> str:
     """Format a decimal as a percentage for messages (``0.1825 -> '18.25%'``)."""
     if not np.isfinite(x):
         return "unbounded" if x > 0 else "-unbounded"
+    x = round(float(x), 6) + 0.0  # no "-0%" for tiny negatives
     s = f"{100 * x:.2f}"
     if "." in s:
         s = s.rstrip("0").rstrip(".") if abs(x) >= 1e-4 else s
-    if s in ("-0", "-0.0"):
-        s = "0"
+    if float(s) == 0.0:
+        s = s.lstrip("-")
     return f"{s}%"
 
 
@@ -114,13 +115,15 @@ def as_covariance(
     bad = ~np.isfinite(c)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise InputError(f"{name} has a missing or non-finite value at row {i + 1}, column {j + 1}",
-                         name)
+        raise InputError(
+            f"{name} has a missing or non-finite value at row {i + 1}, column {j + 1}", name
+        )
     diag = np.diag(c)
     if (diag < 0).any():
         i = int(np.flatnonzero(diag < 0)[0])
-        raise InputError(f"{name} has a negative variance {diag[i]:.4g} on the diagonal "
-                         f"(asset {i + 1})", name)
+        raise InputError(
+            f"{name} has a negative variance {diag[i]:.4g} on the diagonal (asset {i + 1})", name
+        )
     scale = float(np.abs(c).max())
     if m > 1:
         asym = np.abs(c - c.T)

@@ -51,9 +51,14 @@ class MertonFrontier:
     def weights(self, r: float) -> NDArray[np.float64]:
         """Frontier weights at target return ``r``, shape (n_assets,)."""
         if self.D <= 0:
-            raise InputError("all assets have the same expected return: only the minimum "
-                             "variance portfolio is on the frontier", "mu")
-        return (self._inv_ones * (self.C - self.B * r) + self._inv_mu * (self.A * r - self.B)) / self.D
+            raise InputError(
+                "all assets have the same expected return: only the minimum "
+                "variance portfolio is on the frontier",
+                "mu",
+            )
+        return (
+            self._inv_ones * (self.C - self.B * r) + self._inv_mu * (self.A * r - self.B)
+        ) / self.D
 
     def tangency_weights(self, risk_free_rate: float = 0.0) -> NDArray[np.float64]:
         """Tangency portfolio ``Σ⁻¹(μ − rf) / 1ᵀΣ⁻¹(μ − rf)``, shape (n_assets,).
@@ -67,7 +72,9 @@ class MertonFrontier:
         if denom <= 0:
             raise InputError(
                 f"the risk-free rate must be below the minimum-variance return "
-                f"{self.gmv_return:.4g} for an unconstrained tangency portfolio", "rf")
+                f"{self.gmv_return:.4g} for an unconstrained tangency portfolio",
+                "rf",
+            )
         return (self._inv_mu - risk_free_rate * self._inv_ones) / denom
 
 
@@ -95,8 +102,11 @@ def merton_frontier(mu: ArrayLike, cov: ArrayLike) -> MertonFrontier:
     try:
         chol = np.linalg.cholesky(c)
     except np.linalg.LinAlgError as err:
-        raise InputError("cov is singular (e.g. duplicated or riskless assets): the closed-form "
-                         "frontier needs an invertible covariance matrix", "cov") from err
+        raise InputError(
+            "cov is singular (e.g. duplicated or riskless assets): the closed-form "
+            "frontier needs an invertible covariance matrix",
+            "cov",
+        ) from err
     rhs = np.column_stack([np.ones_like(m), m])
     y = np.linalg.solve(chol, rhs)
     x = np.linalg.solve(chol.T, y)
@@ -105,5 +115,6 @@ def merton_frontier(mu: ArrayLike, cov: ArrayLike) -> MertonFrontier:
     b = float(np.sum(inv_mu))
     cc = float(m @ inv_mu)
     d = a * cc - b * b
-    return MertonFrontier(a, b, cc, d, b / a, float(np.sqrt(1.0 / a)), inv_ones / a,
-                          inv_ones, inv_mu)
+    return MertonFrontier(
+        a, b, cc, d, b / a, float(np.sqrt(1.0 / a)), inv_ones / a, inv_ones, inv_mu
+    )

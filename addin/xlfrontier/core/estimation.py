@@ -1,9 +1,9 @@
 """Inputs from data: expected returns and covariance from price history, shrinkage, PSD repair.
 
-Pure numerics on arrays (numpy and scipy-free linear algebra from numpy): a price or return
-table is a 2-D float array with dates down the rows and assets across the columns, and a blank
-cell is ``NaN``. The worksheet functions RETURNS, MEAN_RETURNS, COV_MATRIX, CORR_MATRIX,
-COV_FROM_CORR, CORR_FROM_COV, NEAREST_PSD and CHECK_INPUTS wrap the functions of this module.
+Pure numerics on arrays (numpy only): a price or return table is a 2-D float array with dates
+down the rows and assets across the columns, and a blank cell is ``NaN``. The worksheet
+functions RETURNS, MEAN_RETURNS, COV_MATRIX, CORR_MATRIX, COV_FROM_CORR, CORR_FROM_COV,
+NEAREST_PSD and CHECK_INPUTS wrap the functions of this module.
 
 Missing history: one policy
 ---------------------------
@@ -23,7 +23,14 @@ Missing history: one policy
    semi-definite; when it is not, it is repaired with :func:`repair_psd` (Higham's nearest
    correlation matrix, variances kept) and the repair is reported in
    :attr:`CovarianceEstimate.repair`. With complete data no check is needed: the estimate is a
-   Gram matrix.
+   Gram matrix. A large repair means the histories overlap too little for the number of assets;
+   shrinkage (``ledoit_wolf``) or a shorter, common window of prices is then the better input.
+
+Why pairwise rather than a common window: with the PyPortfolioOpt sample data a common window
+keeps 896 of 7,126 days (BABA lists in September 2014), and every variance and correlation
+would be estimated from those 3.5 years; pairwise, each number uses all the data that bears on
+it, and the result agrees with ``pandas``. Its price, possible indefiniteness, is checked and
+repaired.
 
 The geometric mean compounds over the periods an asset's history spans (a blank inside the
 history is a period whose return is part of the next value); the arithmetic and EWMA means
@@ -236,10 +243,10 @@ def _check_prices(p: FloatArray, arg: str) -> None:
 def _returns(p: FloatArray, how: str) -> FloatArray:
     """Compute simple or log returns between consecutive valid prices of each column."""
     valid = ~np.isnan(p)
+    complete = bool(valid.all())
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        if valid.all():
-            ok = None
-            ratio = p[1:] / p[:-1]
+        if complete:
+            r = p[1:] / p[:-1]
         else:
             t = p.shape[0]
             last = np.where(valid, np.arange(t)[:, None], -1)
@@ -247,12 +254,16 @@ def _returns(p: FloatArray, how: str) -> FloatArray:
             prev_row = last[:-1]  # last valid row at or before t - 1
             ok = valid[1:] & (prev_row >= 0)
             prev = np.take_along_axis(p, np.maximum(prev_row, 0), axis=0)
-            ratio = np.where(ok, p[1:] / prev, np.nan)
-        r = ratio - 1.0 if how == "simple" else np.log(ratio)
-    finite = np.isfinite(r)
-    expected = valid[1:] if ok is None else ok
-    if not np.array_equal(finite, expected):
-        i, j = np.argwhere(finite != expected)[0]
+            r = np.where(ok, p[1:] / prev, np.nan)
+        if how == "simple":
+            r -= 1.0
+        else:
+            np.log(r, out=r)
+        bad = ~np.isfinite(r)
+        if not complete:
+            bad &= ok
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
         raise InputError(
             f"prices in column {j + 1} change by an impossible factor at row {i + 2}: "
             f"check the price scale",
@@ -365,7 +376,9 @@ def mean_returns(
         normalised over the asset's valid returns (``pandas`` ``ewm(span).mean()`` on the last
         row, ``adjust=True``).
     span : float, optional
-        EWMA span in periods (default 500; at least 1). Ignored by the other methods.
+        EWMA span in periods (default 500; at least 1). Ignored by the other methods. An asset
+        whose returns all weigh less than 1e-100 of the newest row's (e.g. span 1 and a blank
+        last row) is an error, where pandas would carry its last value forward.
     is_returns : bool, default False
         Whether ``data`` holds returns (decimals) rather than prices.
 
@@ -378,7 +391,8 @@ def mean_returns(
     ------
     InputError
         Bad prices (see :func:`returns_from_prices`), a column with no return, a return of
-        -100% or less with the geometric method, an unknown method or a bad option.
+        -100% or less with the geometric method, an EWMA column without recent data, an
+        unknown method or a bad option.
     """
     how = _choose(method, MEAN_METHODS, "method", "arithmetic")
     ppy = _periods_per_year(periods_per_year)
@@ -486,8 +500,7 @@ def _moments(r: FloatArray, valid: NDArray[np.bool_], w: FloatArray | None) -> _
         means = (z.sum(axis=0) if w is None else w @ z) / sw
         x = np.where(valid, r - means, 0.0)
     # A column whose returns never change has exactly zero variance, not rounding noise.
-    hi = np.where(valid, r, -np.inf).max(axis=0)
-    const = hi == np.where(valid, r, np.inf).min(axis=0)
+    const = np.fmax.reduce(r, axis=0) == np.fmin.reduce(r, axis=0)  # fmax/fmin skip NaN
     if const.any():
         x[:, const] = 0.0
     xw = x if w is None else x * np.sqrt(w)[:, None]
@@ -522,10 +535,11 @@ def _set_cross(full: FloatArray, idx: NDArray[np.intp], block: FloatArray) -> No
 
 
 def _pair_error(mask: NDArray[np.bool_], text: str) -> InputError:
+    """Name the first pair in ``mask``; ``text`` follows "columns i and j have ..."."""
     i, j = np.argwhere(mask)[0]
     if i == j:
-        return InputError(f"column {i + 1} {text}", "data")
-    return InputError(f"columns {min(i, j) + 1} and {max(i, j) + 1} {text}", "data")
+        return InputError(f"column {i + 1} has {text}", "data")
+    return InputError(f"columns {min(i, j) + 1} and {max(i, j) + 1} have {text}", "data")
 
 
 def _ledoit_wolf(
@@ -624,8 +638,34 @@ def estimate_cov(
     Prices are turned into simple returns (:func:`returns_from_prices`); rows blank in every
     column are dropped; missing history follows the module's pairwise-complete policy.
 
-    Methods
+    Parameters
+    ----------
+    data : array_like of shape (n_dates, n_assets)
+        Prices (or returns when ``is_returns``), oldest first; NaN for blanks.
+    periods_per_year : float, default 252
+        Annualisation factor (252 daily, 52 weekly, 12 monthly).
+    method : str, default "sample"
+        ``"sample"``, ``"ewma"``, ``"ledoit_wolf_constant_correlation"`` (``"ledoit_wolf"``) or
+        ``"ledoit_wolf_identity"`` (see Notes; aliases in ``COV_METHODS``); case, spaces and
+        dashes are ignored.
+    span : float, optional
+        EWMA span in periods (default 500; must exceed 1). Ignored by the other methods.
+    is_returns : bool, default False
+        Whether ``data`` holds returns rather than prices.
+
+    Returns
     -------
+    CovarianceEstimate
+
+    Raises
+    ------
+    InputError
+        Bad prices; a column with fewer than 2 returns; two assets with fewer than 2 common
+        dates; for sample and EWMA, no more return periods than assets (shrinkage is
+        suggested); an unknown method or bad option.
+
+    Notes
+    -----
     ``"sample"``
         Unbiased sample covariance (divide by ``T - 1``; pandas ``DataFrame.cov``).
     ``"ewma"``
@@ -643,30 +683,6 @@ def estimate_cov(
 
     The shrinkage methods work with fewer dates than assets. With missing history each entry
     of π̂ and ρ̂ is divided by its own pair's number of common dates instead of ``T``.
-
-    Parameters
-    ----------
-    data : array_like of shape (n_dates, n_assets)
-        Prices (or returns when ``is_returns``), oldest first; NaN for blanks.
-    periods_per_year : float, default 252
-        Annualisation factor (252 daily, 52 weekly, 12 monthly).
-    method : str, default "sample"
-        See above; case and ``-``/``_``/space are ignored.
-    span : float, optional
-        EWMA span in periods (default 500; must exceed 1). Ignored by the other methods.
-    is_returns : bool, default False
-        Whether ``data`` holds returns rather than prices.
-
-    Returns
-    -------
-    CovarianceEstimate
-
-    Raises
-    ------
-    InputError
-        Bad prices; a column with fewer than 2 returns; two assets with fewer than 2 common
-        dates; for sample and EWMA, no more return periods than assets (shrinkage is
-        suggested); an unknown method or bad option.
     """
     how = _choose(method, COV_METHODS, "method", "sample")
     ppy = _periods_per_year(periods_per_year)
@@ -686,7 +702,7 @@ def estimate_cov(
         if m.incomplete.size and (m.counts < 2).any():
             raise _pair_error(
                 m.counts < 2,
-                "have fewer than 2 return dates in common: their covariance is undefined; "
+                "fewer than 2 return dates in common: their covariance is undefined; "
                 "use overlapping histories",
             )
         shrinkage = 0.0
@@ -698,9 +714,7 @@ def estimate_cov(
             den = m.w_sum * m.w_sum - m.w2_sum
             bad = ~((m.w_sum > 1e-100) & (den > 0))
             if bad.any():
-                raise _pair_error(
-                    bad, f"have too little recent data for span {s:g}: use a longer span"
-                )
+                raise _pair_error(bad, f"too little recent data for span {s:g}: use a longer span")
             c = m.cov_biased * (m.w_sum * m.w_sum / den)
         c = (c + c.T) * (0.5 * ppy)
     if not np.isfinite(c).all():

@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from xlfrontier.core._path import Branch, PathSolver, snap_to_bounds
+from xlfrontier.core._path import Branch, PathSolver, gmv_index, snap_to_bounds
 from xlfrontier.core._validation import fmt_pct, validate_problem
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.exceptions import (
@@ -74,7 +74,7 @@ class EfficientFrontier:
         self._br = solver.extend_upper()
         br = self._br
         # The efficient end of a (rare) segment of equal-variance GMV portfolios.
-        self._k0 = int(np.flatnonzero(br.t <= br.t[0])[-1])
+        self._k0 = gmv_index(br, solver)
 
     # ------------------------------------------------------------------ corners
     @cached_property
@@ -150,7 +150,7 @@ class EfficientFrontier:
         br, k0 = self._br, self._k0
         ret = br.ret
         last = ret.size - 1
-        if r >= ret[last]:
+        if r >= ret[last] or last == k0:
             if br.ray is None:
                 return last, 0.0
             return last, (r - ret[last]) / float(self._ps.p.mu @ br.ray[0])
@@ -195,7 +195,7 @@ class EfficientFrontier:
         br, k0 = self._br, self._k0
         target = s * s
         last = br.var.size - 1
-        if target >= br.var[last]:
+        if target >= br.var[last] or last == k0:
             if br.ray is None:
                 return last, 0.0
             dw, dsw = br.ray
@@ -205,7 +205,7 @@ class EfficientFrontier:
             return last, float(_solve_variance(a, b, c, target))
         k = int(np.searchsorted(br.var[k0:], target, side="right")) - 1 + k0
         k = min(max(k, k0), last - 1)
-        a, b, c, _, _ = (x[k] for x in _segment_quadratics_slice(br, k))
+        a, b, c, _, _ = (x[0] for x in _segment_quadratics_slice(br, k))
         lam = float(_solve_variance(a, b, c, target))
         return k, min(max(lam, 0.0), 1.0)
 
@@ -234,8 +234,13 @@ class EfficientFrontier:
         elif by == "volatility":
             top = self.max_volatility
             if not np.isfinite(top):
-                top = float(np.sqrt(self._ps.point(
-                    br, *self._locate_return(self._sample_top_return()), "x").variance))
+                top = float(
+                    np.sqrt(
+                        self._ps.point(
+                            br, *self._locate_return(self._sample_top_return()), "x"
+                        ).variance
+                    )
+                )
             grid = np.linspace(self.min_volatility, top, points)
             loc = [self._locate_volatility(s) for s in grid]
         else:
@@ -256,7 +261,7 @@ class EfficientFrontier:
         return FrontierSample(w @ self._ps.p.mu, np.sqrt(var), w)
 
     def max_sharpe(self, risk_free_rate: float = 0.0) -> PortfolioResult:
-        """The tangency portfolio: highest ``(μᵀw − rf)/σ`` on the frontier.
+        """Return the tangency portfolio: highest ``(μᵀw − rf)/σ`` on the frontier.
 
         Raises
         ------
@@ -279,8 +284,10 @@ def _return_error(r: float, lo: float, hi: float, efficient: bool) -> TargetOutO
     if r > hi:
         msg = f"target return {fmt_pct(r)} is above the highest attainable {fmt_pct(hi)} {rng}"
     elif efficient:
-        msg = (f"target return {fmt_pct(r)} is below the minimum-variance portfolio's "
-               f"{fmt_pct(lo)} {rng}")
+        msg = (
+            f"target return {fmt_pct(r)} is below the minimum-variance portfolio's "
+            f"{fmt_pct(lo)} {rng}"
+        )
     else:
         msg = f"target return {fmt_pct(r)} is below the lowest {what} {fmt_pct(lo)} {rng}"
     return TargetOutOfRangeError(msg, "return", r, (lo, hi), "target_return")
@@ -288,11 +295,15 @@ def _return_error(r: float, lo: float, hi: float, efficient: bool) -> TargetOutO
 
 def _vol_error(s: float, lo: float, hi: float, efficient: bool = False) -> TargetOutOfRangeError:
     if s < lo:
-        msg = (f"target volatility {fmt_pct(s)} is below the lowest attainable {fmt_pct(lo)} "
-               f"(the minimum-variance portfolio); raise the target")
+        msg = (
+            f"target volatility {fmt_pct(s)} is below the lowest attainable {fmt_pct(lo)} "
+            f"(the minimum-variance portfolio); raise the target"
+        )
     else:
-        msg = (f"target volatility {fmt_pct(s)} is above the highest efficient {fmt_pct(hi)} "
-               f"(feasible {fmt_pct(lo)} to {fmt_pct(hi)})")
+        msg = (
+            f"target volatility {fmt_pct(s)} is above the highest efficient {fmt_pct(hi)} "
+            f"(feasible {fmt_pct(lo)} to {fmt_pct(hi)})"
+        )
     return TargetOutOfRangeError(msg, "volatility", s, (lo, hi), "target_volatility")
 
 
@@ -322,7 +333,7 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
 
     br = ps.extend_upper(stop=stop)
     if k0 is None:
-        k0 = int(np.flatnonzero(br.t <= br.t[0])[-1])
+        k0 = gmv_index(br, ps)
     k_end = br.t.size
     cand_k, cand_l, cand_s = [], [], []
     if k_end - k0 >= 2:
@@ -338,8 +349,9 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
             v = a + 2 * b * lam_try + c * lam_try**2
             r = r0 + lam_try * dr
             with np.errstate(divide="ignore", invalid="ignore"):
-                s = np.where(v > 0, (r - rf) / np.sqrt(np.maximum(v, 0)),
-                             np.where(r > rf, np.inf, -np.inf))
+                s = np.where(
+                    v > 0, (r - rf) / np.sqrt(np.maximum(v, 0)), np.where(r > rf, np.inf, -np.inf)
+                )
             j = int(np.argmax(s))
             cand_k.append(j + k0)
             cand_l.append(float(lam_try[j]))
@@ -377,7 +389,9 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
     if not np.isfinite(cand_s[j]):
         raise InputError(
             "a riskless portfolio earns more than the risk-free rate: the Sharpe ratio is "
-            "unbounded; set rf to the riskless assets' return", "risk_free_rate")
+            "unbounded; set rf to the riskless assets' return",
+            "risk_free_rate",
+        )
     return ps.point(br, cand_k[j], cand_l[j], "max_sharpe", rf)
 
 

@@ -18,7 +18,7 @@ __all__ = [
 
 
 def portfolio_return(weights: ArrayLike, mu: ArrayLike) -> float:
-    """Expected return ``μᵀw``.
+    """Return the expected return ``μᵀw``.
 
     Parameters
     ----------
@@ -68,8 +68,9 @@ def portfolio_sharpe(
     """
     vol = portfolio_volatility(weights, cov)
     if vol == 0.0:
-        raise InputError("the portfolio has zero volatility: its Sharpe ratio is undefined",
-                         "weights")
+        raise InputError(
+            "the portfolio has zero volatility: its Sharpe ratio is undefined", "weights"
+        )
     return (portfolio_return(weights, mu) - float(risk_free_rate)) / vol
 
 
@@ -95,6 +96,7 @@ def risk_contributions(weights: ArrayLike, cov: ArrayLike) -> NDArray[np.float64
     contrib = w * (c @ w)
     total = float(contrib.sum())
     if not total > 0.0:
-        raise InputError("the portfolio has zero variance: risk contributions are undefined",
-                         "weights")
+        raise InputError(
+            "the portfolio has zero variance: risk contributions are undefined", "weights"
+        )
     return contrib / total

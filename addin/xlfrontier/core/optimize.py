@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from xlfrontier.core._path import PathSolver
+from xlfrontier.core._path import T_ZERO, PathSolver, gmv_index
 from xlfrontier.core._validation import validate_problem
 from xlfrontier.core.frontier import _max_sharpe_on, _return_error, _solve_variance, _vol_error
 from xlfrontier.core.results import PortfolioResult
@@ -75,11 +75,15 @@ def min_variance(
     rf = _rf(risk_free_rate)
     ps = PathSolver(validate_problem(mu, cov, lower, upper))
     lo, hi = ps.r_min, ps.r_max
-    tol = 1e-12 * max(1.0, abs(r), abs(lo) if np.isfinite(lo) else 0.0,
-                      abs(hi) if np.isfinite(hi) else 0.0)
+    tol = 1e-12 * max(
+        1.0, abs(r), abs(lo) if np.isfinite(lo) else 0.0, abs(hi) if np.isfinite(hi) else 0.0
+    )
     if not lo - tol <= r <= hi + tol:
         raise _return_error(r, lo, hi, efficient=False)
     r = min(max(r, lo), hi)
+    fast = ps.direct("min_variance", rf, target=r)
+    if fast is not None:
+        return fast
     mu_v = ps.p.mu
     up = ps.extend_upper(stop=lambda c: True)
     if r >= up.ret[0]:
@@ -129,9 +133,12 @@ def global_min_variance(
     """
     rf = _rf(risk_free_rate)
     ps = PathSolver(validate_problem(mu, cov, lower, upper))
-    br = ps.extend_upper(stop=lambda c: c.t > 0)
-    k0 = int(np.flatnonzero(br.t <= br.t[0])[-1])
-    return ps.point(br, k0, 0.0, "global_min_variance", rf if mu is not None else None)
+    rf = rf if mu is not None else None
+    fast = ps.direct("global_min_variance", rf, t=0.0) if mu is None else None
+    if fast is not None:
+        return fast
+    br = ps.extend_upper(stop=lambda c: c.t > T_ZERO)
+    return ps.point(br, gmv_index(br, ps), 0.0, "global_min_variance", rf)
 
 
 def max_sharpe(
@@ -167,6 +174,10 @@ def max_sharpe(
     """
     rf = _number(risk_free_rate, "risk_free_rate")
     ps = PathSolver(validate_problem(mu, cov, lower, upper))
+    if ps.r_max > rf:
+        fast = ps.direct_tangency(rf)
+        if fast is not None:
+            return fast
     return _max_sharpe_on(ps, rf)
 
 
@@ -195,8 +206,8 @@ def max_return(
     ps = PathSolver(validate_problem(mu, cov, lower, upper))
     s_cov = ps.s_cov
     target = s * s
-    br = ps.extend_upper(stop=lambda c: c.t > 0)
-    k0 = int(np.flatnonzero(br.t <= br.t[0])[-1])
+    br = ps.extend_upper(stop=lambda c: c.t > T_ZERO)
+    k0 = gmv_index(br, ps)
     v0 = br.var[k0]
     if target < v0 * (1 - 1e-12) - 1e-300:
         raise _vol_error(s, float(np.sqrt(v0)), float("inf"))
@@ -206,8 +217,9 @@ def max_return(
         if br.ray is None:
             return ps.point(br, last, 0.0, "max_return", rf)
         dw, dsw = br.ray
-        lam = _solve_variance(br.var[last], float(br.w[last] @ dsw),
-                              max(float(dw @ dsw), 0.0), target)
+        lam = _solve_variance(
+            br.var[last], float(br.w[last] @ dsw), max(float(dw @ dsw), 0.0), target
+        )
         return ps.point(br, last, float(lam), "max_return", rf)
     k = int(np.searchsorted(br.var[k0:], target, side="right")) - 1 + k0
     k = min(max(k, k0), last - 1)
@@ -240,18 +252,22 @@ def max_utility(
     delta = _number(risk_aversion, "risk_aversion")
     rf = _rf(risk_free_rate)
     if delta <= 0:
-        raise InputError("risk aversion must be positive (typical values 1 to 10)",
-                         "risk_aversion")
+        raise InputError("risk aversion must be positive (typical values 1 to 10)", "risk_aversion")
     ps = PathSolver(validate_problem(mu, cov, lower, upper))
     t = 1.0 / delta
+    if not ps.flat:
+        fast = ps.direct("max_utility", rf, t=t)
+        if fast is not None:
+            return fast
     ts = ps._t_scale()
     br = ps.extend_upper(stop=lambda c: c.t * ts >= t)
     last = br.t.size - 1
     if ps.flat:
         return ps.point(br, 0, 0.0, "max_utility", rf)
     if t >= br.t[last]:
-        return ps.point(br, last, (t - br.t[last]) if br.ray is not None else 0.0,
-                        "max_utility", rf)
+        return ps.point(
+            br, last, (t - br.t[last]) if br.ray is not None else 0.0, "max_utility", rf
+        )
     k = int(np.searchsorted(br.t, t, side="right")) - 1
     k = min(max(k, 0), last - 1)
     dt = br.t[k + 1] - br.t[k]

@@ -662,15 +662,31 @@ def _vba_string(text: str) -> str:
         if literal:
             parts.append('"' + "".join(literal) + '"')
             literal = []
-        parts.append({"\n": "vbLf", "\r": "vbCr", "\t": "vbTab"}.get(ch, f"ChrW({ord(ch)})"))
+        named = {"\n": "vbLf", "\r": "vbCr", "\t": "vbTab"}.get(ch)
+        if named:
+            parts.append(named)
+        else:  # VBA strings are UTF-16: a character beyond the BMP is a surrogate pair
+            units = ch.encode("utf-16-le")
+            codes = [int.from_bytes(units[i : i + 2], "little") for i in range(0, len(units), 2)]
+            parts += [f"ChrW({code})" for code in codes]
     if literal or not parts:
         parts.append('"' + "".join(literal) + '"')
     return " & ".join(parts)
 
 
-def _vba_assign(variable: str, text: str, width: int = 200) -> list[str]:
-    """VBA statements that build ``text`` in ``variable`` a piece at a time (no line too long)."""
-    pieces = [text[i : i + width] for i in range(0, len(text), width)] or [""]
+def _vba_assign(variable: str, text: str, width: int = 300) -> list[str]:
+    """VBA statements that build ``text`` in ``variable`` a piece at a time.
+
+    Each piece's expression stays under ``width`` characters, far from VBA's 1023-character
+    line limit, however many characters need ``ChrW``.
+    """
+    pieces: list[str] = []
+    start = 0
+    for end in range(1, len(text) + 1):
+        if len(_vba_string(text[start:end])) > width and end - 1 > start:
+            pieces.append(text[start : end - 1])
+            start = end - 1
+    pieces.append(text[start:])
     lines = [f"    {variable} = {_vba_string(pieces[0])}"]
     lines += [f"    {variable} = {variable} & {_vba_string(p)}" for p in pieces[1:]]
     return lines

@@ -34,8 +34,7 @@ import numpy as np
 
 from xlfrontier.exceptions import XlfrontierError
 
-__all__ = ["RecalcResult", "WorkbookError", "default_output", "recalc_workbook",
-           "register_udfs"]
+__all__ = ["RecalcResult", "WorkbookError", "default_output", "recalc_workbook", "register_udfs"]
 
 _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -43,13 +42,20 @@ _NS = {
     "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
     "c": "http://schemas.openxmlformats.org/drawingml/2006/chart",
 }
-_M = "{%s}" % _NS["m"]
-_C = "{%s}" % _NS["c"]
+_M = "{{{}}}".format(_NS["m"])
+_C = "{{{}}}".format(_NS["c"])
 
 # Excel error values as COM hands them to a UDF (0x800A0000 + xlErr code, signed).
 _COM_ERROR_BASE = -2146828288
-_COM_ERRORS = {"#NULL!": 2000, "#DIV/0!": 2007, "#VALUE!": 2015, "#REF!": 2023,
-               "#NAME?": 2029, "#NUM!": 2036, "#N/A": 2042}
+_COM_ERRORS = {
+    "#NULL!": 2000,
+    "#DIV/0!": 2007,
+    "#VALUE!": 2015,
+    "#REF!": 2023,
+    "#NAME?": 2029,
+    "#NUM!": 2036,
+    "#N/A": 2042,
+}
 
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _MAX_PASSES = 4
@@ -159,7 +165,9 @@ class _Box:
         return self.row <= rc[0] <= self.last_row and self.col <= rc[1] <= self.last_col
 
 
-_REF_RE = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!(\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?)$")
+_REF_RE = re.compile(
+    r"^(?:'((?:[^']|'')+)'|([^'!]+))!(\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?)$"
+)
 
 
 def _parse_ref(text: str) -> tuple[str, _Box] | None:
@@ -172,8 +180,11 @@ def _parse_ref(text: str) -> tuple[str, _Box] | None:
 
 
 def _format_ref(sheet: str, box: _Box) -> str:
-    quoted = sheet if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", sheet) else (
-        "'" + sheet.replace("'", "''") + "'")
+    quoted = (
+        sheet
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", sheet)
+        else ("'" + sheet.replace("'", "''") + "'")
+    )
     return f"{quoted}!{box.text(absolute=True)}"
 
 
@@ -202,13 +213,16 @@ class _Package:
         try:
             self.zip = zipfile.ZipFile(path)
         except zipfile.BadZipFile as err:
-            raise WorkbookError(f"{path.name} is not an Excel workbook (.xlsx): the file is "
-                                f"not a zip package. Encrypted or legacy .xls files cannot be "
-                                f"recalculated; save as .xlsx first") from err
+            raise WorkbookError(
+                f"{path.name} is not an Excel workbook (.xlsx): the file is "
+                f"not a zip package. Encrypted or legacy .xls files cannot be "
+                f"recalculated; save as .xlsx first"
+            ) from err
         self.members = {info.filename: info for info in self.zip.infolist()}
         if "xl/workbook.xml" not in self.members:
-            raise WorkbookError(f"{path.name} is not an Excel workbook: it has no "
-                                f"xl/workbook.xml part")
+            raise WorkbookError(
+                f"{path.name} is not an Excel workbook: it has no xl/workbook.xml part"
+            )
         try:
             self.workbook = etree.fromstring(self.zip.read("xl/workbook.xml"))
             rels = etree.fromstring(self.zip.read("xl/_rels/workbook.xml.rels"))
@@ -218,13 +232,15 @@ class _Package:
         self.sheet_parts: dict[str, str] = {}
         for sheet in self.workbook.iter(f"{_M}sheet"):
             target = targets.get(sheet.get(f"{{{_NS['r']}}}id"), "")
-            part = target.lstrip("/") if target.startswith("/") else str(
-                PurePosixPath("xl") / target)
+            part = (
+                target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+            )
             if part in self.members:
                 self.sheet_parts[sheet.get("name")] = part
         self.strings = self._shared_strings()
-        self.trees = {name: etree.fromstring(self.zip.read(part))
-                      for name, part in self.sheet_parts.items()}
+        self.trees = {
+            name: etree.fromstring(self.zip.read(part)) for name, part in self.sheet_parts.items()
+        }
 
     def _shared_strings(self) -> list[str]:
         part = "xl/sharedStrings.xml"
@@ -239,7 +255,7 @@ class _Package:
             yield row, col, c
 
     def value(self, c: Any) -> Any:
-        """Stored value of a cell element (None when empty)."""
+        """Return the stored value of a cell element (None when empty)."""
         kind = c.get("t", "n")
         if kind == "inlineStr":
             return "".join(t.text or "" for t in c.iter(f"{_M}t"))
@@ -272,9 +288,11 @@ class _Package:
         yield from self.workbook.iter(f"{_M}definedName")
 
     def charts(self) -> dict[str, Any]:
-        return {name: self.etree.fromstring(self.zip.read(name))
-                for name in self.members
-                if name.startswith("xl/charts/chart") and name.endswith(".xml")}
+        return {
+            name: self.etree.fromstring(self.zip.read(name))
+            for name in self.members
+            if name.startswith("xl/charts/chart") and name.endswith(".xml")
+        }
 
     def write(self, dest: Path, replaced: dict[str, bytes]) -> None:
         """Copy the package to ``dest`` with some parts replaced (same order and compression)."""
@@ -299,7 +317,7 @@ class _Package:
 
 
 def _excel_arg(value: Any) -> Any:
-    """A `formulas` argument (numpy array of cells) as COM would hand it to a UDF."""
+    """Convert a `formulas` argument (numpy array of cells) to what COM hands a UDF."""
     import schedula as sh
     from formulas.tokens.operand import XlError
 
@@ -354,7 +372,7 @@ def register_udfs() -> list[str]:
 
 
 def _fit(value: Any, shape: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
-    """A result cut or padded (with empty text) to ``shape``, and the result's own shape."""
+    """Cut or pad (with empty text) a result to ``shape``; also return its own shape."""
     arr = value if isinstance(value, np.ndarray) else np.array(value, dtype=object)
     if arr.ndim == 0:
         arr = arr.reshape(1, 1)
@@ -381,8 +399,9 @@ class _Spill:
     blocked: bool = False
 
 
-def _evaluate(package: _Package, spills: list[_Spill], names: dict[str, str],
-              workdir: Path) -> dict[tuple[str, str], Any]:
+def _evaluate(
+    package: _Package, spills: list[_Spill], names: dict[str, str], workdir: Path
+) -> dict[tuple[str, str], Any]:
     """One evaluation with ``formulas``; returns {(SHEET, "A1" or "A1:B2"): value array}."""
     import formulas
     from formulas.functions import wrap_func
@@ -393,6 +412,7 @@ def _evaluate(package: _Package, spills: list[_Spill], names: dict[str, str],
     for spill in spills:
         by_sheet.setdefault(spill.formula.sheet, {})[(spill.formula.row, spill.formula.col)] = spill
     for k, spill in enumerate(spills):
+
         def record(value: Any, spill: _Spill = spill) -> np.ndarray:
             fitted, own = _fit(value, spill.current.shape)
             spill.result = own
@@ -437,8 +457,7 @@ def _occupied(package: _Package, spills: list[_Spill]) -> dict[str, set[tuple[in
     spilled: dict[str, set[tuple[int, int]]] = {}
     for s in spills:
         cells = spilled.setdefault(s.formula.sheet, set())
-        cells.update(rc for rc in s.declared.cells()
-                     if rc != (s.formula.row, s.formula.col))
+        cells.update(rc for rc in s.declared.cells() if rc != (s.formula.row, s.formula.col))
     out: dict[str, set[tuple[int, int]]] = {}
     for sheet in package.trees:
         cells = out.setdefault(sheet, set())
@@ -492,15 +511,17 @@ def recalc_workbook(
     """
     source = Path(source)
     if not source.is_file():
-        raise WorkbookError(f"{source} does not exist" if not source.exists()
-                            else f"{source} is not a file")
+        raise WorkbookError(
+            f"{source} does not exist" if not source.exists() else f"{source} is not a file"
+        )
     if source.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise WorkbookError(f"{source.name}: only .xlsx and .xlsm workbooks can be "
-                            f"recalculated")
+        raise WorkbookError(f"{source.name}: only .xlsx and .xlsm workbooks can be recalculated")
     dest = source if in_place else Path(output) if output is not None else default_output(source)
     if not in_place and dest.resolve() == source.resolve():
-        raise WorkbookError(f"the output {dest.name} is the input file: choose another --out, "
-                            f"or pass --in-place to overwrite it")
+        raise WorkbookError(
+            f"the output {dest.name} is the input file: choose another --out, "
+            f"or pass --in-place to overwrite it"
+        )
     _require_formulas()
     register_udfs()
 
@@ -510,8 +531,11 @@ def recalc_workbook(
         raise WorkbookError(f"{source.name} has no formulas: nothing to recalculate")
     spills = [_Spill(f, f.array, f.array) for f in all_formulas if f.array is not None]
     occupied = _occupied(package, spills)
-    names = {dn.get("name"): dn.text for dn in package.defined_names()
-             if dn.text and dn.get("localSheetId") is None}
+    names = {
+        dn.get("name"): dn.text
+        for dn in package.defined_names()
+        if dn.text and dn.get("localSheetId") is None
+    }
     result = RecalcResult(path=dest)
 
     with tempfile.TemporaryDirectory(prefix="xlfrontier-recalc-") as tmp:
@@ -526,10 +550,18 @@ def recalc_workbook(
                     continue
                 f = spill.formula
                 new = _Box.sized(f.row, f.col, *spill.result)
-                others = set().union(*(set(s.current.cells()) for s in spills
-                                       if s is not spill and s.formula.sheet == f.sheet))
-                blockers = [rc for rc in new.cells() if rc != (f.row, f.col)
-                            and (rc in occupied[f.sheet] or rc in others)]
+                others = set().union(
+                    *(
+                        set(s.current.cells())
+                        for s in spills
+                        if s is not spill and s.formula.sheet == f.sheet
+                    )
+                )
+                blockers = [
+                    rc
+                    for rc in new.cells()
+                    if rc != (f.row, f.col) and (rc in occupied[f.sheet] or rc in others)
+                ]
                 if blockers:
                     spill.blocked = True
                     new = _Box.sized(f.row, f.col, 1, 1)
@@ -567,7 +599,8 @@ def _require_formulas() -> None:
     except ImportError as err:
         raise ImportError(
             "recalculating needs the optional 'formulas' package: "
-            "pip install \"xlfrontier[recalc]\" (or: pip install \"formulas[excel]\")") from err
+            'pip install "xlfrontier[recalc]" (or: pip install "formulas[excel]")'
+        ) from err
 
 
 def default_output(source: str | Path) -> Path:
@@ -582,7 +615,7 @@ def default_output(source: str | Path) -> Path:
 
 
 def _plain(x: Any) -> Any:
-    """A `formulas` cell value as a Python value: float, bool, str, None or an error text."""
+    """Convert a `formulas` cell value to float, bool, str, None or an error value."""
     import schedula as sh
     from formulas.tokens.operand import XlError
 
@@ -622,7 +655,7 @@ def _set_cell(package: _Package, c: Any, value: Any, *, formula: bool) -> None:
             c.remove(child)
     for attr in ("t",):
         c.attrib.pop(attr, None)
-    if value is None or value == "" and not formula:
+    if value is None or (value == "" and not formula):
         return
     if isinstance(value, _ErrorValue):
         c.set("t", "e")
@@ -645,7 +678,7 @@ def _set_cell(package: _Package, c: Any, value: Any, *, formula: bool) -> None:
 
 
 def _cell_element(package: _Package, tree: Any, rows: dict[int, Any], row: int, col: int) -> Any:
-    """The ``<c>`` element at (row, col), created in order when missing."""
+    """Return the ``<c>`` element at (row, col), created in order when missing."""
     etree = package.etree
     sheet_data = tree.find(f"{_M}sheetData")
     r = rows.get(row)
@@ -669,8 +702,13 @@ def _cell_element(package: _Package, tree: Any, rows: dict[int, Any], row: int, 
     return new
 
 
-def _write_values(package: _Package, spills: list[_Spill], formulas_: list[_Formula],
-                  values: dict[tuple[str, str], Any], result: RecalcResult) -> dict[str, bytes]:
+def _write_values(
+    package: _Package,
+    spills: list[_Spill],
+    formulas_: list[_Formula],
+    values: dict[tuple[str, str], Any],
+    result: RecalcResult,
+) -> dict[str, bytes]:
     spill_at = {(s.formula.sheet, s.formula.row, s.formula.col): s for s in spills}
     replaced: dict[str, bytes] = {}
     for sheet, tree in package.trees.items():
@@ -693,8 +731,10 @@ def _write_values(package: _Package, spills: list[_Spill], formulas_: list[_Form
             arr = _lookup(values, sheet, box)
             old = spill.declared
             if spill.blocked:
-                text = (f"#SPILL! the result needs {spill.result[0]} x {spill.result[1]} cells "
-                        f"from {_cell(f.row, f.col)}: clear the cells in the way")
+                text = (
+                    f"#SPILL! the result needs {spill.result[0]} x {spill.result[1]} cells "
+                    f"from {_cell(f.row, f.col)}: clear the cells in the way"
+                )
                 arr = np.array([[text]], dtype=object)
             elif arr is None:
                 arr = np.full(box.shape, _ErrorValue("#NAME?"), dtype=object)
@@ -724,9 +764,10 @@ def _write_values(package: _Package, spills: list[_Spill], formulas_: list[_Form
     return replaced
 
 
-def _copy_style(anchor: Any, c: Any, cells: dict[tuple[int, int], Any], rc: tuple[int, int],
-                old: _Box) -> None:
-    """A new spill cell takes the style of the last cell of its column in the old range."""
+def _copy_style(
+    anchor: Any, c: Any, cells: dict[tuple[int, int], Any], rc: tuple[int, int], old: _Box
+) -> None:
+    """Give a new spill cell the style of the last cell of its column in the old range."""
     row = min(rc[0], old.last_row)
     col = min(rc[1], old.last_col)
     source = cells.get((row, col))
@@ -746,9 +787,9 @@ def _fix_dimension(tree: Any, cells: dict[tuple[int, int], Any]) -> None:
 
 
 def _note_error(result: RecalcResult, where: str, value: Any) -> None:
-    if isinstance(value, _ErrorValue) or (isinstance(value, str) and value.startswith("#")):
-        if not any(e.startswith(where + ":") for e in result.errors):
-            result.errors.append(f"{where}: {value}")
+    is_error = isinstance(value, _ErrorValue) or (isinstance(value, str) and value.startswith("#"))
+    if is_error and not any(e.startswith(where + ":") for e in result.errors):
+        result.errors.append(f"{where}: {value}")
 
 
 def _rename(package: _Package, names: dict[str, str]) -> bytes:
@@ -758,8 +799,9 @@ def _rename(package: _Package, names: dict[str, str]) -> bytes:
     return package.serialize(package.workbook)
 
 
-def _refresh_charts(package: _Package, spills: list[_Spill],
-                    values: dict[tuple[str, str], Any]) -> dict[str, bytes]:
+def _refresh_charts(
+    package: _Package, spills: list[_Spill], values: dict[tuple[str, str], Any]
+) -> dict[str, bytes]:
     """Point chart series at resized spill ranges and refresh their cached data."""
     grid = _final_grid(package, spills, values)
     replaced = {}
@@ -798,8 +840,9 @@ def _refresh_charts(package: _Package, spills: list[_Spill],
     return replaced
 
 
-def _final_grid(package: _Package, spills: list[_Spill],
-                values: dict[tuple[str, str], Any]) -> dict[str, dict[tuple[int, int], Any]]:
+def _final_grid(
+    package: _Package, spills: list[_Spill], values: dict[tuple[str, str], Any]
+) -> dict[str, dict[tuple[int, int], Any]]:
     """Every cell's value after recalculation (constants as stored, formulas as computed)."""
     grid: dict[str, dict[tuple[int, int], Any]] = {}
     for sheet in package.trees:

@@ -17,7 +17,7 @@ Layout in one line per sheet (see ``docs/readme/template.md`` for the user's vie
 - **Frontier**: ``EFFICIENT_FRONTIER`` spilling its table, an XY chart (frontier, assets, the
   three portfolios, capital market line) and a stacked-area chart of the weights.
 
-Each sheet is one :class:`_Sheet` subclass listed in :data:`SHEETS`, built in that order (which
+Each sheet is one :class:`Sheet` subclass listed in :data:`SHEETS`, built in that order (which
 is also the tab order and the order of dependencies): adding a sheet, such as a price-history
 sheet that feeds ``mu`` and ``cov``, means writing one more subclass and listing it.
 
@@ -49,6 +49,7 @@ __all__ = [
     "Assumptions",
     "BuildResult",
     "Ref",
+    "Sheet",
     "build_workbook",
     "call_udf",
     "generate_template",
@@ -118,7 +119,7 @@ class Assumptions:
         return len(self.names)
 
     def covariance_matrix(self) -> np.ndarray:
-        """The covariance the workbook uses, shape (n_assets, n_assets)."""
+        """Return the covariance the workbook uses, shape (n_assets, n_assets)."""
         if self.covariance is not None:
             return np.asarray(self.covariance, dtype=float)
         vols = np.asarray(self.volatilities, dtype=float)
@@ -246,18 +247,24 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
     if header[:5] != fixed:
         raise InputError(
             f"{path.name}: the header must start with {','.join(fixed)} and then the asset "
-            f"names of the correlation matrix", "assets")
+            f"names of the correlation matrix",
+            "assets",
+        )
     body = rows[1:]
     n = len(body)
     if len(header) != 5 + n:
         raise InputError(
             f"{path.name}: {n} assets need {n} correlation columns after max_weight, found "
-            f"{len(header) - 5}", "assets")
+            f"{len(header) - 5}",
+            "assets",
+        )
     row_names = [row[0].strip() if row else "" for row in body]
     if names_row[5:] != row_names:
         raise InputError(
             f"{path.name}: the correlation columns must be headed by the asset names in the "
-            f"order of the rows ({', '.join(row_names)})", "assets")
+            f"order of the rows ({', '.join(row_names)})",
+            "assets",
+        )
 
     def number(text: str, row: int, column: str, *, blank_ok: bool = False) -> float | None:
         text = text.strip()
@@ -271,8 +278,9 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
         try:
             value = float(text) * scale
         except ValueError as err:
-            raise InputError(f"{path.name} row {row}: {column} {text!r} is not a number",
-                             "assets") from err
+            raise InputError(
+                f"{path.name} row {row}: {column} {text!r} is not a number", "assets"
+            ) from err
         if not math.isfinite(value):
             raise InputError(f"{path.name} row {row}: {column} must be finite", "assets")
         return value
@@ -282,15 +290,17 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
         line = i + 2
         row = [*row, *[""] * (5 + n - len(row))]
         if len(row) > 5 + n:
-            raise InputError(f"{path.name} row {line}: {len(row)} columns, expected {5 + n}",
-                             "assets")
+            raise InputError(
+                f"{path.name} row {line}: {len(row)} columns, expected {5 + n}", "assets"
+            )
         names.append(row[0].strip())
         mus.append(number(row[1], line, "expected_return"))
         vols.append(number(row[2], line, "volatility"))
         lows.append(number(row[3], line, "min_weight", blank_ok=True))
         ups.append(number(row[4], line, "max_weight", blank_ok=True))
-        corr.append(tuple(number(row[5 + j], line, names_row[5 + j] or f"column {6 + j}")
-                          for j in range(n)))
+        corr.append(
+            tuple(number(row[5 + j], line, names_row[5 + j] or f"column {6 + j}") for j in range(n))
+        )
     result = replace(
         base,
         names=tuple(names),
@@ -312,14 +322,14 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
 
 
 def _excel_value(block: np.ndarray) -> Any:
-    """What Excel hands a UDF for a range: a scalar for one cell, else a tuple of row tuples."""
+    """Return what Excel hands a UDF: a scalar for one cell, else a tuple of row tuples."""
     if block.shape == (1, 1):
         return block[0, 0]
     return tuple(tuple(row) for row in block.tolist())
 
 
 def _as_table(value: Any) -> np.ndarray:
-    """A UDF result as a 2-D object array, cleaned like xlwings writes it (NaN/None -> "")."""
+    """Return a UDF result as a 2-D object array, cleaned like xlwings writes it."""
     if isinstance(value, np.ndarray):
         arr = value
     elif isinstance(value, (list, tuple)):
@@ -386,12 +396,12 @@ class Ref:
 
     @classmethod
     def cell(cls, sheet: str, row: int, col: int) -> Ref:
-        """A one-cell range."""
+        """Return a one-cell range."""
         return cls(sheet, row, col, row, col)
 
     @classmethod
     def block(cls, sheet: str, row: int, col: int, rows: int, cols: int) -> Ref:
-        """A range of ``rows`` x ``cols`` cells whose top-left cell is (row, col)."""
+        """Return the ``rows`` x ``cols`` range whose top-left cell is (row, col)."""
         return cls(sheet, row, col, row + rows - 1, col + cols - 1)
 
     @property
@@ -411,7 +421,7 @@ class Ref:
         return f"{quote_sheetname(self.sheet)}!{self.local()}"
 
     def sub(self, row: int, col: int, rows: int = 1, cols: int = 1) -> Ref:
-        """The sub-range starting ``row``, ``col`` cells from the top-left corner."""
+        """Return the sub-range starting ``row``, ``col`` cells from the top-left corner."""
         return Ref.block(self.sheet, self.row + row, self.col + col, rows, cols)
 
     def column(self, j: int) -> Ref:
@@ -454,15 +464,17 @@ class _Book:
         self.a = assumptions
         self.static = static
         self.wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
-        self.wb.set_properties({
-            "title": "xlfrontier: Markowitz efficient frontier",
-            "subject": "Mean-variance portfolio optimisation with the xlfrontier Excel add-in",
-            "author": "xlfrontier",
-            "company": "xlfrontier (open source, MIT)",
-            "keywords": "Markowitz, efficient frontier, portfolio optimisation, xlwings",
-            "comments": "Generated by xlfrontier.workbook.template",
-            "created": _CREATED,
-        })
+        self.wb.set_properties(
+            {
+                "title": "xlfrontier: Markowitz efficient frontier",
+                "subject": "Mean-variance portfolio optimisation with the xlfrontier Excel add-in",
+                "author": "xlfrontier",
+                "company": "xlfrontier (open source, MIT)",
+                "keywords": "Markowitz, efficient frontier, portfolio optimisation, xlwings",
+                "comments": "Generated by xlfrontier.workbook.template",
+                "created": _CREATED,
+            }
+        )
         self.wb.set_calc_mode("auto", calc_id=_CALC_ID)
         self.wb.calc_on_load = False  # keep the stored results (see _CALC_ID)
         self.styles = _Styles(self.wb)
@@ -487,7 +499,7 @@ class _Book:
 
     # ------------------------------------------------------------------ values
     def value_block(self, ref: Ref) -> np.ndarray:
-        """The values of ``ref`` as written so far (blank cells are ``None``)."""
+        """Return the values of ``ref`` as written so far (blank cells are ``None``)."""
         store = self.cells[ref.sheet]
         rows, cols = ref.shape
         out = np.empty((rows, cols), dtype=object)
@@ -499,8 +511,9 @@ class _Book:
     def numbers(self, arg: str | Ref) -> np.ndarray:
         """Numeric values of a range (blank and text cells become NaN)."""
         block = self.value_block(self.ref(arg))
-        return np.array([[v if isinstance(v, float) else np.nan for v in row] for row in block],
-                        dtype=float)
+        return np.array(
+            [[v if isinstance(v, float) else np.nan for v in row] for row in block], dtype=float
+        )
 
     def put(self, sheet: str, row: int, col: int, value: Any, fmt: Any = None) -> None:
         """Write a constant (number, text or ``None`` for a styled blank)."""
@@ -561,7 +574,8 @@ class _Book:
                 self.put(ref.sheet, ref.row + i, ref.col + j, v, fmt)
             return
         self.sheets[ref.sheet].write_dynamic_array_formula(
-            ref.row, ref.col, ref.last_row, ref.last_col, text, fmt, value[0, 0])
+            ref.row, ref.col, ref.last_row, ref.last_col, text, fmt, value[0, 0]
+        )
         self.cells[ref.sheet][(ref.row, ref.col)] = value[0, 0]
         for (i, j), v in np.ndenumerate(value):
             if (i, j) != (0, 0):
@@ -594,12 +608,13 @@ class _Book:
         text = f"={func}({','.join(texts)})"
         result = call_udf(func, *[self._value(a) for a in args])
         self._current = ""
+
         def cell_fmt(i: int, j: int, _v: Any) -> Any:
             return fmt(result, i, j) if callable(fmt) else fmt
 
         ws = self.sheets[sheet]
         rows, cols = result.shape
-        for (i, j), v in np.ndenumerate(result):
+        for v in result.ravel():
             if is_error_text(v):
                 self.result.errors.append(f"{sheet}!{xl_rowcol_to_cell(row, col)}: {v}")
         if self.static:
@@ -608,8 +623,9 @@ class _Book:
         else:
             first = result[0, 0]
             if array:
-                ws.write_dynamic_array_formula(row, col, row + rows - 1, col + cols - 1, text,
-                                               cell_fmt(0, 0, first), first)
+                ws.write_dynamic_array_formula(
+                    row, col, row + rows - 1, col + cols - 1, text, cell_fmt(0, 0, first), first
+                )
             else:
                 ws.write_formula(row, col, text, cell_fmt(0, 0, first), first)
             self.cells[sheet][(row, col)] = first
@@ -633,24 +649,49 @@ class _Styles:
 
     def __init__(self, wb: Any) -> None:
         base = {"font_name": "Calibri", "font_size": 11}
-        inp = {**base, "bg_color": self.INPUT_FILL, "font_color": self.INPUT_FONT,
-               "border": 1, "border_color": "#BFBFBF", "locked": False}
-        self.title = wb.add_format({**base, "bold": True, "font_size": 16,
-                                    "font_color": self.TITLE})
-        self.subtitle = wb.add_format({**base, "bold": True, "font_size": 12,
-                                       "font_color": self.TITLE})
+        inp = {
+            **base,
+            "bg_color": self.INPUT_FILL,
+            "font_color": self.INPUT_FONT,
+            "border": 1,
+            "border_color": "#BFBFBF",
+            "locked": False,
+        }
+        self.title = wb.add_format(
+            {**base, "bold": True, "font_size": 16, "font_color": self.TITLE}
+        )
+        self.subtitle = wb.add_format(
+            {**base, "bold": True, "font_size": 12, "font_color": self.TITLE}
+        )
         self.text = wb.add_format({**base, "text_wrap": True, "valign": "top"})
         self.plain = wb.add_format(base)
         self.bold = wb.add_format({**base, "bold": True})
         self.note = wb.add_format({**base, "italic": True, "font_color": self.NOTE})
-        self.note_wrap = wb.add_format({**base, "italic": True, "font_color": self.NOTE,
-                                        "text_wrap": True, "valign": "top"})
+        self.note_wrap = wb.add_format(
+            {**base, "italic": True, "font_color": self.NOTE, "text_wrap": True, "valign": "top"}
+        )
         self.link = wb.add_format({**base, "font_color": "#0563C1", "underline": 1})
-        self.head = wb.add_format({**base, "bold": True, "bg_color": self.HEAD_FILL,
-                                   "bottom": 1, "text_wrap": True, "valign": "bottom"})
-        self.head_right = wb.add_format({**base, "bold": True, "bg_color": self.HEAD_FILL,
-                                         "bottom": 1, "text_wrap": True, "align": "right",
-                                         "valign": "bottom"})
+        self.head = wb.add_format(
+            {
+                **base,
+                "bold": True,
+                "bg_color": self.HEAD_FILL,
+                "bottom": 1,
+                "text_wrap": True,
+                "valign": "bottom",
+            }
+        )
+        self.head_right = wb.add_format(
+            {
+                **base,
+                "bold": True,
+                "bg_color": self.HEAD_FILL,
+                "bottom": 1,
+                "text_wrap": True,
+                "align": "right",
+                "valign": "bottom",
+            }
+        )
         self.label = wb.add_format({**base})
         self.in_pct = wb.add_format({**inp, "num_format": "0.00%"})
         self.in_int = wb.add_format({**inp, "num_format": "0"})
@@ -673,9 +714,21 @@ BUILTINS = frozenset({"IF", "MMULT", "TRANSPOSE", "SQRT", "INDEX", "ROWS", "MAX"
 
 # Colours for one series per asset (Excel's default palette repeats after six series).
 PALETTE = (
-    "#1F77B4", "#FF7F0E", "#2CA02C", "#D62728", "#9467BD",
-    "#8C564B", "#E377C2", "#7F7F7F", "#BCBD22", "#17BECF",
-    "#393B79", "#AD494A", "#637939", "#8C6D31", "#843C39",
+    "#1F77B4",
+    "#FF7F0E",
+    "#2CA02C",
+    "#D62728",
+    "#9467BD",
+    "#8C564B",
+    "#E377C2",
+    "#7F7F7F",
+    "#BCBD22",
+    "#17BECF",
+    "#393B79",
+    "#AD494A",
+    "#637939",
+    "#8C6D31",
+    "#843C39",
 )
 
 _COV_FROM_VOLS = "Volatilities and correlations"
@@ -699,8 +752,16 @@ _PROTECT = {
 # --------------------------------------------------------------------------------------------
 
 
-class _Sheet:
-    """One worksheet of the template. Subclasses set :attr:`name` and implement :meth:`build`."""
+class Sheet:
+    """One worksheet of the template. Subclasses set :attr:`name` and implement :meth:`build`.
+
+    A sheet writes constants with :meth:`put`, formulas with ``self.book.udf`` (a worksheet
+    function, evaluated with :mod:`xlfrontier.udfs`), ``self.book.array_formula`` and
+    ``self.book.formula`` (built-in functions, with the value computed by the caller), and
+    defines names with ``self.book.define``; later sheets read earlier sheets' values through
+    the names. To add a sheet, e.g. a price history that feeds ``mu`` and ``cov``, subclass
+    this and insert the class into :data:`SHEETS` before the sheets that use its names.
+    """
 
     name: ClassVar[str]
     tab_color: ClassVar[str | None] = None
@@ -713,23 +774,26 @@ class _Sheet:
         self.a = book.a
 
     def build(self) -> None:
+        """Write the sheet's cells, names and charts."""
         raise NotImplementedError
 
-    # helpers
     def put(self, row: int, col: int, value: Any, fmt: Any = None) -> None:
+        """Write a constant into this sheet (see :meth:`_Book.put`)."""
         self.book.put(self.name, row, col, value, fmt)
 
     def title(self, text: str, note: str) -> None:
+        """Write the sheet's title and a one-line note under it."""
         self.ws.set_row(0, 24)
         self.put(0, 1, text, self.s.title)
         self.put(1, 1, note, self.s.note)
 
     def finish(self) -> None:
+        """Protect the sheet (no password) unless it is the Start sheet or values-only."""
         if self.protect and not self.book.static:
             self.ws.protect("", _PROTECT)
 
 
-class StartSheet(_Sheet):
+class StartSheet(Sheet):
     """What the workbook does, how to fill it, where results appear, the function legend."""
 
     name = "Start"
@@ -737,21 +801,33 @@ class StartSheet(_Sheet):
     protect = False
 
     LEGEND = (
-        ("MINVAR_WEIGHTS(mu, cov, r, [lower], [upper])",
-         "weights of the lowest-volatility portfolio with expected return r"),
+        (
+            "MINVAR_WEIGHTS(mu, cov, r, [lower], [upper])",
+            "weights of the lowest-volatility portfolio with expected return r",
+        ),
         ("GMV_WEIGHTS(cov, [lower], [upper])", "weights of the global minimum-variance portfolio"),
-        ("MAXSHARPE_WEIGHTS(mu, cov, [rf], [lower], [upper])",
-         "weights of the maximum-Sharpe (tangency) portfolio"),
-        ("EFFICIENT_FRONTIER(mu, cov, [points], [lower], [upper], [rf], [labels])",
-         "table of frontier portfolios: Return, Volatility, Sharpe, one weight column per asset"),
-        ("FRONTIER_RANGE(mu, cov, [lower], [upper])",
-         "lowest and highest attainable efficient returns"),
-        ("PORTFOLIO_RETURN / PORTFOLIO_VOL / PORTFOLIO_SHARPE(w, ...)",
-         "statistics of any weights"),
+        (
+            "MAXSHARPE_WEIGHTS(mu, cov, [rf], [lower], [upper])",
+            "weights of the maximum-Sharpe (tangency) portfolio",
+        ),
+        (
+            "EFFICIENT_FRONTIER(mu, cov, [points], [lower], [upper], [rf], [labels])",
+            "table of frontier portfolios: Return, Volatility, Sharpe, one weight column per asset",
+        ),
+        (
+            "FRONTIER_RANGE(mu, cov, [lower], [upper])",
+            "lowest and highest attainable efficient returns",
+        ),
+        (
+            "PORTFOLIO_RETURN / PORTFOLIO_VOL / PORTFOLIO_SHARPE(w, ...)",
+            "statistics of any weights",
+        ),
         ("PORTFOLIO_STATS(w, mu, cov, [rf])", "labelled table of a portfolio's statistics"),
         ("RISK_CONTRIBUTIONS(w, cov)", "each asset's share of portfolio variance (sums to 100%)"),
-        ("PORTFOLIO_EXPLAIN(mu, cov, r, [lower], [upper])",
-         "binding bounds, shadow prices and optimality check of the target portfolio"),
+        (
+            "PORTFOLIO_EXPLAIN(mu, cov, r, [lower], [upper])",
+            "binding bounds, shadow prices and optimality check of the target portfolio",
+        ),
     )
 
     def build(self) -> None:
@@ -760,43 +836,57 @@ class StartSheet(_Sheet):
         ws.set_column(0, 0, 2)
         ws.set_column(1, 1, 62)
         ws.set_column(2, 2, 70)
-        self.title("xlfrontier: Markowitz efficient frontier",
-                   "Exact mean-variance portfolio optimisation with live worksheet functions.")
+        self.title(
+            "xlfrontier: Markowitz efficient frontier",
+            "Exact mean-variance portfolio optimisation with live worksheet functions.",
+        )
         row = 3
         blocks = (
-            ("What this workbook does", (
-                "Finds the portfolios with the lowest volatility for each level of expected "
-                "return (the efficient frontier), under your minimum and maximum weights.",
-                "Shows the minimum-variance, maximum-Sharpe and target-return portfolios, "
-                "their risk contributions, and charts the frontier with your assets.",
-                "Everything is a formula: change an input and the results and charts update.",
-            )),
-            ("How to fill it", (
-                "1. Inputs: type your asset names, expected returns and volatilities (annual, "
-                "as percentages), and min/max weight per asset (blank max = no limit).",
-                "2. Inputs: fill the correlation matrix, or paste a covariance matrix and set "
-                "'Covariance input' to 'Covariance matrix'.",
-                "3. Inputs: set the risk-free rate, your target return and the number of "
-                "frontier points. Yellow cells are inputs; the rest is calculated.",
-                "4. Different number of assets: insert or delete rows inside the asset table, "
-                "and rows and columns inside the three matrices, so the named ranges follow; "
-                "or build a workbook from a CSV with: xlfrontier run --assets my_assets.csv",
-            )),
-            ("Where the results appear", (
-                "Optimizer: minimum-variance, maximum-Sharpe and target portfolios side by "
-                "side, risk contributions, and why the target portfolio looks as it does.",
-                "Frontier: the frontier table (it grows with the number of points), the "
-                "frontier chart and the weights along the frontier.",
-            )),
-            ("Requirements", (
-                "The functions come from the xlfrontier Excel add-in (Windows, Excel 365 or "
-                "2021 for spilling formulas). Install it first: see the README.",
-                "Without the add-in the workbook still shows the results stored when it was "
-                "made, until an input changes. On Linux/macOS, refresh a saved copy with: "
-                "xlfrontier recalc this_file.xlsx",
-                "Errors appear as short texts in the result cell, starting with #INPUT!, "
-                "#INFEASIBLE! or #UNBOUNDED!, and say what to fix.",
-            )),
+            (
+                "What this workbook does",
+                (
+                    "Finds the portfolios with the lowest volatility for each level of expected "
+                    "return (the efficient frontier), under your minimum and maximum weights.",
+                    "Shows the minimum-variance, maximum-Sharpe and target-return portfolios, "
+                    "their risk contributions, and charts the frontier with your assets.",
+                    "Everything is a formula: change an input and the results and charts update.",
+                ),
+            ),
+            (
+                "How to fill it",
+                (
+                    "1. Inputs: type your asset names, expected returns and volatilities (annual, "
+                    "as percentages), and min/max weight per asset (blank max = no limit).",
+                    "2. Inputs: fill the correlation matrix, or paste a covariance matrix and set "
+                    "'Covariance input' to 'Covariance matrix'.",
+                    "3. Inputs: set the risk-free rate, your target return and the number of "
+                    "frontier points. Yellow cells are inputs; the rest is calculated.",
+                    "4. Different number of assets: insert or delete rows inside the asset table, "
+                    "and rows and columns inside the three matrices, so the named ranges follow; "
+                    "or build a workbook from a CSV with: xlfrontier run --assets my_assets.csv",
+                ),
+            ),
+            (
+                "Where the results appear",
+                (
+                    "Optimizer: minimum-variance, maximum-Sharpe and target portfolios side by "
+                    "side, risk contributions, and why the target portfolio looks as it does.",
+                    "Frontier: the frontier table (it grows with the number of points), the "
+                    "frontier chart and the weights along the frontier.",
+                ),
+            ),
+            (
+                "Requirements",
+                (
+                    "The functions come from the xlfrontier Excel add-in (Windows, Excel 365 or "
+                    "2021 for spilling formulas). Install it first: see the README.",
+                    "Without the add-in the workbook still shows the results stored when it was "
+                    "made, until an input changes. On Linux/macOS, refresh a saved copy with: "
+                    "xlfrontier recalc this_file.xlsx",
+                    "Errors appear as short texts in the result cell, starting with #INPUT!, "
+                    "#INFEASIBLE! or #UNBOUNDED!, and say what to fix.",
+                ),
+            ),
         )
         for heading, lines in blocks:
             self.put(row, 1, heading, s.subtitle)
@@ -809,8 +899,11 @@ class StartSheet(_Sheet):
             row += 1
         self.put(row, 1, "Go to", s.subtitle)
         row += 1
-        for sheet, what in (("Inputs", "your assumptions"), ("Optimizer", "the portfolios"),
-                            ("Frontier", "the frontier table and charts")):
+        for sheet, what in (
+            ("Inputs", "your assumptions"),
+            ("Optimizer", "the portfolios"),
+            ("Frontier", "the frontier table and charts"),
+        ):
             ws.write_url(row, 1, f"internal:'{sheet}'!A1", s.link, string=f"{sheet}: {what}")
             self.book.cells[self.name][(row, 1)] = f"{sheet}: {what}"
             row += 1
@@ -835,7 +928,7 @@ class StartSheet(_Sheet):
         ws.activate()
 
 
-class InputsSheet(_Sheet):
+class InputsSheet(Sheet):
     """Settings, the asset table, correlations, an optional pasted covariance, and ``cov``."""
 
     name = "Inputs"
@@ -852,22 +945,44 @@ class InputsSheet(_Sheet):
         ws.set_column(0, 0, 2)
         ws.set_column(1, 1, 28)
         ws.set_column(2, max(1 + n, 7), 13)
-        self.title("Inputs", "Yellow cells are inputs. Returns, volatilities and weights are "
-                             "annual and shown as percentages: type 7% or 0.07.")
+        self.title(
+            "Inputs",
+            "Yellow cells are inputs. Returns, volatilities and weights are "
+            "annual and shown as percentages: type 7% or 0.07.",
+        )
 
         # Settings --------------------------------------------------------------------------
         r0 = self.SETTINGS_ROW
         self.put(r0, 1, "Settings", s.subtitle)
         settings = (
-            ("rf", "Risk-free rate", a.risk_free_rate, s.in_pct,
-             "annual; used for Sharpe ratios and the capital market line"),
-            ("target", "Target return", a.target_return, s.in_pct,
-             "the Optimizer's target-return portfolio"),
-            ("points", "Frontier points", int(a.frontier_points), s.in_int,
-             f"rows of the Frontier table (2 to {MAX_POINTS})"),
-            ("cov_source", "Covariance input",
-             _COV_PASTED if a.covariance is not None else _COV_FROM_VOLS, s.in_text,
-             "where the covariance comes from (list)"),
+            (
+                "rf",
+                "Risk-free rate",
+                a.risk_free_rate,
+                s.in_pct,
+                "annual; used for Sharpe ratios and the capital market line",
+            ),
+            (
+                "target",
+                "Target return",
+                a.target_return,
+                s.in_pct,
+                "the Optimizer's target-return portfolio",
+            ),
+            (
+                "points",
+                "Frontier points",
+                int(a.frontier_points),
+                s.in_int,
+                f"rows of the Frontier table (2 to {MAX_POINTS})",
+            ),
+            (
+                "cov_source",
+                "Covariance input",
+                _COV_PASTED if a.covariance is not None else _COV_FROM_VOLS,
+                s.in_text,
+                "where the covariance comes from (list)",
+            ),
         )
         for k, (name, label, value, fmt, note) in enumerate(settings):
             row = r0 + 1 + k
@@ -877,40 +992,87 @@ class InputsSheet(_Sheet):
             book.define(name, Ref.cell(self.name, row, 2))
         # The covariance choice is long text: give it two columns.
         ws.merge_range(r0 + 4, 2, r0 + 4, 3, settings[3][2], s.in_text)
-        ws.data_validation(r0 + 1, 2, r0 + 1, 2, {
-            "validate": "decimal", "criteria": "between", "minimum": -0.05, "maximum": 0.5,
-            "error_type": "warning", "input_title": "Risk-free rate",
-            "input_message": "Annual rate, e.g. 3% (type 3% or 0.03).",
-            "error_title": "Unusual risk-free rate",
-            "error_message": "Expected a rate between -5% and 50%. Did you type 3 instead of 3%?"})
-        ws.data_validation(r0 + 2, 2, r0 + 2, 2, {
-            "validate": "decimal", "criteria": "between", "minimum": -1, "maximum": 1,
-            "error_type": "warning", "input_title": "Target return",
-            "input_message": "Annual expected return of the target portfolio, e.g. 6%.",
-            "error_title": "Unusual target return",
-            "error_message": "Expected a return between -100% and 100%. Did you type 6 "
-                             "instead of 6%?"})
-        ws.data_validation(r0 + 3, 2, r0 + 3, 2, {
-            "validate": "integer", "criteria": "between", "minimum": 2, "maximum": MAX_POINTS,
-            "input_title": "Frontier points",
-            "input_message": "Rows of the frontier table, evenly spaced in return.",
-            "error_title": "Frontier points",
-            "error_message": f"Enter a whole number from 2 to {MAX_POINTS}."})
-        ws.data_validation(r0 + 4, 2, r0 + 4, 2, {
-            "validate": "list", "source": [_COV_FROM_VOLS, _COV_PASTED],
-            "input_title": "Covariance input",
-            "input_message": "Derive the covariance from volatilities and correlations, or "
-                             "use the covariance matrix pasted below.",
-            "error_title": "Covariance input",
-            "error_message": f"Choose '{_COV_FROM_VOLS}' or '{_COV_PASTED}'."})
+        ws.data_validation(
+            r0 + 1,
+            2,
+            r0 + 1,
+            2,
+            {
+                "validate": "decimal",
+                "criteria": "between",
+                "minimum": -0.05,
+                "maximum": 0.5,
+                "error_type": "warning",
+                "input_title": "Risk-free rate",
+                "input_message": "Annual rate, e.g. 3% (type 3% or 0.03).",
+                "error_title": "Unusual risk-free rate",
+                "error_message": "Expected a rate between -5% and 50%. "
+                "Did you type 3 instead of 3%?",
+            },
+        )
+        ws.data_validation(
+            r0 + 2,
+            2,
+            r0 + 2,
+            2,
+            {
+                "validate": "decimal",
+                "criteria": "between",
+                "minimum": -1,
+                "maximum": 1,
+                "error_type": "warning",
+                "input_title": "Target return",
+                "input_message": "Annual expected return of the target portfolio, e.g. 6%.",
+                "error_title": "Unusual target return",
+                "error_message": "Expected a return between -100% and 100%. Did you type 6 "
+                "instead of 6%?",
+            },
+        )
+        ws.data_validation(
+            r0 + 3,
+            2,
+            r0 + 3,
+            2,
+            {
+                "validate": "integer",
+                "criteria": "between",
+                "minimum": 2,
+                "maximum": MAX_POINTS,
+                "input_title": "Frontier points",
+                "input_message": "Rows of the frontier table, evenly spaced in return.",
+                "error_title": "Frontier points",
+                "error_message": f"Enter a whole number from 2 to {MAX_POINTS}.",
+            },
+        )
+        ws.data_validation(
+            r0 + 4,
+            2,
+            r0 + 4,
+            2,
+            {
+                "validate": "list",
+                "source": [_COV_FROM_VOLS, _COV_PASTED],
+                "input_title": "Covariance input",
+                "input_message": "Derive the covariance from volatilities and correlations, or "
+                "use the covariance matrix pasted below.",
+                "error_title": "Covariance input",
+                "error_message": f"Choose '{_COV_FROM_VOLS}' or '{_COV_PASTED}'.",
+            },
+        )
 
         # Asset table -----------------------------------------------------------------------
         hr = self.ASSETS_ROW
         first = hr + 1
         last = hr + n
         self.put(hr - 1, 1, "Assets", s.subtitle)
-        heads = ("Asset", "Expected return", "Volatility", "Min weight", "Max weight",
-                 "Volatility used")
+        heads = (
+            "Asset",
+            "Expected return",
+            "Volatility",
+            "Min weight",
+            "Max weight",
+            "Volatility used",
+        )
         for j, head in enumerate(heads):
             self.put(hr, 1 + j, head, s.head if j == 0 else s.head_right)
         ws.set_row(hr, 30)
@@ -926,28 +1088,64 @@ class InputsSheet(_Sheet):
         book.define("vols", Ref(self.name, first, 3, last, 3))
         book.define("lower", Ref(self.name, first, 4, last, 4))
         book.define("upper", Ref(self.name, first, 5, last, 5))
-        ws.data_validation(first, 2, last, 3, {
-            "validate": "decimal", "criteria": "between", "minimum": -1, "maximum": 2,
-            "error_type": "warning", "input_title": "Annual percentage",
-            "input_message": "Type 7% or 0.07 (not 7).",
-            "error_title": "Unusual value",
-            "error_message": "Expected an annual decimal such as 7% (0.07). Did you type 7?"})
-        ws.data_validation(first, 4, last, 5, {
-            "validate": "decimal", "criteria": "between", "minimum": -10, "maximum": 10,
-            "ignore_blank": True, "input_title": "Weight limit",
-            "input_message": "Blank min = 0 (no short selling); blank max = no limit. A "
-                             "negative min allows short selling, e.g. -20%.",
-            "error_title": "Weight limit",
-            "error_message": "Enter a weight such as 40% (0.4), or leave blank."})
+        ws.data_validation(
+            first,
+            2,
+            last,
+            3,
+            {
+                "validate": "decimal",
+                "criteria": "between",
+                "minimum": -1,
+                "maximum": 2,
+                "error_type": "warning",
+                "input_title": "Annual percentage",
+                "input_message": "Type 7% or 0.07 (not 7).",
+                "error_title": "Unusual value",
+                "error_message": "Expected an annual decimal such as 7% (0.07). Did you type 7?",
+            },
+        )
+        ws.data_validation(
+            first,
+            4,
+            last,
+            5,
+            {
+                "validate": "decimal",
+                "criteria": "between",
+                "minimum": -10,
+                "maximum": 10,
+                "ignore_blank": True,
+                "error_type": "warning",
+                "input_title": "Weight limit",
+                "input_message": "Blank min = 0 (no short selling); blank max = no limit. A "
+                "negative min, or none, allows short selling.",
+                "error_title": "Weight limit",
+                "error_message": "Expected a weight such as 40% (0.4), blank, or none for no "
+                "limit. Keep this value?",
+            },
+        )
 
         # Correlations ----------------------------------------------------------------------
         cr = last + 3
         self.put(cr - 1, 1, "Correlation matrix", s.subtitle)
         corr = self._matrix(cr, "corr", a.correlations, s.in_corr)
-        ws.data_validation(corr.row, corr.col, corr.last_row, corr.last_col, {
-            "validate": "decimal", "criteria": "between", "minimum": -1, "maximum": 1,
-            "input_title": "Correlation", "input_message": "Between -1 and 1; 1 on the diagonal.",
-            "error_title": "Correlation", "error_message": "A correlation is between -1 and 1."})
+        ws.data_validation(
+            corr.row,
+            corr.col,
+            corr.last_row,
+            corr.last_col,
+            {
+                "validate": "decimal",
+                "criteria": "between",
+                "minimum": -1,
+                "maximum": 1,
+                "input_title": "Correlation",
+                "input_message": "Between -1 and 1; 1 on the diagonal.",
+                "error_title": "Correlation",
+                "error_message": "A correlation is between -1 and 1.",
+            },
+        )
 
         # Optional pasted covariance --------------------------------------------------------
         pr = corr.last_row + 3
@@ -960,8 +1158,7 @@ class InputsSheet(_Sheet):
         self.put(ur - 1, 1, "Covariance used by the optimiser (annual)", s.subtitle)
         self._matrix_headers(ur)
         cov_ref = Ref.block(self.name, ur + 1, 2, n, n)
-        text = (f'=IF(cov_source="{_COV_PASTED}",cov_input,'
-                "MMULT(vols,TRANSPOSE(vols))*corr)")
+        text = f'=IF(cov_source="{_COV_PASTED}",cov_input,MMULT(vols,TRANSPOSE(vols))*corr)'
         cov_value = a.covariance_matrix()
         book.array_formula(cov_ref, text, cov_value, s.cov)
         book.define("cov", cov_ref)
@@ -970,15 +1167,28 @@ class InputsSheet(_Sheet):
         for i in range(n):
             # ROWS(...) is the asset's position: the formula can be copied down to new rows.
             k = f"ROWS(B${first + 1}:B{first + 1 + i})"
-            book.formula(self.name, first + i, 6, f"=SQRT(INDEX(cov,{k},{k}))",
-                         float(np.sqrt(cov_value[i, i])), s.pct)
+            book.formula(
+                self.name,
+                first + i,
+                6,
+                f"=SQRT(INDEX(cov,{k},{k}))",
+                float(np.sqrt(cov_value[i, i])),
+                s.pct,
+            )
         book.define("vol_used", Ref(self.name, first, 6, last, 6))
         self.put(last + 1, 6, "√ of the diagonal of cov", s.note)
 
         # The feasible range of target returns, below the settings.
         self.put(self.RANGE_ROW - 1, 1, "Feasible target returns (FRONTIER_RANGE)", s.subtitle)
-        book.udf(self.name, self.RANGE_ROW, 1, "FRONTIER_RANGE", ("mu", "cov", "lower", "upper"),
-                 self._range_format, name="frontier_range")
+        book.udf(
+            self.name,
+            self.RANGE_ROW,
+            1,
+            "FRONTIER_RANGE",
+            ("mu", "cov", "lower", "upper"),
+            self._range_format,
+            name="frontier_range",
+        )
 
     # --------------------------------------------------------------------------- helpers
     def _range_format(self, table: np.ndarray, i: int, j: int) -> Any:
@@ -994,10 +1204,18 @@ class InputsSheet(_Sheet):
         n = self.a.n_assets
         names = np.array(self.a.names, dtype=object)
         self.put(header_row, 1, "", self.s.head)
-        self.book.array_formula(Ref.block(self.name, header_row, 2, 1, n), "=TRANSPOSE(labels)",
-                                names.reshape(1, n), self.s.head_right)
-        self.book.array_formula(Ref.block(self.name, header_row + 1, 1, n, 1), "=labels",
-                                names.reshape(n, 1), self.s.bold)
+        self.book.array_formula(
+            Ref.block(self.name, header_row, 2, 1, n),
+            "=TRANSPOSE(labels)",
+            names.reshape(1, n),
+            self.s.head_right,
+        )
+        self.book.array_formula(
+            Ref.block(self.name, header_row + 1, 1, n, 1),
+            "=labels",
+            names.reshape(n, 1),
+            self.s.bold,
+        )
         self.ws.set_row(header_row, 45)
 
     def _matrix(self, header_row: int, name: str, values: Any, fmt: Any) -> Ref:
@@ -1011,8 +1229,7 @@ class InputsSheet(_Sheet):
         return ref
 
 
-
-class OptimizerSheet(_Sheet):
+class OptimizerSheet(Sheet):
     """The three portfolios side by side, risk contributions, stats and explanation."""
 
     name = "Optimizer"
@@ -1025,10 +1242,13 @@ class OptimizerSheet(_Sheet):
 
     PORTFOLIOS = (
         ("w_gmv", "Minimum variance", "GMV_WEIGHTS", ("cov", "lower", "upper")),
-        ("w_maxsharpe", "Maximum Sharpe", "MAXSHARPE_WEIGHTS",
-         ("mu", "cov", "rf", "lower", "upper")),
-        ("w_target", "Target return", "MINVAR_WEIGHTS",
-         ("mu", "cov", "target", "lower", "upper")),
+        (
+            "w_maxsharpe",
+            "Maximum Sharpe",
+            "MAXSHARPE_WEIGHTS",
+            ("mu", "cov", "rf", "lower", "upper"),
+        ),
+        ("w_target", "Target return", "MINVAR_WEIGHTS", ("mu", "cov", "target", "lower", "upper")),
     )
 
     def build(self) -> None:
@@ -1050,15 +1270,26 @@ class OptimizerSheet(_Sheet):
         self.put(wr - 1, 1, "Weights", s.subtitle)
         self.put(wr - 1, 6, "Risk contributions (share of variance)", s.subtitle)
         self.put(wr, 1, "Asset", s.head)
-        book.array_formula(Ref.block(self.name, first, 1, n, 1), "=labels",
-                           np.array(a.names, dtype=object).reshape(n, 1), s.bold)
+        book.array_formula(
+            Ref.block(self.name, first, 1, n, 1),
+            "=labels",
+            np.array(a.names, dtype=object).reshape(n, 1),
+            s.bold,
+        )
         for k, (name, label, func, args) in enumerate(self.PORTFOLIOS):
             self.put(wr, 2 + k, label, s.head_right)
             self.put(wr, 6 + k, label, s.head_right)
             book.udf(self.name, first, 2 + k, func, args, self._weight_format, name=name)
             book.define(name, Ref.block(self.name, first, 2 + k, n, 1))
-            book.udf(self.name, first, 6 + k, "RISK_CONTRIBUTIONS", (name, "cov"),
-                     self._weight_format, name=f"rc_{name[2:]}")
+            book.udf(
+                self.name,
+                first,
+                6 + k,
+                "RISK_CONTRIBUTIONS",
+                (name, "cov"),
+                self._weight_format,
+                name=f"rc_{name[2:]}",
+            )
         ws.set_row(wr, 30)
 
         # Statistics ------------------------------------------------------------------------
@@ -1073,42 +1304,66 @@ class OptimizerSheet(_Sheet):
         for k, (name, label, *_rest) in enumerate(self.PORTFOLIOS):
             self.put(sr, 2 + k, label, s.head_right)
             for i, (_stat, func, args, fmt) in enumerate(stats):
-                res = book.udf(self.name, sr + 1 + i, 2 + k, func, (name, *args), fmt,
-                               array=False)
+                res = book.udf(self.name, sr + 1 + i, 2 + k, func, (name, *args), fmt, array=False)
                 book.result.tables[f"{name[2:]}_{func.lower()}"] = res
-                book.define(f"{name[2:]}_{func.split('_')[1].lower()}",
-                            Ref.cell(self.name, sr + 1 + i, 2 + k))
+                book.define(
+                    f"{name[2:]}_{func.split('_')[1].lower()}",
+                    Ref.cell(self.name, sr + 1 + i, 2 + k),
+                )
         for i, (stat, *_rest) in enumerate(stats):
             self.put(sr + 1 + i, 1, stat, s.label)
         total_row = sr + 1 + len(stats)
         self.put(total_row, 1, "Sum of weights", s.label)
         for k, (name, *_rest) in enumerate(self.PORTFOLIOS):
-            book.formula(self.name, total_row, 2 + k, f"=SUM({name})",
-                         _float_sum(book.result.tables[name]), s.pct1)
+            book.formula(
+                self.name,
+                total_row,
+                2 + k,
+                f"=SUM({name})",
+                _float_sum(book.result.tables[name]),
+                s.pct1,
+            )
         ws.set_row(sr, 30)
 
         # Target portfolio: full statistics and explanation --------------------------------
         ec = self.EXPLAIN_COL
         self.put(sr - 1, ec, "Target portfolio in detail", s.subtitle)
-        book.udf(self.name, sr, ec, "PORTFOLIO_STATS", ("w_target", "mu", "cov", "rf"),
-                 self._stats_format, name="target_stats")
+        book.udf(
+            self.name,
+            sr,
+            ec,
+            "PORTFOLIO_STATS",
+            ("w_target", "mu", "cov", "rf"),
+            self._stats_format,
+            name="target_stats",
+        )
         # Fixed positions, whatever the current results: an error text today must not leave
         # PORTFOLIO_STATS without room to spill tomorrow.
         er = sr + self.STATS_TABLE_ROWS + 2
         self.put(er - 1, ec, "Why it looks as it does (PORTFOLIO_EXPLAIN)", s.subtitle)
-        book.udf(self.name, er, ec, "PORTFOLIO_EXPLAIN",
-                 ("mu", "cov", "target", "lower", "upper"), self._explain_format,
-                 name="target_explain")
+        book.udf(
+            self.name,
+            er,
+            ec,
+            "PORTFOLIO_EXPLAIN",
+            ("mu", "cov", "target", "lower", "upper"),
+            self._explain_format,
+            name="target_explain",
+        )
 
     def _weight_format(self, table: np.ndarray, i: int, j: int) -> Any:
         return self.s.error if is_error_text(table[i, j]) else self.s.pct1
 
     # Number formats by row label. The labels come from xlfrontier.udfs; a label this table
     # does not know just keeps the General format.
-    _PERCENT_ROWS = frozenset({"Return", "Volatility", "Target return", "Expected return",
-                               "Sum of weights"})
+    _PERCENT_ROWS = frozenset(
+        {"Return", "Volatility", "Target return", "Expected return", "Sum of weights"}
+    )
     _FORMAT_BY_LABEL: ClassVar[dict[str, str]] = {
-        "Variance": "cov", "Sharpe ratio": "ratio", "Holdings": "integer"}
+        "Variance": "cov",
+        "Sharpe ratio": "ratio",
+        "Holdings": "integer",
+    }
 
     def _stats_format(self, table: np.ndarray, i: int, j: int) -> Any:
         s, v = self.s, table[i, j]
@@ -1139,7 +1394,7 @@ class OptimizerSheet(_Sheet):
         return "Asset" in [str(x) for x in table[:i, 0]]
 
 
-class FrontierSheet(_Sheet):
+class FrontierSheet(Sheet):
     """``EFFICIENT_FRONTIER`` and the two charts bound to it."""
 
     name = "Frontier"
@@ -1156,16 +1411,30 @@ class FrontierSheet(_Sheet):
         ws.set_column(1, 1, 19)
         ws.set_column(2, 3, 13)
         ws.set_column(4, 3 + n, 12)
-        self.title("Frontier", "EFFICIENT_FRONTIER spills its table below the charts; the "
-                               "charts read it. Nothing to type here.")
+        self.title(
+            "Frontier",
+            "EFFICIENT_FRONTIER spills its table below the charts; the "
+            "charts read it. Nothing to type here.",
+        )
 
         # Frontier table ------------------------------------------------------------------
         tr = self.TABLE_ROW
-        self.put(tr - 1, 1, "Efficient frontier: one portfolio per row, from the minimum-"
-                            "variance portfolio to the highest attainable return", s.subtitle)
-        table = book.udf(self.name, tr, 1, "EFFICIENT_FRONTIER",
-                         ("mu", "cov", "points", "lower", "upper", "rf", "labels"),
-                         self._table_format, name="frontier")
+        self.put(
+            tr - 1,
+            1,
+            "Efficient frontier: one portfolio per row, from the minimum-"
+            "variance portfolio to the highest attainable return",
+            s.subtitle,
+        )
+        table = book.udf(
+            self.name,
+            tr,
+            1,
+            "EFFICIENT_FRONTIER",
+            ("mu", "cov", "points", "lower", "upper", "rf", "labels"),
+            self._table_format,
+            name="frontier",
+        )
         ws.set_row(tr, 45)
         points = int(a.frontier_points)
         body = Ref.block(self.name, tr + 1, 1, points, 3 + n)
@@ -1194,22 +1463,33 @@ class FrontierSheet(_Sheet):
         # Capital market line: from (0, rf) through the maximum-Sharpe portfolio to the
         # widest volatility on the chart.
         rf = a.risk_free_rate
-        sharpe = cells["Optimizer"].get((names["maxsharpe_sharpe"].row,
-                                         names["maxsharpe_sharpe"].col))
-        vols_all = [v for v in [*book.numbers("vol_used").ravel(),
-                                *_numbers(table[1:, 1] if table.shape[1] > 1 else [])]
-                    if math.isfinite(v)]
+        sharpe = cells["Optimizer"].get(
+            (names["maxsharpe_sharpe"].row, names["maxsharpe_sharpe"].col)
+        )
+        vols_all = [
+            v
+            for v in [
+                *book.numbers("vol_used").ravel(),
+                *_numbers(table[1:, 1] if table.shape[1] > 1 else []),
+            ]
+            if math.isfinite(v)
+        ]
         x_end = max(vols_all) if vols_all else float("nan")
         cml_start, cml_end = pr + 4, pr + 5
         self.put(cml_start, 1, "Capital market line from", s.label)
         book.formula(self.name, cml_start, 2, "=0", 0.0, s.pct)
         book.formula(self.name, cml_start, 3, "=rf", rf, s.pct)
         self.put(cml_end, 1, "Capital market line to", s.label)
-        book.formula(self.name, cml_end, 2,
-                     f"=MAX(vol_used,{vol_col.local()})", x_end, s.pct)
+        book.formula(self.name, cml_end, 2, f"=MAX(vol_used,{vol_col.local()})", x_end, s.pct)
         y_end = (rf + sharpe * x_end) if isinstance(sharpe, float) else ""
-        book.formula(self.name, cml_end, 3,
-                     f"=rf+maxsharpe_sharpe*{xl_rowcol_to_cell(cml_end, 2)}", y_end, s.pct)
+        book.formula(
+            self.name,
+            cml_end,
+            3,
+            f"=rf+maxsharpe_sharpe*{xl_rowcol_to_cell(cml_end, 2)}",
+            y_end,
+            s.pct,
+        )
 
         # Charts --------------------------------------------------------------------------
         self._frontier_chart(ret_col, vol_col, pr)
@@ -1221,61 +1501,93 @@ class FrontierSheet(_Sheet):
         names = book.result.names
         chart_points = book.numbers(Ref.block(self.name, pr + 1, 2, 5, 2))
         frontier = np.column_stack([book.numbers(vol_col).ravel(), book.numbers(ret_col).ravel()])
-        asset_xy = np.column_stack([book.numbers("vol_used").ravel(),
-                                    book.numbers("mu").ravel()])
+        asset_xy = np.column_stack([book.numbers("vol_used").ravel(), book.numbers("mu").ravel()])
         positions = label_positions(asset_xy, a.names, np.vstack([chart_points, frontier]))
         chart = book.wb.add_chart({"type": "scatter", "subtype": "straight"})
-        chart.add_series({
-            "name": "Efficient frontier",
-            "categories": "=" + vol_col.formula(),
-            "values": "=" + ret_col.formula(),
-            "line": {"color": "#1F3864", "width": 2.25},
-            "marker": {"type": "none"},
-        })
+        chart.add_series(
+            {
+                "name": "Efficient frontier",
+                "categories": "=" + vol_col.formula(),
+                "values": "=" + ret_col.formula(),
+                "line": {"color": "#1F3864", "width": 2.25},
+                "marker": {"type": "none"},
+            }
+        )
         cml = Ref.block(self.name, pr + 4, 2, 2, 2)
-        chart.add_series({
-            "name": "Capital market line",
-            "categories": "=" + cml.column(0).formula(),
-            "values": "=" + cml.column(1).formula(),
-            "line": {"color": "#7F7F7F", "width": 1.25, "dash_type": "dash"},
-            "marker": {"type": "none"},
-        })
-        for i, (label, marker, colour, size) in enumerate((
-            ("Minimum variance", "diamond", "#2CA02C", 10),
-            ("Maximum Sharpe", "triangle", "#D62728", 10),
-            ("Target return", "square", "#FF7F0E", 9),
-        )):
+        chart.add_series(
+            {
+                "name": "Capital market line",
+                "categories": "=" + cml.column(0).formula(),
+                "values": "=" + cml.column(1).formula(),
+                "line": {"color": "#7F7F7F", "width": 1.25, "dash_type": "dash"},
+                "marker": {"type": "none"},
+            }
+        )
+        for i, (label, marker, colour, size) in enumerate(
+            (
+                ("Minimum variance", "diamond", "#2CA02C", 10),
+                ("Maximum Sharpe", "triangle", "#D62728", 10),
+                ("Target return", "square", "#FF7F0E", 9),
+            )
+        ):
             point = Ref.block(self.name, pr + 1 + i, 2, 1, 2)
-            chart.add_series({
-                "name": label,
-                "categories": "=" + point.column(0).formula(),
-                "values": "=" + point.column(1).formula(),
-                "line": {"none": True},
-                "marker": {"type": marker, "size": size, "fill": {"color": colour},
-                           "border": {"color": "#262626"}},
-            })
+            chart.add_series(
+                {
+                    "name": label,
+                    "categories": "=" + point.column(0).formula(),
+                    "values": "=" + point.column(1).formula(),
+                    "line": {"none": True},
+                    "marker": {
+                        "type": marker,
+                        "size": size,
+                        "fill": {"color": colour},
+                        "border": {"color": "#262626"},
+                    },
+                }
+            )
         # One series per asset, labelled with its series name (the asset's cell on Inputs):
         # LibreOffice ignores per-point custom labels, series-name labels work everywhere.
         labels, vols, mu = names["labels"], names["vol_used"], names["mu"]
         first_asset = len(chart.series)
         for i in range(a.n_assets):
-            chart.add_series({
-                "name": "=" + labels.sub(i, 0).formula(),
-                "categories": "=" + vols.sub(i, 0).formula(),
-                "values": "=" + mu.sub(i, 0).formula(),
-                "line": {"none": True},
-                "marker": {"type": "circle", "size": 6, "fill": {"color": "#A6A6A6"},
-                           "border": {"color": "#595959"}},
-                "data_labels": {"series_name": True, "position": positions[i],
-                                "font": {"size": 8, "color": "#404040"}},
-            })
-        chart.set_legend({"position": "bottom",
-                          "delete_series": list(range(first_asset, len(chart.series)))})
+            chart.add_series(
+                {
+                    "name": "=" + labels.sub(i, 0).formula(),
+                    "categories": "=" + vols.sub(i, 0).formula(),
+                    "values": "=" + mu.sub(i, 0).formula(),
+                    "line": {"none": True},
+                    "marker": {
+                        "type": "circle",
+                        "size": 6,
+                        "fill": {"color": "#A6A6A6"},
+                        "border": {"color": "#595959"},
+                    },
+                    "data_labels": {
+                        "series_name": True,
+                        "position": positions[i],
+                        "font": {"size": 8, "color": "#404040"},
+                    },
+                }
+            )
+        chart.set_legend(
+            {"position": "bottom", "delete_series": list(range(first_asset, len(chart.series)))}
+        )
         chart.set_title({"name": "Efficient frontier", "name_font": {"size": 13}})
-        chart.set_x_axis({"name": "Volatility (annual)", "num_format": "0%", "min": 0,
-                          "major_gridlines": {"visible": True, "line": {"color": "#E7E6E6"}}})
-        chart.set_y_axis({"name": "Expected return (annual)", "num_format": "0.0%",
-                          "major_gridlines": {"visible": True, "line": {"color": "#E7E6E6"}}})
+        chart.set_x_axis(
+            {
+                "name": "Volatility (annual)",
+                "num_format": "0%",
+                "min": 0,
+                "major_gridlines": {"visible": True, "line": {"color": "#E7E6E6"}},
+            }
+        )
+        chart.set_y_axis(
+            {
+                "name": "Expected return (annual)",
+                "num_format": "0.0%",
+                "major_gridlines": {"visible": True, "line": {"color": "#E7E6E6"}},
+            }
+        )
         chart.set_size({"width": 620, "height": 440})
         self.ws.insert_chart(self.CHART_ROW, 1, chart, {"x_offset": 4, "y_offset": 4})
 
@@ -1285,20 +1597,35 @@ class FrontierSheet(_Sheet):
         categories = "=" + body.column(0).formula()
         for i in range(a.n_assets):
             column = body.column(3 + i)
-            chart.add_series({
-                "name": "=" + Ref.cell(self.name, table_row, column.col).formula(),
-                "categories": categories,
-                "values": "=" + column.formula(),
-                "fill": {"color": PALETTE[i % len(PALETTE)]},
-                "border": {"none": True},
-            })
+            chart.add_series(
+                {
+                    "name": "=" + Ref.cell(self.name, table_row, column.col).formula(),
+                    "categories": categories,
+                    "values": "=" + column.formula(),
+                    "fill": {"color": PALETTE[i % len(PALETTE)]},
+                    "border": {"none": True},
+                }
+            )
         step = max(1, math.ceil(int(a.frontier_points) / 8))
         chart.set_title({"name": "Weights along the frontier", "name_font": {"size": 13}})
-        chart.set_x_axis({"name": "Expected return of the frontier portfolio",
-                          "num_format": "0.0%", "interval_unit": step,
-                          "interval_tick": step, "num_font": {"rotation": -45, "size": 8}})
-        chart.set_y_axis({"name": "Weight", "num_format": "0%", "min": 0, "max": 1,
-                          "major_gridlines": {"visible": True, "line": {"color": "#E7E6E6"}}})
+        chart.set_x_axis(
+            {
+                "name": "Expected return of the frontier portfolio",
+                "num_format": "0.0%",
+                "interval_unit": step,
+                "interval_tick": step,
+                "num_font": {"rotation": -45, "size": 8},
+            }
+        )
+        chart.set_y_axis(
+            {
+                "name": "Weight",
+                "num_format": "0%",
+                "min": 0,
+                "max": 1,
+                "major_gridlines": {"visible": True, "line": {"color": "#E7E6E6"}},
+            }
+        )
         chart.set_legend({"position": "right", "font": {"size": 8}})
         chart.set_size({"width": 620, "height": 440})
         self.ws.insert_chart(self.CHART_ROW, 1, chart, {"x_offset": 640, "y_offset": 4})
@@ -1320,7 +1647,7 @@ _CHAR_W, _LABEL_H, _GAP = 5.4, 11.0, 7.0
 
 
 def _nice_max(value: float) -> float:
-    """An axis maximum like a spreadsheet's automatic scale (at most ~8 major units)."""
+    """Return an axis maximum like a spreadsheet's automatic scale (about 8 major units)."""
     if not value > 0:
         return 1.0
     step = 10.0 ** math.floor(math.log10(value / 8))
@@ -1331,8 +1658,7 @@ def _nice_max(value: float) -> float:
     return math.ceil(value * 1.02 / step) * step
 
 
-def label_positions(points: np.ndarray, names: Sequence[str], obstacles: np.ndarray
-                    ) -> list[str]:
+def label_positions(points: np.ndarray, names: Sequence[str], obstacles: np.ndarray) -> list[str]:
     """Choose a data-label position per asset point so that labels overlap as little as possible.
 
     A greedy placement in the chart's approximate pixel space: each label tries right, left,
@@ -1369,8 +1695,7 @@ def label_positions(points: np.ndarray, names: Sequence[str], obstacles: np.ndar
         h = min(a[3], b[3]) - max(a[1], b[1])
         return w * h if w > 0 and h > 0 else 0.0
 
-    dots = [(*(c - 4 for c in pixel(p)), *(c + 4 for c in pixel(p)))
-            for p in finite]
+    dots = [(*(c - 4 for c in pixel(p)), *(c + 4 for c in pixel(p))) for p in finite]
     placed: list[tuple[float, ...]] = []
     result = ["right"] * len(names)
     order = sorted(range(len(names)), key=lambda k: (points[k, 0], points[k, 1]))
@@ -1409,7 +1734,7 @@ def _float_sum(table: np.ndarray) -> Any:
 
 
 #: The sheets in tab order, which is also the build order (later sheets read earlier ones).
-SHEETS: tuple[type[_Sheet], ...] = (StartSheet, InputsSheet, OptimizerSheet, FrontierSheet)
+SHEETS: tuple[type[Sheet], ...] = (StartSheet, InputsSheet, OptimizerSheet, FrontierSheet)
 
 
 def build_workbook(
@@ -1417,7 +1742,7 @@ def build_workbook(
     assumptions: Assumptions = SAMPLE,
     *,
     static: bool = False,
-    sheets: Sequence[type[_Sheet]] = SHEETS,
+    sheets: Sequence[type[Sheet]] = SHEETS,
 ) -> BuildResult:
     """Write the template workbook filled with ``assumptions`` and its computed results.
 
