@@ -23,8 +23,20 @@ import numpy as np
 import xlwings as xw
 from numpy.typing import NDArray
 
-from xlfrontier.core._validation import validate_problem
+from xlfrontier.core._validation import as_bounds as validate_bounds
 from xlfrontier.core.closed_form import merton_frontier
+from xlfrontier.core.estimation import (
+    DEFAULT_PERIODS_PER_YEAR,
+    InputCheck,
+    check_inputs,
+    corr_from_cov,
+    corr_matrix,
+    cov_from_corr,
+    cov_matrix,
+    mean_returns,
+    repair_psd,
+    returns_from_prices,
+)
 from xlfrontier.core.frontier import efficient_frontier
 from xlfrontier.core.metrics import (
     portfolio_return,
@@ -43,21 +55,29 @@ from xlfrontier.core.optimize import (
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.excel import _convert as cv
 from xlfrontier.excel._errors import excel_errors
-from xlfrontier.exceptions import SolverError
+from xlfrontier.exceptions import InputError, SolverError
 
 __all__ = [
+    "CHECK_INPUTS",
+    "CORR_FROM_COV",
+    "CORR_MATRIX",
+    "COV_FROM_CORR",
+    "COV_MATRIX",
     "EFFICIENT_FRONTIER",
     "FRONTIER_CORNERS",
     "FRONTIER_RANGE",
     "GMV_WEIGHTS",
     "MAXSHARPE_WEIGHTS",
+    "MEAN_RETURNS",
     "MERTON_FRONTIER",
     "MINVAR_WEIGHTS",
+    "NEAREST_PSD",
     "PORTFOLIO_EXPLAIN",
     "PORTFOLIO_RETURN",
     "PORTFOLIO_SHARPE",
     "PORTFOLIO_STATS",
     "PORTFOLIO_VOL",
+    "RETURNS",
     "RISK_CONTRIBUTIONS",
     "TARGETVOL_WEIGHTS",
     "UTILITY_WEIGHTS",
@@ -73,8 +93,10 @@ FEASIBILITY_TOL = 1e-8
 # Function-wizard help, shared by every function with the argument.
 MU = "Expected returns: one row or column, one decimal per asset (8% = 0.08)"
 COV = "Covariance matrix: square range, one row and one column per asset, in mu's order"
-LOWER = ('Minimum weights: one cell for all assets or one per asset. Blank = 0 (long only); '
-         '"none" = unlimited short selling')
+LOWER = (
+    "Minimum weights: one cell for all assets or one per asset. Blank = 0 (long only); "
+    '"none" = unlimited short selling'
+)
 UPPER = 'Maximum weights: one cell for all assets or one per asset. Blank or "none" = no limit'
 RF = "Risk-free rate, same period as mu (decimal). Blank = 0"
 LABELS = "Asset names for the column headers (optional; default Asset 1, Asset 2...)"
@@ -103,9 +125,15 @@ def _assets(mu: Any, cov: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]
     return m, cv.as_matrix(cov, "cov", m.size), orientation
 
 
-def _problem(assets: tuple[NDArray[np.float64], NDArray[np.float64], str], lower: Any,
-             upper: Any, *, r: float | None = None, rf: float | None = None,
-             vol: float | None = None) -> _Inputs:
+def _problem(
+    assets: tuple[NDArray[np.float64], NDArray[np.float64], str],
+    lower: Any,
+    upper: Any,
+    *,
+    r: float | None = None,
+    rf: float | None = None,
+    vol: float | None = None,
+) -> _Inputs:
     """Convert the bounds, check the units, validate the whole problem.
 
     Arguments are converted in the order of the function's arguments, so that the message is
@@ -116,8 +144,9 @@ def _problem(assets: tuple[NDArray[np.float64], NDArray[np.float64], str], lower
     up = cv.as_bounds(upper, "upper", m.size)
     cv.check_units(m, c, r=r, rf=rf, vol=vol)
     cv.check_percent_bounds(lo, up)
-    p = validate_problem(m, c, lo, up)
-    return _Inputs(p.mu, p.cov, p.lower, p.upper, orientation)
+    # The covariance (symmetry, PSD) is validated once, by the core function it goes to.
+    lo_v, up_v = validate_bounds(lo, up, m.size)
+    return _Inputs(m, c, lo_v, up_v, orientation)
 
 
 def _feasible(w: NDArray[np.float64], p: _Inputs) -> NDArray[np.float64]:
@@ -125,12 +154,15 @@ def _feasible(w: NDArray[np.float64], p: _Inputs) -> NDArray[np.float64]:
     w2 = np.atleast_2d(w)
     scale = max(1.0, float(np.abs(w2).max()))
     with np.errstate(invalid="ignore"):  # inf - inf for unlimited bounds
-        worst = max(float(np.abs(w2.sum(axis=1) - 1.0).max()),
-                    float(np.nan_to_num(p.lower - w2, nan=0.0).max()),
-                    float(np.nan_to_num(w2 - p.upper, nan=0.0).max()))
+        worst = max(
+            float(np.abs(w2.sum(axis=1) - 1.0).max()),
+            float(np.nan_to_num(p.lower - w2, nan=0.0).max()),
+            float(np.nan_to_num(w2 - p.upper, nan=0.0).max()),
+        )
     if not (np.isfinite(w2).all() and worst <= FEASIBILITY_TOL * scale):
-        raise SolverError(f"the optimiser's answer failed the budget/bounds check "
-                          f"(violation {worst:.1e})")
+        raise SolverError(
+            f"the optimiser's answer failed the budget/bounds check (violation {worst:.1e})"
+        )
     return w
 
 
@@ -159,7 +191,10 @@ def _bound_text(b: float) -> float | str:
 @xw.ret("raw")
 @excel_errors
 def MINVAR_WEIGHTS(mu, cov, r, lower=None, upper=None):
-    """Weights of the minimum-variance portfolio with expected return r (spills in mu's orientation)."""
+    """Return the weights of the minimum-variance portfolio with expected return r.
+
+    They spill in the orientation of mu (a column for a column).
+    """
     assets = _assets(mu, cov)
     target = cv.as_number(r, "r", what="a target return (decimal: 8% = 0.08)")
     p = _problem(assets, lower, upper, r=target)
@@ -173,14 +208,17 @@ def MINVAR_WEIGHTS(mu, cov, r, lower=None, upper=None):
 @xw.ret("raw")
 @excel_errors
 def GMV_WEIGHTS(cov, lower=None, upper=None):
-    """Weights of the global minimum-variance portfolio (spills as a column)."""
+    """Return the weights of the global minimum-variance portfolio.
+
+    They spill as a column.
+    """
     c = cv.as_matrix(cov, "cov")
     lo = cv.as_bounds(lower, "lower", c.shape[0])
     up = cv.as_bounds(upper, "upper", c.shape[0])
     cv.check_percent_bounds(lo, up)
-    p = validate_problem(None, c, lo, up)
-    inputs = _Inputs(p.mu, p.cov, p.lower, p.upper, "column")
-    return _weights(global_min_variance(p.cov, p.lower, p.upper), inputs)
+    lo_v, up_v = validate_bounds(lo, up, c.shape[0])
+    p = _Inputs(np.zeros(c.shape[0]), c, lo_v, up_v, "column")
+    return _weights(global_min_variance(p.cov, p.lower, p.upper), p)
 
 
 @xw.func(category=CATEGORY)
@@ -192,7 +230,10 @@ def GMV_WEIGHTS(cov, lower=None, upper=None):
 @xw.ret("raw")
 @excel_errors
 def MAXSHARPE_WEIGHTS(mu, cov, rf=None, lower=None, upper=None):
-    """Weights of the tangency portfolio: the highest Sharpe ratio (return - rf) / volatility."""
+    """Return the weights of the tangency (maximum Sharpe ratio) portfolio.
+
+    The Sharpe ratio is (expected return - rf) / volatility.
+    """
     assets = _assets(mu, cov)
     rate = cv.as_number(rf, "rf", 0.0, what="a risk-free rate (decimal)")
     p = _problem(assets, lower, upper, rf=rate)
@@ -208,7 +249,7 @@ def MAXSHARPE_WEIGHTS(mu, cov, rf=None, lower=None, upper=None):
 @xw.ret("raw")
 @excel_errors
 def TARGETVOL_WEIGHTS(mu, cov, vol, lower=None, upper=None):
-    """Weights of the highest-return portfolio whose volatility is at most vol."""
+    """Return the weights of the highest-return portfolio with volatility at most vol."""
     assets = _assets(mu, cov)
     target = cv.as_number(vol, "vol", what="a target volatility (decimal: 15% = 0.15)")
     p = _problem(assets, lower, upper, vol=target)
@@ -224,7 +265,10 @@ def TARGETVOL_WEIGHTS(mu, cov, vol, lower=None, upper=None):
 @xw.ret("raw")
 @excel_errors
 def UTILITY_WEIGHTS(mu, cov, risk_aversion, lower=None, upper=None):
-    """Weights that maximise the mean-variance utility: expected return - risk_aversion/2 x variance."""
+    """Return the weights that maximise the mean-variance utility.
+
+    The utility is expected return - risk_aversion / 2 x variance.
+    """
     assets = _assets(mu, cov)
     delta = cv.as_number(risk_aversion, "risk_aversion", what="a positive risk aversion (e.g. 3)")
     p = _problem(assets, lower, upper)
@@ -234,13 +278,17 @@ def UTILITY_WEIGHTS(mu, cov, risk_aversion, lower=None, upper=None):
 # -- the frontier ----------------------------------------------------------------------------
 
 
-def _frontier_table(names: list[str], returns: NDArray[np.float64],
-                    vols: NDArray[np.float64], weights: NDArray[np.float64], rf: float,
-                    p: _Inputs) -> list[list[Any]]:
+def _frontier_table(
+    names: list[str],
+    returns: NDArray[np.float64],
+    vols: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    rf: float,
+    p: _Inputs,
+) -> list[list[Any]]:
     rows: list[list[Any]] = [["Return", "Volatility", "Sharpe", *names]]
     for r, v, w in zip(returns.tolist(), vols.tolist(), _feasible(weights, p), strict=True):
-        rows.append([r, v, _sharpe(r, v, rf),
-                     *cv.clean_weights(w, p.lower, p.upper).tolist()])
+        rows.append([r, v, _sharpe(r, v, rf), *cv.clean_weights(w, p.lower, p.upper).tolist()])
     return cv.table(rows)
 
 
@@ -255,10 +303,15 @@ def _frontier_table(names: list[str], returns: NDArray[np.float64],
 @xw.ret("raw")
 @excel_errors
 def EFFICIENT_FRONTIER(mu, cov, points=None, lower=None, upper=None, rf=None, labels=None):
-    """Efficient frontier table: a header row, then points rows evenly spaced in return from the minimum-variance portfolio to the highest return: Return, Volatility, Sharpe, one weight per asset."""
+    """Return the efficient frontier as a table with a header row.
+
+    Columns: Return, Volatility, Sharpe, one weight per asset; points rows evenly spaced in
+    return from the minimum-variance portfolio to the highest return.
+    """
     assets = _assets(mu, cov)
-    count = cv.as_integer(points, "points", DEFAULT_POINTS, 2, cv.MAX_POINTS,
-                          what="the number of frontier rows")
+    count = cv.as_integer(
+        points, "points", DEFAULT_POINTS, 2, cv.MAX_POINTS, what="the number of frontier rows"
+    )
     lo = cv.as_bounds(lower, "lower", assets[0].size)  # converted again in _problem: cheap
     up = cv.as_bounds(upper, "upper", assets[0].size)
     rate = cv.as_number(rf, "rf", 0.0, what="a risk-free rate (decimal)")
@@ -277,15 +330,20 @@ def EFFICIENT_FRONTIER(mu, cov, points=None, lower=None, upper=None, rf=None, la
 @xw.ret("raw")
 @excel_errors
 def FRONTIER_CORNERS(mu, cov, lower=None, upper=None, labels=None):
-    """The exact corner (turning) portfolios of the efficient frontier, from the minimum-variance one up: Return, Volatility, Sharpe (rf = 0), one weight per asset."""
+    """Return the exact corner (turning) portfolios of the efficient frontier.
+
+    From the minimum-variance one up; columns Return, Volatility, Sharpe (rf = 0), one weight
+    per asset.
+    """
     assets = _assets(mu, cov)
     lo = cv.as_bounds(lower, "lower", assets[0].size)
     up = cv.as_bounds(upper, "upper", assets[0].size)
     names = cv.as_labels(labels, assets[0].size)
     p = _problem(assets, lo, up)
     ef = efficient_frontier(p.mu, p.cov, p.lower, p.upper)
-    return _frontier_table(names, ef.corner_returns, ef.corner_volatilities, ef.corner_weights,
-                           0.0, p)
+    return _frontier_table(
+        names, ef.corner_returns, ef.corner_volatilities, ef.corner_weights, 0.0, p
+    )
 
 
 @xw.func(category=CATEGORY)
@@ -296,14 +354,19 @@ def FRONTIER_CORNERS(mu, cov, lower=None, upper=None, labels=None):
 @xw.ret("raw")
 @excel_errors
 def FRONTIER_RANGE(mu, cov, lower=None, upper=None):
-    """The lowest (minimum-variance) and highest attainable efficient returns, with their volatilities; feasible targets for MINVAR_WEIGHTS lie between."""
+    """Return the lowest and highest attainable efficient returns.
+
+    With their volatilities: feasible targets for MINVAR_WEIGHTS lie between.
+    """
     p = _problem(_assets(mu, cov), lower, upper)
     ef = efficient_frontier(p.mu, p.cov, p.lower, p.upper)
-    return cv.table([
-        ["", "Return", "Volatility"],
-        ["Lowest (minimum variance)", ef.min_return, ef.min_volatility],
-        ["Highest", ef.max_return, ef.max_volatility],
-    ])
+    return cv.table(
+        [
+            ["", "Return", "Volatility"],
+            ["Lowest (minimum variance)", ef.min_return, ef.min_volatility],
+            ["Highest", ef.max_return, ef.max_volatility],
+        ]
+    )
 
 
 # -- statistics of a given portfolio ---------------------------------------------------------
@@ -318,7 +381,7 @@ def _w(w: Any, n: int | None = None) -> tuple[NDArray[np.float64], str]:
 @xw.arg("mu", "raw", doc=MU)
 @excel_errors
 def PORTFOLIO_RETURN(w, mu):
-    """Expected return of the portfolio w: the sum of weight x expected return."""
+    """Return the expected return of the portfolio w (the sum of w x mu)."""
     weights, _ = _w(w)
     m, _ = cv.as_vector(mu, "mu", weights.size)
     return cv.clean(portfolio_return(weights, m))
@@ -329,7 +392,7 @@ def PORTFOLIO_RETURN(w, mu):
 @xw.arg("cov", "raw", doc=COV)
 @excel_errors
 def PORTFOLIO_VOL(w, cov):
-    """Volatility (standard deviation of return) of the portfolio w."""
+    """Return the volatility (standard deviation of return) of the portfolio w."""
     weights, _ = _w(w)
     c = cv.as_matrix(cov, "cov", weights.size)
     return cv.clean(portfolio_volatility(weights, c))
@@ -342,7 +405,7 @@ def PORTFOLIO_VOL(w, cov):
 @xw.arg("rf", "raw", doc=RF)
 @excel_errors
 def PORTFOLIO_SHARPE(w, mu, cov, rf=None):
-    """Sharpe ratio of the portfolio w: (expected return - rf) / volatility."""
+    """Return the Sharpe ratio of the portfolio w: (return - rf) / volatility."""
     weights, _ = _w(w)
     m, _ = cv.as_vector(mu, "mu", weights.size)
     c = cv.as_matrix(cov, "cov", weights.size)
@@ -359,7 +422,10 @@ def PORTFOLIO_SHARPE(w, mu, cov, rf=None):
 @xw.ret("raw")
 @excel_errors
 def PORTFOLIO_STATS(w, mu, cov, rf=None):
-    """Two-column table for the portfolio w: return, volatility, variance, Sharpe ratio, sum of weights, number of holdings."""
+    """Return a two-column table of statistics of the portfolio w.
+
+    Return, volatility, variance, Sharpe ratio, sum of weights, number of holdings.
+    """
     weights, _ = _w(w)
     m, _ = cv.as_vector(mu, "mu", weights.size)
     c = cv.as_matrix(cov, "cov", weights.size)
@@ -369,14 +435,16 @@ def PORTFOLIO_STATS(w, mu, cov, rf=None):
     var = portfolio_variance(weights, c)
     vol = float(np.sqrt(var))
     clean_w = cv.clean_weights(weights)
-    return cv.table([
-        ["Return", ret],
-        ["Volatility", vol],
-        ["Variance", var],
-        ["Sharpe ratio", _sharpe(ret, vol, rate) if vol > 0 else "undefined (zero volatility)"],
-        ["Sum of weights", float(weights.sum())],
-        ["Holdings", int(np.count_nonzero(clean_w))],
-    ])
+    return cv.table(
+        [
+            ["Return", ret],
+            ["Volatility", vol],
+            ["Variance", var],
+            ["Sharpe ratio", _sharpe(ret, vol, rate) if vol > 0 else "undefined (zero volatility)"],
+            ["Sum of weights", float(weights.sum())],
+            ["Holdings", int(np.count_nonzero(clean_w))],
+        ]
+    )
 
 
 @xw.func(category=CATEGORY)
@@ -385,7 +453,10 @@ def PORTFOLIO_STATS(w, mu, cov, rf=None):
 @xw.ret("raw")
 @excel_errors
 def RISK_CONTRIBUTIONS(w, cov):
-    """Each asset's share of the portfolio variance, w_i (Σw)_i / wᵀΣw (sums to 1; spills like w)."""
+    """Return each asset's share of the portfolio variance (they sum to 1).
+
+    w_i (Σw)_i / wᵀΣw, spilling in the orientation of w.
+    """
     weights, orientation = _w(w)
     c = cv.as_matrix(cov, "cov", weights.size)
     return cv.shaped(cv.clean_weights(risk_contributions(weights, c)), orientation)
@@ -412,7 +483,11 @@ _OBJECTIVES = {
 @xw.ret("raw")
 @excel_errors
 def PORTFOLIO_EXPLAIN(mu, cov, r, lower=None, upper=None):
-    """Why the minimum-variance portfolio at return r looks as it does: solver status, shadow prices of the budget and return constraints, KKT residuals, then per asset its weight, bounds, which bound binds and its shadow price."""
+    """Explain the minimum-variance portfolio at return r.
+
+    Solver status, shadow prices of the budget and return constraints, KKT residuals, then per
+    asset its weight, bounds, binding bound and shadow price.
+    """
     assets = _assets(mu, cov)
     target = cv.as_number(r, "r", what="a target return (decimal: 8% = 0.08)")
     p = _problem(assets, lower, upper, r=target)
@@ -438,8 +513,16 @@ def PORTFOLIO_EXPLAIN(mu, cov, r, lower=None, upper=None):
     ]
     for i in range(p.n):
         binding = "lower" if res.at_lower[i] else "upper" if res.at_upper[i] else ""
-        rows.append([f"Asset {i + 1}", float(w[i]), _bound_text(float(p.lower[i])),
-                     _bound_text(float(p.upper[i])), binding, float(z[i])])
+        rows.append(
+            [
+                f"Asset {i + 1}",
+                float(w[i]),
+                _bound_text(float(p.lower[i])),
+                _bound_text(float(p.upper[i])),
+                binding,
+                float(z[i]),
+            ]
+        )
     return cv.table(rows)
 
 
@@ -449,7 +532,11 @@ def PORTFOLIO_EXPLAIN(mu, cov, r, lower=None, upper=None):
 @xw.ret("raw")
 @excel_errors
 def MERTON_FRONTIER(mu, cov):
-    """The unconstrained frontier in closed form (short selling, no bounds): Merton's A, B, C, D, the minimum-variance return and volatility, and variance(r) = (A r² - 2B r + C) / D."""
+    """Return the closed-form frontier without bounds (short selling allowed).
+
+    Merton's A, B, C, D, the minimum-variance return and volatility, and variance(r) = (A r² -
+    2B r + C) / D.
+    """
     m, _ = cv.as_vector(mu, "mu")
     c = cv.as_matrix(cov, "cov", m.size)
     cv.check_units(m, c)
@@ -457,16 +544,261 @@ def MERTON_FRONTIER(mu, cov):
     a, b, cc, d = mf.A, mf.B, mf.C, mf.D
     degenerate = not d > 1e-12 * max(a * cc, 1e-300)
     undefined = "undefined (all expected returns equal)"
-    return cv.table([
-        ["A = 1ᵀΣ⁻¹1", a],
-        ["B = 1ᵀΣ⁻¹μ", b],
-        ["C = μᵀΣ⁻¹μ", cc],
-        ["D = AC − B²", d],
-        ["Minimum-variance return B/A", mf.gmv_return],
-        ["Minimum-variance volatility √(1/A)", mf.gmv_volatility],
-        ["variance(r): coefficient of r², A/D", undefined if degenerate else a / d],
-        ["variance(r): coefficient of r, −2B/D", undefined if degenerate else -2 * b / d],
-        ["variance(r): constant, C/D", undefined if degenerate else cc / d],
-        ["Asymptote slope √(D/A) (Sharpe at rf = B/A)", undefined if degenerate
-         else float(np.sqrt(d / a))],
-    ])
+    return cv.table(
+        [
+            ["A = 1ᵀΣ⁻¹1", a],
+            ["B = 1ᵀΣ⁻¹μ", b],
+            ["C = μᵀΣ⁻¹μ", cc],
+            ["D = AC − B²", d],
+            ["Minimum-variance return B/A", mf.gmv_return],
+            ["Minimum-variance volatility √(1/A)", mf.gmv_volatility],
+            ["variance(r): coefficient of r², A/D", undefined if degenerate else a / d],
+            ["variance(r): coefficient of r, −2B/D", undefined if degenerate else -2 * b / d],
+            ["variance(r): constant, C/D", undefined if degenerate else cc / d],
+            [
+                "Asymptote slope √(D/A) (Sharpe at rf = B/A)",
+                undefined if degenerate else float(np.sqrt(d / a)),
+            ],
+        ]
+    )
+
+
+# -- inputs from data (issue 6) --------------------------------------------------------------
+
+DATA = (
+    "Prices (or returns with is_returns = TRUE): dates down the rows, oldest first, one "
+    "column per asset; blank cells = no data"
+)
+PERIODS = "Periods per year, to annualise: 252 daily (default), 52 weekly, 12 monthly"
+SPAN = "EWMA span in periods (default 500), for the ewma method"
+IS_RETURNS = "TRUE if the table holds returns (decimals) rather than prices. Default FALSE"
+COV_METHOD = (
+    '"sample" (default), "ewma", "ledoit_wolf" (constant correlation) or "ledoit_wolf_identity"'
+)
+
+
+def _matrix_out(m: NDArray[np.float64]) -> list[list[Any]]:
+    return [[cv.clean(x) for x in row] for row in np.asarray(m, dtype=np.float64).tolist()]
+
+
+@xw.func(category=CATEGORY)
+@xw.arg(
+    "prices",
+    "raw",
+    doc="Prices: dates down the rows (oldest first), one column per "
+    "asset; blank cells = no price that day",
+)
+@xw.arg("method", "raw", doc='"simple" (default): P/P_prev - 1, or "log": ln(P/P_prev)')
+@xw.ret("raw")
+@excel_errors
+def RETURNS(prices, method=None):
+    """Return the period returns of a table of prices (one row shorter).
+
+    Each return is from the asset's previous price; blank where there is no price.
+    """
+    table = cv.as_table(prices, "prices")
+    how = cv.as_option(method, "method")
+    return _matrix_out(returns_from_prices(table, how))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("prices_or_returns", "raw", doc=DATA)
+@xw.arg("periods_per_year", "raw", doc=PERIODS)
+@xw.arg("method", "raw", doc='"arithmetic" (default), "geometric" (CAGR) or "ewma"')
+@xw.arg("span", "raw", doc=SPAN)
+@xw.arg("is_returns", "raw", doc=IS_RETURNS)
+@xw.ret("raw")
+@excel_errors
+def MEAN_RETURNS(prices_or_returns, periods_per_year=None, method=None, span=None, is_returns=None):
+    """Return annualised expected returns, one per asset column (a row).
+
+    Arithmetic mean (default), geometric (CAGR) or exponentially weighted.
+    """
+    table = cv.as_table(prices_or_returns, "prices_or_returns")
+    ppy, how, s, flag = _estimation_options(periods_per_year, method, span, is_returns)
+    return cv.shaped(mean_returns(table, ppy, how, s, flag), "row")
+
+
+def _estimation_options(
+    periods_per_year: Any, method: Any, span: Any, is_returns: Any
+) -> tuple[float, str | None, float | None, bool]:
+    """Convert the shared options; blank ones get the core's defaults."""
+    ppy = (
+        DEFAULT_PERIODS_PER_YEAR
+        if cv.is_missing(periods_per_year)
+        else cv.as_number(periods_per_year, "periods_per_year", what="periods per year")
+    )
+    how = cv.as_option(method, "method")
+    s = None if cv.is_missing(span) else cv.as_number(span, "span", what="a span in periods")
+    return ppy, how, s, bool(cv.as_flag(is_returns, "is_returns"))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("prices_or_returns", "raw", doc=DATA)
+@xw.arg("periods_per_year", "raw", doc=PERIODS)
+@xw.arg("method", "raw", doc=COV_METHOD)
+@xw.arg("span", "raw", doc=SPAN)
+@xw.arg("is_returns", "raw", doc=IS_RETURNS)
+@xw.ret("raw")
+@excel_errors
+def COV_MATRIX(prices_or_returns, periods_per_year=None, method=None, span=None, is_returns=None):
+    """Return the annualised covariance matrix of the assets' returns.
+
+    Sample, exponentially weighted or Ledoit-Wolf shrinkage; missing history is used pairwise.
+    """
+    table = cv.as_table(prices_or_returns, "prices_or_returns")
+    return _matrix_out(
+        cov_matrix(table, *_estimation_options(periods_per_year, method, span, is_returns))
+    )
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("prices_or_returns", "raw", doc=DATA)
+@xw.arg("method", "raw", doc=COV_METHOD)
+@xw.arg("span", "raw", doc=SPAN)
+@xw.arg("is_returns", "raw", doc=IS_RETURNS)
+@xw.ret("raw")
+@excel_errors
+def CORR_MATRIX(prices_or_returns, method=None, span=None, is_returns=None):
+    """Return the correlation matrix of the assets' returns.
+
+    Same methods as COV_MATRIX.
+    """
+    table = cv.as_table(prices_or_returns, "prices_or_returns")
+    _, how, s, flag = _estimation_options(None, method, span, is_returns)
+    return _matrix_out(corr_matrix(table, how, s, flag))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("corr", "raw", doc="Correlation matrix: square, ones on the diagonal")
+@xw.arg("vols", "raw", doc="Volatilities (decimals: 20% = 0.2), one per asset, in corr's order")
+@xw.ret("raw")
+@excel_errors
+def COV_FROM_CORR(corr, vols):
+    """Return the covariance matrix of a correlation matrix and volatilities.
+
+    cov_ij = vol_i x corr_ij x vol_j.
+    """
+    v, _ = cv.as_vector(vols, "vols", what="a volatility")
+    r = cv.as_matrix(corr, "corr", v.size)
+    top = float(v.max())
+    if top > 2:  # a volatility above 200%: a percentage typed as a whole number
+        raise InputError(
+            f"vols has {top:g}, which is {top * 100:g}%: volatilities are "
+            f"decimals, so type {top / 100:g} or {top:g}%",
+            "vols",
+        )
+    return _matrix_out(cov_from_corr(r, v))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("cov", "raw", doc=COV)
+@xw.ret("raw")
+@excel_errors
+def CORR_FROM_COV(cov):
+    """Return the correlation matrix of a covariance matrix.
+
+    corr_ij = cov_ij / (vol_i x vol_j).
+    """
+    return _matrix_out(corr_from_cov(cv.as_matrix(cov, "cov")))
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("cov", "raw", doc="Covariance (or correlation) matrix to repair")
+@xw.arg(
+    "min_eigenvalue",
+    "raw",
+    doc="Smallest eigenvalue of the repaired correlations "
+    "(default 0; e.g. 1e-8 for strictly positive definite)",
+)
+@xw.arg(
+    "report",
+    "raw",
+    doc="TRUE: return the repair report (distances, eigenvalues) "
+    "instead of the matrix. Default FALSE",
+)
+@xw.ret("raw")
+@excel_errors
+def NEAREST_PSD(cov, min_eigenvalue=None, report=None):
+    """Return the nearest positive semi-definite matrix with the same variances.
+
+    Higham's nearest correlation matrix; report = TRUE shows the size of the repair instead.
+    """
+    c = cv.as_matrix(cov, "cov")
+    floor = (
+        0.0
+        if cv.is_missing(min_eigenvalue)
+        else cv.as_number(min_eigenvalue, "min_eigenvalue", what="an eigenvalue floor below 1")
+    )
+    show = cv.as_flag(report, "report")
+    rep = repair_psd(c, floor)
+    if not show:
+        return _matrix_out(rep.matrix)
+    return cv.table(
+        [
+            ["Repaired", "yes" if rep.changed else "no (already positive semi-definite)"],
+            ["Frobenius distance", rep.frobenius_distance],
+            ["Correlation distance", rep.correlation_distance],
+            ["Smallest eigenvalue before", rep.min_eigenvalue_before],
+            ["Smallest eigenvalue after", rep.min_eigenvalue_after],
+            ["Iterations", rep.iterations],
+            ["Converged", "yes" if rep.converged else "no (the result is still PSD)"],
+        ]
+    )
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("mu", "raw", doc=MU)
+@xw.arg("cov", "raw", doc=COV)
+@xw.arg("lower", "raw", doc=LOWER)
+@xw.arg("upper", "raw", doc=UPPER)
+@xw.ret("raw")
+@excel_errors
+def CHECK_INPUTS(mu, cov, lower=None, upper=None):
+    """Return a report on the optimiser's inputs: check, OK/WARN/ERROR, detail.
+
+    Symmetry, positive semi-definiteness, condition number, correlations, percent units,
+    periodicity, bounds.
+    """
+    problems: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name, convert in (
+        ("mu", lambda v: cv.as_vector(v, "mu")[0]),
+        ("cov", lambda v: cv.as_matrix(v, "cov")),
+    ):
+        raw = mu if name == "mu" else cov
+        try:
+            values[name] = convert(raw)
+        except InputError as err:
+            problems[name] = str(err)
+            values[name] = cv.lenient_numbers(raw)
+    n = (
+        values["mu"].size
+        if "mu" not in problems
+        else (values["cov"].shape[0] if "cov" not in problems else 1)
+    )
+    bounds: list[Any] = [None, None]
+    for k, (name, raw) in enumerate((("lower", lower), ("upper", upper))):
+        try:
+            bounds[k] = cv.as_bounds(raw, name, n)
+        except InputError as err:
+            problems["bounds"] = str(err)
+    if values["mu"] is None or values["cov"] is None:
+        rows = [InputCheck(k, "ERROR", v) for k, v in problems.items()]
+    else:
+        report = check_inputs(values["mu"], values["cov"], *bounds)
+        rows = [
+            InputCheck(c.check, "ERROR", problems[c.check]) if c.check in problems else c
+            for c in report.checks
+        ]
+        if "bounds" in problems and all(c.check != "bounds" for c in rows):
+            rows.append(InputCheck("bounds", "ERROR", problems["bounds"]))
+    rank = {"OK": 0, "WARN": 1, "ERROR": 2}
+    worst = max((c.status for c in rows), key=rank.__getitem__, default="OK")
+    return cv.table(
+        [
+            ["Check", "Status", "Detail"],
+            ["overall", worst, ""],
+            *[[c.check, c.status, c.detail] for c in rows],
+        ]
+    )

@@ -20,7 +20,7 @@ from xlfrontier.exceptions import InputError
 
 __all__ = ["Branch", "PathSolver", "lp_return_range"]
 
-_SNAP = 1e-15  # weights this close to a finite bound (relative) are put on it
+_SNAP = 1e-12  # free weights this close to a finite bound (relative) are put on it
 
 
 def lp_return_range(mu, lower, upper) -> tuple[float, float]:
@@ -52,19 +52,40 @@ def _lp_max(mu, lo, up) -> float:
     return float(mu.max())  # not reached for feasible bounds
 
 
-def snap_to_bounds(w, lo, up):
-    """Put weights within ``1e-13`` (relative) of a finite bound on it.
+def snap_to_bounds(w, lo, up, state=None):
+    """Clean weights: exact bounds, no rounding dust, no ``-0.0``.
+
+    Assets of the working set at a bound (``state`` ±1) get the bound exactly; free assets
+    within ``1e-12`` (relative) of a finite bound are put on it, and what that moves is given
+    to the largest free weight so that the budget still holds.
+
+    Parameters
+    ----------
+    w : ndarray of shape (n,) or (p, n)
+    lo, up : ndarray of shape (n,)
+    state : ndarray of int8, shape (n,) or (p, n), optional
 
     Returns
     -------
-    w : ndarray of shape (n,)
-    at_lower, at_upper : ndarray of bool, shape (n,)
+    w : ndarray, same shape
+    at_lower, at_upper : ndarray of bool, same shape
     """
+    w = np.array(w, dtype=np.float64)
     fin_lo, fin_up = np.isfinite(lo), np.isfinite(up)
     lo0, up0 = np.where(fin_lo, lo, 0.0), np.where(fin_up, up, 0.0)
     at_lower = fin_lo & (np.abs(w - lo0) <= _SNAP * np.maximum(1.0, np.abs(lo0)))
     at_upper = fin_up & (np.abs(w - up0) <= _SNAP * np.maximum(1.0, np.abs(up0))) & ~at_lower
-    return np.where(at_lower, lo0, np.where(at_upper, up0, w)), at_lower, at_upper
+    if state is not None:
+        at_lower |= state == -1
+        at_upper |= (state == 1) & ~at_lower
+    snapped = np.where(at_lower, lo0, np.where(at_upper, up0, w))
+    moved = (snapped - w).sum(axis=-1, keepdims=True)
+    free = ~(at_lower | at_upper)
+    if free.any():
+        big = np.argmax(np.where(free, np.abs(w), -1.0), axis=-1)
+        np.put_along_axis(snapped, big[..., None],
+                          np.take_along_axis(snapped, big[..., None], axis=-1) - moved, axis=-1)
+    return snapped + 0.0, at_lower, at_upper
 
 
 def gmv_index(br: Branch, ps: PathSolver) -> int:
@@ -357,7 +378,7 @@ class PathSolver:
         p = self.p
         lo, up, mu = p.lower, p.upper, p.mu
         w = np.array(w, dtype=np.float64)
-        w, at_lower, at_upper = snap_to_bounds(w, lo, up)
+        w, at_lower, at_upper = snap_to_bounds(w, lo, up, state)
         var = max(float(w @ sw), 0.0)
         g = 2.0 * sw
         eta = 0.0 if self.flat else 2.0 * t

@@ -89,7 +89,9 @@ class EfficientFrontier:
     @property
     def corner_weights(self) -> NDArray[np.float64]:
         """Weights of the corner portfolios, shape (n_corners, n_assets)."""
-        return self._br.w[self._corner_index]
+        k = self._corner_index
+        p = self._ps.p
+        return snap_to_bounds(self._br.w[k], p.lower, p.upper, self._br.state[k])[0]
 
     @property
     def corner_returns(self) -> NDArray[np.float64]:
@@ -256,7 +258,7 @@ class EfficientFrontier:
             dsw = np.where(on_ray, br.ray[1], dsw)
         w = br.w[ks] + lam * dw
         sw = br.sw[ks] + lam * dsw
-        w = snap_to_bounds(w, self._ps.p.lower, self._ps.p.upper)[0]
+        w = snap_to_bounds(w, self._ps.p.lower, self._ps.p.upper, br.state[ks])[0]
         var = np.maximum(np.einsum("ij,ij->i", w, sw), 0.0)
         return FrontierSample(w @ self._ps.p.mu, np.sqrt(var), w)
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import itertools
 import math
 import numbers
 from collections.abc import Sequence
@@ -43,10 +44,13 @@ __all__ = [
     "MAX_POINTS",
     "MISSING",
     "as_bounds",
+    "as_flag",
     "as_integer",
     "as_labels",
     "as_matrix",
     "as_number",
+    "as_option",
+    "as_table",
     "as_vector",
     "check_percent_bounds",
     "check_units",
@@ -54,6 +58,7 @@ __all__ = [
     "clean_weights",
     "excel_error_name",
     "is_missing",
+    "lenient_numbers",
     "shaped",
     "table",
 ]
@@ -80,15 +85,27 @@ _XL_ERRORS = {
     2051: "#BUSY!",
 }
 
-MAX_CELLS = 1_000_000  # per range argument (Excel has 1,048,576 rows)
+MAX_CELLS = 5_000_000  # per range argument (20 years of daily prices of ~1000 assets)
 MAX_ASSETS = 1000  # per optimisation
 MAX_POINTS = 1000  # rows of a frontier table
 # Larger magnitudes in returns, covariances or weights are typing errors (or unit mix-ups),
 # and would overflow variances.
 MAX_MAGNITUDE = 1e10
 
-_NO_LIMIT_WORDS = {"none", "no limit", "nolimit", "unlimited", "unbounded", "inf", "+inf",
-                   "infinity", "+infinity", "-inf", "-infinity", "short"}
+_NO_LIMIT_WORDS = {
+    "none",
+    "no limit",
+    "nolimit",
+    "unlimited",
+    "unbounded",
+    "inf",
+    "+inf",
+    "infinity",
+    "+infinity",
+    "-inf",
+    "-infinity",
+    "short",
+}
 _LOWER_ONLY = {"short", "-inf", "-infinity"}
 _UPPER_ONLY = {"inf", "+inf", "infinity", "+infinity"}
 
@@ -151,6 +168,8 @@ def _cell(x: object) -> float | _Cell:
         return _Cell(f'the text "{shown}"')
     if isinstance(x, (dt.date, dt.time)):
         return _Cell("a date")
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return _Cell("a nested list (a range must hold single values)")
     return _Cell(f"an unsupported value ({type(x).__name__})")
 
 
@@ -165,8 +184,10 @@ def _grid(value: Any, name: str) -> tuple[Sequence[Sequence[Any]], bool]:
         if value.ndim == 0:
             return [[value.item()]], False
         if value.ndim > 2:
-            raise InputError(f"{name} must be a range (rows and columns), got a "
-                             f"{value.ndim}-dimensional array", name)
+            raise InputError(
+                f"{name} must be a range (rows and columns), got a {value.ndim}-dimensional array",
+                name,
+            )
         value = value.tolist()
     elif not isinstance(value, (list, tuple)):
         to_numpy = getattr(value, "to_numpy", None)  # pandas objects, called from Python
@@ -187,17 +208,31 @@ def _grid(value: Any, name: str) -> tuple[Sequence[Sequence[Any]], bool]:
         raise InputError(f"{name} must be a rectangular range", name)
     if len(value) * width > MAX_CELLS:
         raise _too_large(name, len(value) * width)
-    for row in value:
-        for x in row:
-            if isinstance(x, (list, tuple, np.ndarray)):
-                raise InputError(f"{name} must be a range of single values (rows and columns)",
-                                 name)
+    # Deeper nesting is caught cell by cell (_cell reports it as an unsupported value).
     return value, False
 
 
+def _rows_cols(value: Any) -> tuple[int, int]:
+    """Cheap size of a range before converting it ((1, 1) when unsure)."""
+    if isinstance(value, np.ndarray):
+        return (*value.shape, 1, 1)[:2] if value.ndim else (1, 1)
+    if isinstance(value, (list, tuple)) and value:
+        first = value[0]
+        return len(value), len(first) if isinstance(first, (list, tuple)) else 1
+    return 1, 1
+
+
+def _check_cells(value: Any, name: str) -> None:
+    rows, cols = _rows_cols(value)
+    if rows * cols > MAX_CELLS:
+        raise _too_large(name, rows * cols)
+
+
 def _too_large(name: str, cells: int) -> InputError:
-    return InputError(f"{name} has {cells:,} cells, more than the {MAX_CELLS:,} allowed: "
-                      f"select a smaller range", name)
+    return InputError(
+        f"{name} has {cells:,} cells, more than the {MAX_CELLS:,} allowed: select a smaller range",
+        name,
+    )
 
 
 def _where(i: int, j: int, shape: tuple[int, int]) -> str:
@@ -211,8 +246,9 @@ def _where(i: int, j: int, shape: tuple[int, int]) -> str:
     return f" in row {i + 1}, column {j + 1}"
 
 
-def _numbers(value: Any, name: str, *, blank_ok: bool = False,
-             fix: str = "every cell must hold a number") -> NDArray[np.float64]:
+def _numbers(
+    value: Any, name: str, *, blank_ok: bool = False, fix: str = "every cell must hold a number"
+) -> NDArray[np.float64]:
     """Convert a range to a 2-D float array; blanks become NaN when ``blank_ok``.
 
     Raises :class:`InputError` naming the first cell that is not a number.
@@ -226,11 +262,11 @@ def _numbers(value: Any, name: str, *, blank_ok: bool = False,
         if blank_ok or not np.isnan(a).any():
             return a
         i, j = np.argwhere(np.isnan(a))[0]
-        raise InputError(f"{name} has a blank or missing value{_where(i, j, a.shape)}: {fix}",
-                         name)
+        raise InputError(f"{name} has a blank or missing value{_where(i, j, a.shape)}: {fix}", name)
     rows, _ = _grid(value, name)
-    # Fast path: COM delivers numbers as floats, so a clean range is all floats.
-    if all(type(x) is float for row in rows for x in row):
+    # Fast path: COM delivers numbers as floats, so a clean range is all floats (one C-level
+    # pass over the cells to be sure: numpy alone would turn TRUE or "1.5" into numbers).
+    if set(map(type, itertools.chain.from_iterable(rows))) == {float}:
         a = np.array(rows, dtype=np.float64)
         if blank_ok or not np.isnan(a).any():
             return a
@@ -252,8 +288,11 @@ def _check_magnitude(a: NDArray[np.float64], name: str, what: str) -> None:
     big = np.abs(a) > MAX_MAGNITUDE
     if big.any():
         idx = tuple(np.argwhere(big)[0])
-        raise InputError(f"{name} has {a[idx]:.3g}{_where(*_ij(idx, a.shape))}, too large for "
-                         f"{what}: check the units", name)
+        raise InputError(
+            f"{name} has {a[idx]:.3g}{_where(*_ij(idx, a.shape))}, too large for "
+            f"{what}: check the units",
+            name,
+        )
 
 
 def _ij(idx: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, int, tuple[int, int]]:
@@ -262,8 +301,9 @@ def _ij(idx: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, int, tuple[i
     return idx[0], idx[1], (shape[0], shape[1])
 
 
-def as_vector(value: Any, name: str, n: int | None = None,
-              what: str = "an expected return") -> tuple[NDArray[np.float64], str]:
+def as_vector(
+    value: Any, name: str, n: int | None = None, what: str = "an expected return"
+) -> tuple[NDArray[np.float64], str]:
     """Convert a single row or column of numbers.
 
     Parameters
@@ -285,19 +325,30 @@ def as_vector(value: Any, name: str, n: int | None = None,
     """
     if is_missing(value):
         raise InputError(f"{name} is missing: select a row or column of numbers", name)
+    _check_cells(value, name)
+    if max(_rows_cols(value)) > MAX_ASSETS:
+        raise InputError(
+            f"{name} has {max(_rows_cols(value)):,} assets, more than the {MAX_ASSETS:,} supported",
+            name,
+        )
     a = _numbers(value, name, fix="every cell must hold a number (decimals: 8% = 0.08)")
     rows, cols = a.shape
     if rows != 1 and cols != 1:
-        raise InputError(f"{name} must be a single row or column, got {rows} rows x {cols} "
-                         f"columns", name)
+        raise InputError(
+            f"{name} must be a single row or column, got {rows} rows x {cols} columns", name
+        )
     orientation = "row" if rows == 1 and cols > 1 else "column"
     v = a.ravel()
     if n is not None and v.size != n:
-        raise InputError(f"{name} has {v.size} values but there are {n} assets: give one "
-                         f"value per asset, in the same order", name)
+        raise InputError(
+            f"{name} has {v.size} values but there are {n} assets: give one "
+            f"value per asset, in the same order",
+            name,
+        )
     if v.size > MAX_ASSETS:
-        raise InputError(f"{name} has {v.size:,} assets, more than the {MAX_ASSETS:,} "
-                         f"supported", name)
+        raise InputError(
+            f"{name} has {v.size:,} assets, more than the {MAX_ASSETS:,} supported", name
+        )
     v = v.copy()
     _check_finite(v, name)
     _check_magnitude(v, name, what)
@@ -308,8 +359,11 @@ def _check_finite(a: NDArray[np.float64], name: str) -> None:
     bad = ~np.isfinite(a)
     if bad.any():
         idx = tuple(np.argwhere(bad)[0])
-        raise InputError(f"{name} has an infinite value{_where(*_ij(idx, a.shape))}: every "
-                         f"cell must hold a finite number", name)
+        raise InputError(
+            f"{name} has an infinite value{_where(*_ij(idx, a.shape))}: every "
+            f"cell must hold a finite number",
+            name,
+        )
 
 
 def as_matrix(value: Any, name: str, n: int | None = None) -> NDArray[np.float64]:
@@ -330,24 +384,39 @@ def as_matrix(value: Any, name: str, n: int | None = None) -> NDArray[np.float64
     """
     if is_missing(value):
         raise InputError(f"{name} is missing: select the square matrix range", name)
+    _check_cells(value, name)
+    if max(_rows_cols(value)) > MAX_ASSETS:
+        raise InputError(
+            f"{name} has {max(_rows_cols(value)):,} rows or columns, more than "
+            f"the {MAX_ASSETS:,} assets supported",
+            name,
+        )
     a = _numbers(value, name, fix="every cell of the matrix must hold a number")
     rows, cols = a.shape
     if rows != cols:
-        raise InputError(f"{name} must be a square range (one row and one column per asset), "
-                         f"got {rows} rows x {cols} columns", name)
+        raise InputError(
+            f"{name} must be a square range (one row and one column per asset), "
+            f"got {rows} rows x {cols} columns",
+            name,
+        )
     if n is not None and rows != n:
-        raise InputError(f"{name} is {rows}x{rows} but there are {n} assets: it must be "
-                         f"{n}x{n}, in the same asset order", name)
+        raise InputError(
+            f"{name} is {rows}x{rows} but there are {n} assets: it must be "
+            f"{n}x{n}, in the same asset order",
+            name,
+        )
     if rows > MAX_ASSETS:
-        raise InputError(f"{name} has {rows:,} assets, more than the {MAX_ASSETS:,} "
-                         f"supported", name)
+        raise InputError(
+            f"{name} has {rows:,} assets, more than the {MAX_ASSETS:,} supported", name
+        )
     _check_finite(a, name)
     _check_magnitude(a, name, "a covariance")
     return a
 
 
-def as_number(value: Any, name: str, default: float | None = None, *,
-              what: str = "a number") -> float:
+def as_number(
+    value: Any, name: str, default: float | None = None, *, what: str = "a number"
+) -> float:
     """Convert a single cell to a float; a missing optional argument gives ``default``.
 
     Parameters
@@ -364,8 +433,11 @@ def as_number(value: Any, name: str, default: float | None = None, *,
     if isinstance(value, (list, tuple, np.ndarray)):
         rows, _ = _grid(value, name)
         if len(rows) != 1 or len(rows[0]) != 1:
-            raise InputError(f"{name} must be a single cell ({what}), got a range of "
-                             f"{len(rows)} x {len(rows[0])} cells", name)
+            raise InputError(
+                f"{name} must be a single cell ({what}), got a range of "
+                f"{len(rows)} x {len(rows[0])} cells",
+                name,
+            )
         value = rows[0][0]
     if is_missing(value):
         if default is None:
@@ -381,15 +453,15 @@ def as_number(value: Any, name: str, default: float | None = None, *,
     return c + 0.0
 
 
-def as_integer(value: Any, name: str, default: int, low: int, high: int, *,
-               what: str = "a whole number") -> int:
+def as_integer(
+    value: Any, name: str, default: int, low: int, high: int, *, what: str = "a whole number"
+) -> int:
     """Convert a single cell to an integer in ``[low, high]`` (``default`` when omitted)."""
     x = as_number(value, name, float(default), what=what)
     if x != round(x):
         raise InputError(f"{name} must be a whole number ({what}), got {x:g}", name)
     if not low <= x <= high:
-        raise InputError(f"{name} must be between {low} and {high:,} ({what}), got {x:g}",
-                         name)
+        raise InputError(f"{name} must be between {low} and {high:,} ({what}), got {x:g}", name)
     return int(x)
 
 
@@ -412,11 +484,15 @@ def as_bounds(value: Any, name: str, n: int) -> float | NDArray[np.float64] | No
     rows, _ = _grid(value, name)
     shape = (len(rows), len(rows[0]))
     if shape[0] != 1 and shape[1] != 1:
-        raise InputError(f"{name} must be a single cell or one row or column of bounds, got "
-                         f"{shape[0]} rows x {shape[1]} columns", name)
+        raise InputError(
+            f"{name} must be a single cell or one row or column of bounds, got "
+            f"{shape[0]} rows x {shape[1]} columns",
+            name,
+        )
     no_limit = -np.inf if name == "lower" else np.inf
-    hint = ('a number (0.2 = 20%), blank for the default, or "none" for no limit'
-            + (' (unlimited short selling)' if name == "lower" else ""))
+    hint = 'a number (0.2 = 20%), blank for the default, or "none" for no limit' + (
+        " (unlimited short selling)" if name == "lower" else ""
+    )
     out = np.empty(shape[0] * shape[1])
     k = 0
     for i, row in enumerate(rows):
@@ -430,20 +506,25 @@ def as_bounds(value: Any, name: str, n: int) -> float | NDArray[np.float64] | No
                 elif word in _NO_LIMIT_WORDS and word not in wrong_side:
                     out[k] = no_limit
                 else:
-                    raise InputError(f"{name} has {c.what}{_where(i, j, shape)}: use {hint}",
-                                     name)
+                    raise InputError(f"{name} has {c.what}{_where(i, j, shape)}: use {hint}", name)
             else:
                 out[k] = c
             k += 1
     if out.size != 1 and out.size != n:
-        raise InputError(f"{name} has {out.size} values but there are {n} assets: give one "
-                         f"bound per asset or a single cell for all", name)
+        raise InputError(
+            f"{name} has {out.size} values but there are {n} assets: give one "
+            f"bound per asset or a single cell for all",
+            name,
+        )
     if np.isnan(out).all():
         return None
     finite = out[np.isfinite(out)]
     if finite.size and np.abs(finite).max() > MAX_MAGNITUDE:
-        raise InputError(f"{name} has a bound of {finite[np.abs(finite).argmax()]:.3g}: too "
-                         f'large; use "none" for no limit', name)
+        raise InputError(
+            f"{name} has a bound of {finite[np.abs(finite).argmax()]:.3g}: too "
+            f'large; use "none" for no limit',
+            name,
+        )
     return float(out[0]) if out.size == 1 else out
 
 
@@ -455,17 +536,23 @@ def as_labels(value: Any, n: int) -> list[str]:
     rows, _ = _grid(value, "labels")
     cells = [x for row in rows for x in row]
     if len(rows) != 1 and len(rows[0]) != 1:
-        raise InputError(f"labels must be a single row or column of names, got {len(rows)} "
-                         f"rows x {len(rows[0])} columns", "labels")
+        raise InputError(
+            f"labels must be a single row or column of names, got {len(rows)} "
+            f"rows x {len(rows[0])} columns",
+            "labels",
+        )
     if len(cells) != n:
-        raise InputError(f"labels has {len(cells)} names but there are {n} assets: give one "
-                         f"name per asset", "labels")
+        raise InputError(
+            f"labels has {len(cells)} names but there are {n} assets: give one name per asset",
+            "labels",
+        )
     out = []
     for k, x in enumerate(cells):
         err = excel_error_name(x)
         if err is not None:
-            raise InputError(f"labels has the error {err} in position {k + 1}: fix that cell",
-                             "labels")
+            raise InputError(
+                f"labels has the error {err} in position {k + 1}: fix that cell", "labels"
+            )
         if is_missing(x):
             out.append(default[k])
         elif isinstance(x, (bool, np.bool_)):
@@ -479,9 +566,90 @@ def as_labels(value: Any, n: int) -> list[str]:
     return out
 
 
-def check_units(mu: NDArray[np.float64] | None, cov: NDArray[np.float64] | None, *,
-                r: float | None = None, rf: float | None = None,
-                vol: float | None = None) -> None:
+def as_table(value: Any, name: str) -> NDArray[np.float64]:
+    """Convert a table of prices or returns: dates down the rows, assets across.
+
+    Blank cells become NaN (missing history); text, TRUE/FALSE, dates and error values are
+    refused with their position (select only the numbers, without headers or a date column).
+
+    Returns
+    -------
+    ndarray of shape (n_dates, n_assets)
+    """
+    if is_missing(value):
+        raise InputError(
+            f"{name} is missing: select the table of numbers, dates down the rows "
+            f"and assets across",
+            name,
+        )
+    a = _numbers(
+        value, name, blank_ok=True, fix="select only the numbers (no header row or date column)"
+    )
+    if a.shape[1] > MAX_ASSETS:
+        raise InputError(
+            f"{name} has {a.shape[1]:,} columns (assets), more than the {MAX_ASSETS:,} supported",
+            name,
+        )
+    return a
+
+
+def as_option(value: Any, name: str) -> str | None:
+    """Convert a text option such as a method name; blank or omitted gives None (the default)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        rows, _ = _grid(value, name)
+        if len(rows) != 1 or len(rows[0]) != 1:
+            raise InputError(f"{name} must be a single cell of text", name)
+        value = rows[0][0]
+    if is_missing(value):
+        return None
+    if isinstance(value, str):
+        return value
+    c = _cell(value)
+    what = c.what if isinstance(c, _Cell) else f"the number {c:g}"
+    raise InputError(f"{name} is {what}: give a text such as the method name", name)
+
+
+def as_flag(value: Any, name: str) -> bool | None:
+    """TRUE/FALSE (or 1/0); blank or omitted gives None (the default, FALSE)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        rows, _ = _grid(value, name)
+        if len(rows) != 1 or len(rows[0]) != 1:
+            raise InputError(f"{name} must be a single cell, TRUE or FALSE", name)
+        value = rows[0][0]
+    if is_missing(value):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    c = _cell(value)
+    if not isinstance(c, _Cell) and c in (0.0, 1.0):
+        return bool(c)
+    what = c.what if isinstance(c, _Cell) else f"the number {c:g}"
+    raise InputError(f"{name} is {what}: give TRUE or FALSE", name)
+
+
+def lenient_numbers(value: Any) -> NDArray[np.float64] | None:
+    """Numbers of a range with every non-number as NaN (for diagnostics); None if unusable."""
+    try:
+        rows, _ = _grid(value, "value")
+    except InputError:
+        return None
+    out = np.full((len(rows), len(rows[0])), np.nan)
+    for i, row in enumerate(rows):
+        for j, x in enumerate(row):
+            c = _cell(x)
+            if not isinstance(c, _Cell):
+                out[i, j] = c
+    return out
+
+
+def check_units(
+    mu: NDArray[np.float64] | None,
+    cov: NDArray[np.float64] | None,
+    *,
+    r: float | None = None,
+    rf: float | None = None,
+    vol: float | None = None,
+) -> None:
     """Refuse inputs that look like percentages typed as whole numbers (8 instead of 8%).
 
     Returns are decimals (8% is 0.08; typing ``8%`` in Excel stores 0.08). The checks are
@@ -500,24 +668,32 @@ def check_units(mu: NDArray[np.float64] | None, cov: NDArray[np.float64] | None,
             raise InputError(
                 f"mu has {m:g} ({fmt_pct(m)}) but the largest volatility in cov is "
                 f"{fmt_pct(s)}: mu looks like percentages typed as whole numbers; enter 8% as "
-                f"0.08 (or type 8%)", "mu")
+                f"0.08 (or type 8%)",
+                "mu",
+            )
         if s > 1 and s > 5 * m:
             raise InputError(
                 f"cov has a variance of {s * s:g} (volatility {fmt_pct(s)}) but mu is at most "
                 f"{fmt_pct(m)}: cov looks like it is in percent units; use decimal returns "
-                f"(20% volatility = variance 0.04)", "cov")
+                f"(20% volatility = variance 0.04)",
+                "cov",
+            )
     if m is not None and m <= 1:
         for val, nm, what in ((r, "r", "target return"), (rf, "rf", "risk-free rate")):
             if val is not None and abs(val) > 1:
                 raise InputError(
                     f"{nm} = {val:g} is {fmt_pct(val)} while mu is at most {fmt_pct(m)}: the "
                     f"{what} looks like a percentage typed as a whole number; enter 8% as 0.08 "
-                    f"(or type 8%)", nm)
+                    f"(or type 8%)",
+                    nm,
+                )
     if s is not None and s <= 1 and vol is not None and vol > 1:
         raise InputError(
             f"vol = {vol:g} is {fmt_pct(vol)} while no asset is more volatile than "
             f"{fmt_pct(s)}: it looks like a percentage typed as a whole number; enter 15% as "
-            f"0.15 (or type 15%)", "vol")
+            f"0.15 (or type 15%)",
+            "vol",
+        )
 
 
 def check_percent_bounds(lower: Any, upper: Any) -> None:
@@ -533,13 +709,19 @@ def check_percent_bounds(lower: Any, upper: Any) -> None:
         return  # short selling allowed: large weights can be meant
     if lo.max(initial=0.0) > 1:
         x = float(lo.max())
-        raise InputError(f"lower has {x:g}, which is {fmt_pct(x)}: weights are decimals, so "
-                         f"type {x / 100:g} or {x:g}%", "lower")
+        raise InputError(
+            f"lower has {x:g}, which is {fmt_pct(x)}: weights are decimals, so "
+            f"type {x / 100:g} or {x:g}%",
+            "lower",
+        )
     suspicious = up[np.isfinite(up) & (up >= 2) & (up <= 100)]
     if suspicious.size:
         x = float(suspicious[0])
-        raise InputError(f"upper has {x:g}, which is {fmt_pct(x)}: weights are decimals, so "
-                         f"type {x / 100:g} or {x:g}% (leave blank for no limit)", "upper")
+        raise InputError(
+            f"upper has {x:g}, which is {fmt_pct(x)}: weights are decimals, so "
+            f"type {x / 100:g} or {x:g}% (leave blank for no limit)",
+            "upper",
+        )
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -554,8 +736,11 @@ def clean(x: float) -> float | str:
     return float(x) + 0.0
 
 
-def clean_weights(w: NDArray[np.float64], lower: NDArray[np.float64] | None = None,
-                  upper: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+def clean_weights(
+    w: NDArray[np.float64],
+    lower: NDArray[np.float64] | None = None,
+    upper: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
     """Remove float dust: snap weights within 1e-12 of a bound or of zero onto it.
 
     The tolerance is relative to the largest weight (at least 1), so that levered long-short
@@ -573,13 +758,13 @@ def clean_weights(w: NDArray[np.float64], lower: NDArray[np.float64] | None = No
 
 
 def shaped(values: NDArray[np.float64] | Sequence[float], orientation: str) -> list[list[Any]]:
-    """A vector as Excel rows: ``[[a], [b], ...]`` for a column, ``[[a, b, ...]]`` for a row."""
+    """Shape a vector as Excel rows: ``[[a], [b], ...]`` (column) or ``[[a, b, ...]]`` (row)."""
     vals = [clean(x) for x in np.asarray(values, dtype=np.float64).tolist()]
     return [vals] if orientation == "row" else [[v] for v in vals]
 
 
 def table(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
-    """A rectangular table of cells: floats cleaned, ``None`` as empty, short rows padded."""
+    """Make a rectangular table of cells: floats cleaned, ``None`` empty, short rows padded."""
     width = max(len(r) for r in rows)
     out = []
     for r in rows:

@@ -121,11 +121,13 @@ def error_text(exc: BaseException, function: str = "") -> str:
 def excel_errors(func: _F) -> _F:
     """Decorate a worksheet function so that it returns cell text instead of raising.
 
-    Put it *below* the xlwings decorators: :func:`functools.wraps` keeps the name, the
-    docstring and the signature (via ``__wrapped__``) that xlwings reads to declare the
-    function to Excel. Expected failures (:class:`~xlfrontier.exceptions.InputError` and
+    Put it *below* the xlwings decorators: :func:`functools.wraps` keeps the name and the
+    signature (via ``__wrapped__``) that xlwings reads to declare the function to Excel, and
+    the docstring, joined into one line because Excel shows it as the function's description.
+    Expected failures (:class:`~xlfrontier.exceptions.InputError` and
     :class:`~xlfrontier.exceptions.UnboundedError` with their subclasses) become their own
-    message; anything else is logged with its traceback and becomes a ``#BUG!`` text.
+    message; a call with the wrong arguments (from Python) says so; anything else is logged
+    with its traceback and becomes a ``#BUG!`` text.
     """
     name = func.__name__
     signature = inspect.signature(func)
@@ -141,9 +143,13 @@ def excel_errors(func: _F) -> _F:
                 try:  # a call with the wrong arguments (from Python) is not a bug of ours
                     signature.bind(*args, **kwargs)
                 except TypeError as call_error:
-                    return _shorten(f"#INPUT! {name}: {_one_line(str(call_error))}; the "
-                                    f"arguments are {', '.join(signature.parameters)}")
+                    return _shorten(
+                        f"#INPUT! {name}: {_one_line(str(call_error))}; the "
+                        f"arguments are {', '.join(signature.parameters)}"
+                    )
             logger.exception("unexpected error in %s", name)
             return error_text(exc, name)
 
+    # The docstring is the function-wizard description: one line (summary and details joined).
+    wrapper.__doc__ = " ".join((func.__doc__ or "").split()) or None
     return wrapper  # type: ignore[return-value]
