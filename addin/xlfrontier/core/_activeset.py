@@ -395,7 +395,9 @@ class Engine:
             self._null_step(i, v, w)
         raise SolverError("active-set method did not converge (cycling)")
 
-    def _null_step(self, i: int, v: NDArray[np.float64], w: NDArray[np.float64]) -> None:
+    def _null_step(
+        self, i: int, v: NDArray[np.float64], w: NDArray[np.float64], record=None
+    ) -> None:
         """Move asset ``i`` off its bound along zero-curvature directions; update ``w``.
 
         Ends with ``i`` free (once the working set allows it) or at its opposite bound.
@@ -404,6 +406,8 @@ class Engine:
         sgn = 1.0 if self.state[i] == -1 else -1.0
         side = int(self.state[i])
         for _ in range(self.n + 1):
+            if record is not None:
+                record(w, i)  # a kink of the path at constant t
             idx = np.asarray(self.free, dtype=np.intp)
             d_f = -v[1:] * sgn
             alpha_f, block, bval, bside = _ratio(w[idx], d_f, lo[idx], up[idx], cap=np.inf)
@@ -461,6 +465,8 @@ class Engine:
                 return corners
             idx = np.asarray(self.free, dtype=np.intp)
             wf0, cf = x0[1:], x1[1:]
+            if idx.size == 1:
+                cf = np.zeros(1)  # a lone free asset is pinned by the budget: rounding only
             tol_c = 1e-12 * max(1.0, float(np.abs(cf).max(initial=0.0)))
             with np.errstate(divide="ignore", invalid="ignore"):
                 t_up = np.where(cf > tol_c, (up[idx] - wf0) / cf, np.inf)
@@ -487,12 +493,25 @@ class Engine:
                 if s > noise:
                     self.add(i, v, s)
                 else:
-                    pre = self.corner(t_e, x0, x1, z0, z1)
-                    w = pre.w.copy()
-                    self._null_step(i, v, w)
-                    corners.append(pre)
+                    # Zero-curvature move at t = t_e: record every kink, with i (and the
+                    # assets still free) between bounds on the segments in between.
+                    w = self.corner(t_e, x0, x1, z0, z1).w.copy()
+
+                    def record(w_now, i_moving, t_now=t_e):
+                        state = self.state.copy()
+                        state[i_moving] = 0
+                        corners.append(
+                            Corner(t_now, w_now.copy(), self.S @ w_now, state == 0, state)
+                        )
+
+                    self._null_step(i, v, w, record)
             t = t_e
             x0, x1, z0, z1 = self.solve()
+            # The budget row is a cheap O(k) probe of drift in the updated inverse.
+            drift = abs(x0[1:].sum() - self.budget) + abs(x1[1:].sum()) * max(1.0, abs(t))
+            if drift > 1e-14 * (1.0 + float(np.abs(x0[1:]).max(initial=0.0))):
+                self.refactor()
+                x0, x1, z0, z1 = self.solve()
             corners.append(self.corner(t, x0, x1, z0, z1))
         raise SolverError("frontier tracing did not terminate (cycling)")
 

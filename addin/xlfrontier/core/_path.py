@@ -16,7 +16,6 @@ from xlfrontier.core._activeset import Corner, Engine
 from xlfrontier.core._pdas import pdas
 from xlfrontier.core._validation import Problem
 from xlfrontier.core.results import KKTResiduals, PortfolioResult
-from xlfrontier.exceptions import InputError
 
 __all__ = ["Branch", "PathSolver", "lp_return_range"]
 
@@ -83,8 +82,12 @@ def snap_to_bounds(w, lo, up, state=None):
     free = ~(at_lower | at_upper)
     if free.any():
         big = np.argmax(np.where(free, np.abs(w), -1.0), axis=-1)
-        np.put_along_axis(snapped, big[..., None],
-                          np.take_along_axis(snapped, big[..., None], axis=-1) - moved, axis=-1)
+        np.put_along_axis(
+            snapped,
+            big[..., None],
+            np.take_along_axis(snapped, big[..., None], axis=-1) - moved,
+            axis=-1,
+        )
     return snapped + 0.0, at_lower, at_upper
 
 
@@ -185,12 +188,13 @@ class PathSolver:
         t = np.array([c.t for c in corners]) * ts * sign
         w = np.array([c.w for c in corners])
         sw = np.array([c.sw for c in corners]) * self.s_cov
+        states = np.array([c.state for c in corners])
         br.t = np.concatenate([br.t, t])
         br.w = np.concatenate([br.w, w])
         br.sw = np.concatenate([br.sw, sw])
         br.ret = np.concatenate([br.ret, w @ self.p.mu])
         br.var = np.concatenate([br.var, np.maximum(np.einsum("ij,ij->i", w, sw), 0.0)])
-        br.state = np.concatenate([br.state, np.array([c.state for c in corners])])
+        br.state = np.concatenate([br.state, states])
 
     def _extend(self, br: Branch, eng: Engine, sign: float, stop) -> None:
         if br.done:
@@ -200,8 +204,15 @@ class PathSolver:
         self._append(br, corners, sign)
         if stop is None or not stop(corners[-1]):
             br.done = True
-            x0, x1, _, z1 = eng.solve()
-            if eng.free and np.abs(x1[1:]).max() > 1e-12 * max(1.0, np.abs(x0[1:]).max()):
+            _, x1, _, z1 = eng.solve()
+            idx = np.asarray(eng.free, dtype=np.intp)
+            c = x1[1:]
+            moving = np.abs(c) > 1e-12 * max(1.0, float(np.abs(c).max(initial=0.0)))
+            # No event was left, so only a move towards an infinite bound can go on for ever.
+            unbounded = moving & (
+                ((c > 0) & np.isposinf(eng.up[idx])) | ((c < 0) & np.isneginf(eng.lo[idx]))
+            )
+            if idx.size > 1 and unbounded.any():
                 dw = eng.weights(x1) - eng.wfix
                 dsw = z1 + eng.mu - x1[0]
                 ts = self._t_scale()
@@ -422,8 +433,9 @@ class PathSolver:
         if polish and (viol > 1e-13 or dual > 1e-12) and free.sum() >= 2:
             better = self._polish(w, state, ret)
             if better is not None:
-                res = self.result(better, p.cov @ better, t, state, objective, rf, target,
-                                  polish=False)
+                res = self.result(
+                    better, p.cov @ better, t, state, objective, rf, target, polish=False
+                )
                 if max(res.kkt.primal, res.kkt.dual) < max(viol, dual):
                     return res
         zb = np.where(free, 0.0, z)
