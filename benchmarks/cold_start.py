@@ -11,7 +11,9 @@ problem (minimum variance at the midpoint target return, long-only), saved befor
 * **end to end**: wall time of the whole child process, measured by the parent (interpreter
   start-up, imports, loading the ``.npz``, the solve, interpreter exit) — what a user waits for;
 * **import + solve**: measured inside the child from its first statement to the end of the
-  solve (includes importing numpy, which every candidate needs).
+  solve (includes importing numpy, which every candidate needs);
+* **process CPU**: user + system CPU time of the child (``getrusage``), which other load on a
+  busy machine hardly affects.
 
 One untimed warm-up run per library first (byte-code compilation, OS file cache); then the
 libraries alternate, and the medians are reported. ``--importtime`` prints the slowest imports
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import os
 import statistics
 import subprocess
@@ -82,15 +85,27 @@ def _problem_file(directory: Path) -> Path:
     return path
 
 
-def _one(script: str, env: dict[str, str]) -> tuple[float, float]:
+def _children_cpu() -> float:
+    try:
+        import resource
+    except ImportError:  # Windows
+        return math.nan
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _one(script: str, env: dict[str, str]) -> tuple[float, float, float]:
+    """(process wall time, in-process import+solve time, process CPU time) of one run."""
+    c0 = _children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
     )
     wall = time.perf_counter() - t0
+    cpu = _children_cpu() - c0
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed")
-    return wall, float(proc.stdout.strip().splitlines()[-1])
+    return wall, float(proc.stdout.strip().splitlines()[-1]), cpu
 
 
 def run(runs: int = 7) -> dict[str, dict[str, Any]]:
@@ -109,15 +124,16 @@ def run(runs: int = 7) -> dict[str, dict[str, Any]]:
                 live[lib] = script
             except RuntimeError as err:
                 out[lib] = {"process": None, "note": f"failed: {err}"}
-        samples: dict[str, list[tuple[float, float]]] = {lib: [] for lib in live}
+        samples: dict[str, list[tuple[float, float, float]]] = {lib: [] for lib in live}
         for _ in range(runs):
             for lib, script in live.items():
                 samples[lib].append(_one(script, env))
-        for lib, s in samples.items():
+        for lib, runs_ in samples.items():
             out[lib] = {
-                "process": statistics.median(w for w, _ in s),
-                "in_process": statistics.median(i for _, i in s),
-                "runs": len(s),
+                "process": statistics.median(r[0] for r in runs_),
+                "in_process": statistics.median(r[1] for r in runs_),
+                "cpu": statistics.median(r[2] for r in runs_),
+                "runs": len(runs_),
             }
     return dict(sorted(out.items(), key=lambda kv: list(SCRIPTS).index(kv[0])))
 

@@ -22,7 +22,17 @@ bench_core = pytest.importorskip("benchmarks.bench_core")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, str, Path]:
     out = tmp_path_factory.mktemp("bench") / "bench.md"
     cfg = bench_core.parse_args(
-        ["--quick", "--sizes", "10", "--no-real", "--no-cold-start", "--out", str(out)]
+        [
+            "--quick",
+            "--sizes",
+            "10",
+            "--no-real",
+            "--no-cold-start",
+            "--budget",
+            "0.01",
+            "--out",
+            str(out),
+        ]
     )
     res = bench_core.run(cfg)
     text = bench_core.report(res)

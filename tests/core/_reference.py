@@ -157,7 +157,7 @@ def random_bounds(rng: np.random.Generator, n: int, kind: str) -> tuple[Array, A
 
 def random_mu(rng: np.random.Generator, n: int, kind: str) -> Array:
     """Expected returns of the given kind (annual decimals)."""
-    if kind == "equal" or n == 1 and kind == "tie":
+    if kind == "equal" or (n == 1 and kind == "tie"):
         return np.full(n, round(float(rng.uniform(0.02, 0.12)), 4))
     mu = rng.normal(0.08, 0.06, size=n)
     if kind == "tie":
@@ -518,12 +518,15 @@ def check_certificate(
     at_lo = np.asarray(res.at_lower)
     at_up = np.asarray(res.at_upper)
     z = np.asarray(res.bound_multipliers, dtype=float)
-    assert at_lo.shape == (n,) and at_lo.dtype == np.bool_, f"at_lower {at_lo!r}{tag}"
-    assert at_up.shape == (n,) and at_up.dtype == np.bool_, f"at_upper {at_up!r}{tag}"
-    assert z.shape == (n,) and np.all(np.isfinite(z)), f"bound multipliers {z!r}{tag}"
+    for name, flags in (("at_lower", at_lo), ("at_upper", at_up)):
+        assert flags.shape == (n,), f"{name} shape {flags.shape}{tag}"
+        assert flags.dtype == np.bool_, f"{name} dtype {flags.dtype}{tag}"
+    assert z.shape == (n,), f"bound multipliers shape {z.shape}{tag}"
+    assert np.all(np.isfinite(z)), f"bound multipliers {z!r}{tag}"
     gamma = float(res.budget_multiplier)
     eta = float(res.return_multiplier)
-    assert np.isfinite(gamma) and np.isfinite(eta), f"multipliers γ={gamma}, η={eta}{tag}"
+    assert np.isfinite(gamma), f"budget multiplier γ={gamma}{tag}"
+    assert np.isfinite(eta), f"return multiplier η={eta}{tag}"
     m = np.zeros(n) if mu is None else np.asarray(mu, dtype=float)
     lo = np.asarray(lower, dtype=float)
     up = np.asarray(upper, dtype=float)
@@ -765,7 +768,9 @@ def exact_min_variance(
     wl = [w[i] for i in range(n)]
     for i in range(n):
         lo, up = case.lower[i], case.upper[i]
-        if (np.isfinite(lo) and wl[i] < Fr(float(lo))) or (np.isfinite(up) and wl[i] > Fr(float(up))):
+        if np.isfinite(lo) and wl[i] < Fr(float(lo)):
+            return None
+        if np.isfinite(up) and wl[i] > Fr(float(up)):
             return None
     g = [2 * sum(cov[i][j] * wl[j] for j in range(n)) for i in range(n)]
     if eta_free:

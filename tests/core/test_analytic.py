@@ -84,7 +84,8 @@ def test_two_asset_gmv_long_only(s1, s2, rho, what):
         # the asset left out sits exactly at zero and is reported as binding at its lower bound,
         # with a positive shadow price (variance would rise if it were forced in)
         assert res.weights[j] == 0.0
-        assert res.at_lower[j] and not res.at_lower[1 - j]
+        assert res.at_lower[j]
+        assert not res.at_lower[1 - j]
         assert res.bound_multipliers[j] > 0
         assert res.variance == pytest.approx(cov[1 - j, 1 - j], rel=OBJ_RTOL)
     else:
@@ -251,7 +252,8 @@ def test_min_variance_with_shorting_is_merton(seed, n):
         eta = 2 * (mf.A * r - mf.B) / mf.D
         assert abs(res.return_multiplier - eta) <= 1e-9 * max(1.0, abs(eta))
         check_certificate(res, mu, cov, lo, up, target_return=r)
-        assert not res.at_lower.any() and not res.at_upper.any()
+        assert not res.at_lower.any()
+        assert not res.at_upper.any()
 
 
 @pytest.mark.parametrize(("seed", "n"), [(21, 3), (22, 8), (23, 30)])

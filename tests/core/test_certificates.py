@@ -158,7 +158,8 @@ def test_result_is_frozen_and_complete():
     assert isinstance(res, PortfolioResult)
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.expected_return = 1.0  # type: ignore[misc]
-    assert res.risk_free_rate is None and res.sharpe_ratio is None
+    assert res.risk_free_rate is None
+    assert res.sharpe_ratio is None
     assert res.n_assets == case.n
     res = min_variance(case.mu, case.cov, float(np.mean(case.mu)), risk_free_rate=0.02)
     assert res.sharpe_ratio == pytest.approx((res.expected_return - 0.02) / res.volatility,
@@ -280,7 +281,8 @@ def test_frontier_sample(case, points, frontiers):
         assert np.asarray(s.weights).shape == (points, case.n)
         assert np.asarray(s.returns).shape == (points,)
         assert np.asarray(s.volatilities).shape == (points,)
-        assert np.all(np.isfinite(s.weights)) and np.all(np.isfinite(s.returns))
+        assert np.all(np.isfinite(s.weights))
+        assert np.all(np.isfinite(s.returns))
         assert np.all(np.isfinite(s.volatilities))
         if points >= 2:
             if by == "return":

@@ -16,6 +16,7 @@ from _reference import (
     Case,
     assert_own_kkt,
     check_certificate,
+    clarabel_max_return,
     clarabel_max_sharpe,
     clarabel_min_variance,
     exact_min_variance,
@@ -163,7 +164,7 @@ def _merge_duplicate(case: Case) -> tuple[Case, int, int]:
 @pytest.mark.parametrize("n", [2, 3, 9, 30])
 def test_duplicated_asset(bounds, n):
     case = random_case(3, n, bounds, "duplicate")
-    merged, j, last = _merge_duplicate(case)
+    merged, j, _ = _merge_duplicate(case)
     assert merged.pd
     lo_r, hi_r = return_range(case.mu, case.lower, case.upper)
     targets = [None] + ([lo_r + f * (hi_r - lo_r) for f in (0.2, 0.5, 0.8)] if hi_r > lo_r
@@ -190,6 +191,14 @@ def test_duplicated_asset(bounds, n):
     assert np.all(np.diff(ef.corner_returns) > 0)
 
 
+def _outcome(call):
+    """``(result, None)`` or ``(None, the XlfrontierError raised)``."""
+    try:
+        return call(), None
+    except XlfrontierError as err:
+        return None, err
+
+
 def test_duplicated_asset_unlimited_shorting():
     # weights are not unique (any split of the pair): either a certified optimum with the
     # merged problem's variance, or a clear refusal that says why
@@ -201,9 +210,8 @@ def test_duplicated_asset_unlimited_shorting():
         (lambda: min_variance(case.mu, case.cov, 0.1, case.lower, case.upper),
          quadprog_min_variance(merged, 0.1)),
     ):
-        try:
-            res = call()
-        except XlfrontierError as err:
+        res, err = _outcome(call)
+        if err is not None:
             assert isinstance(err, ValueError)
             assert "not unique" in str(err) or "duplicated" in str(err), str(err)
             continue
@@ -419,3 +427,43 @@ def test_riskless_combination_gmv_is_the_efficient_one(name, f, mu, upper):
         assert res.expected_return == pytest.approx(best, abs=1e-9), (
             f"{name}: GMV return {res.expected_return!r}, best riskless return {best!r}")
         assert_own_kkt(res, where=name)
+
+
+@pytest.mark.parametrize("seed", [694979, 1, 2, 3])
+def test_bounded_low_rank_problem_is_never_unbounded(seed):
+    # with finite lower bounds the feasible set is a bounded polytope: every objective has a
+    # finite optimum, whatever riskless combinations the low-rank Σ allows
+    case = random_case(seed, 40, "short_half", "lowrank", "random")
+    assert np.all(np.isfinite(case.lower))
+    ef = efficient_frontier(case.mu, case.cov, case.lower, case.upper)
+    hi = return_range(case.mu, case.lower, case.upper)[1]
+    assert ef.max_return == pytest.approx(hi, rel=1e-12)
+    for i, c in enumerate(ef.corners):
+        check_certificate(c, case.mu, case.cov, case.lower, case.upper, kind="efficient",
+                          where=f"{case.label} corner {i}")
+    res = min_variance(case.mu, case.cov, hi, case.lower, case.upper)
+    check_certificate(res, case.mu, case.cov, case.lower, case.upper, target_return=hi)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "solver bug (bound violation 5.8e-11 > 1e-12): long-only, cov = f fᵀ with this 8x2 f and "
+    "mu; efficient_frontier(mu, cov).corners[1].weights[0] == -5.80e-11 (kkt.primal 5.8e-11); "
+    "expected >= 0. Earlier versions raised UnboundedError / reported max_return = inf here."))
+def test_long_only_rank_two_covariance():
+    # 8 assets, rank-2 covariance, long-only: a bounded problem, yet riskless long/short
+    # combinations of the assets exist; nothing may be reported as unbounded
+    f = np.array([[0.178, 0.101], [0.016, 0.14], [0.02, 0.1], [0.087, 0.085],
+                  [-0.106, 0.156], [-0.085, 0.058], [0.089, 0.138], [0.136, 0.271]])
+    mu = np.array([0.159, 0.205, 0.043, 0.056, 0.149, 0.019, 0.114, 0.048])
+    cov = f @ f.T
+    n = mu.size
+    lo, up = np.zeros(n), np.full(n, INF)
+    case = Case(mu, cov, lo, up, "rank-2 long-only", pd=False, extra={"factor": f})
+    ef = efficient_frontier(mu, cov)
+    assert ef.max_return == pytest.approx(0.205, rel=1e-14)
+    for i, c in enumerate(ef.corners):
+        check_certificate(c, mu, cov, lo, up, kind="efficient", where=f"corner {i}")
+    res = max_return(mu, cov, 0.2)
+    check_certificate(res, mu, cov, lo, up, kind="efficient")
+    ref = clarabel_max_return(case, 0.2)
+    assert res.expected_return >= ref.expected_return - CLARABEL_OBJ_RTOL

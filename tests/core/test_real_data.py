@@ -111,7 +111,7 @@ def test_real_max_sharpe(market, name):
 
 @pytest.mark.parametrize("name", list(BOUNDS))
 def test_real_frontier(market, name):
-    names, mu, cov = market
+    _, mu, cov = market
     n = mu.size
     lo, up = (np.full(n, b) for b in BOUNDS[name])
     case = Case(mu, cov, lo, up, f"sp500 {name}")

@@ -22,10 +22,19 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import win32_stubs  # noqa: E402
+import win32_stubs
 
-_FAKE_MODULES = ("pywintypes", "pythoncom", "win32com", "win32api", "win32con", "win32gui",
-                 "win32process", "win32event", "win32timezone")
+_FAKE_MODULES = (
+    "pywintypes",
+    "pythoncom",
+    "win32com",
+    "win32api",
+    "win32con",
+    "win32gui",
+    "win32process",
+    "win32event",
+    "win32timezone",
+)
 
 
 def _install_then_confine():
@@ -34,7 +43,7 @@ def _install_then_confine():
     saved = {name: getattr(xlwings, name) for name in ("func", "arg", "ret", "script", "sub")}
     had = {name: hasattr(ctypes, name) for name in ("windll", "oledll")}
     before = set(sys.modules)
-    xw, xl_udfs, com_server = win32_stubs.install()
+    _xw, xl_udfs, com_server = win32_stubs.install()
     try:
         module = sys.modules.get("xlfrontier.udfs")
         if module is None:
@@ -55,6 +64,13 @@ def _install_then_confine():
 
 XL_UDFS, COM_SERVER, UDF_MODULE = _install_then_confine()
 MODULE_NAME = "xlfrontier.udfs"
+# Register the module as not reloadable (filetime None): xlwings reloads a UDF module whose
+# file changed, and a reload now would bind the no-op decorators again.
+XL_UDFS.udf_modules[MODULE_NAME] = {
+    "filename": UDF_MODULE.__file__,
+    "filetime": None,
+    "module": UDF_MODULE,
+}
 
 
 def call_udf(name, *args):

@@ -410,6 +410,35 @@ def test_function_wizard_help_replays_import_functions(sample_modules):
     assert all(code.isascii() for code in sample_modules.values())
 
 
+def test_function_wizard_text_of_any_length_and_alphabet_round_trips():
+    """Long non-ASCII texts stay within VBA's line limit and come back exactly."""
+    text = ('Say "\u03bc\u03c3\u00e9" \u2013 \U0001f4c8\n\t' * 30)[:255]
+    option = addin.MacroOption("F", text, "Cat\u00e9gorie", (text, "", "plain"))
+    source = addin.register_vba([option])
+    assert source.isascii()
+    assert max(map(len, source.splitlines())) < 400  # VBA refuses lines over 1023
+    source = source.replace("Application.MacroOptions ", "RecordMacroOptions ")
+    source = source.replace("ThisWorkbook.Saved = True", "")
+    source += (
+        "Private Sub RecordMacroOptions(Macro As String, Description As String, _\r\n"
+        "        Category As String, ArgumentDescriptions As Variant)\r\n"
+        "    Debug.Print Description\r\n"
+        "    Debug.Print Category\r\n"
+        '    Debug.Print Join(ArgumentDescriptions, "|")\r\n'
+        "End Sub\r\n"
+    )
+    source = source.replace("ThisWorkbook.Name", '"x.xlam"')
+    app = ExcelApplication()
+    app.add_module(source, name=addin.REGISTER_VBA_MODULE)
+    app.run("RegisterFunctions")
+    # VBA strings are UTF-16: the emoji arrives as the surrogate pair the module spells out.
+    printed = [
+        line.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        for line in app.interpreter.console
+    ]
+    assert printed == [text, "Cat\u00e9gorie", f"{text}||plain"]
+
+
 # ------------------------------------------------------------------------------ ribbon
 
 

@@ -42,30 +42,46 @@ def test_main_job_writes_the_workbook_and_prints_the_results(capsys, tmp_path, m
     tangency = max_sharpe(mu, cov, SAMPLE.risk_free_rate, lo, up)
     lines = out.splitlines()
     row = next(line for line in lines if line.strip().startswith("Expected return"))
-    assert row.split()[-3:] == [f"{gmv.expected_return:.2%}", f"{tangency.expected_return:.2%}",
-                                "6.00%"]
+    assert row.split()[-3:] == [
+        f"{gmv.expected_return:.2%}",
+        f"{tangency.expected_return:.2%}",
+        "6.00%",
+    ]
     row = next(line for line in lines if line.strip().startswith("Sharpe ratio"))
     assert row.split()[-2] == f"{tangency.sharpe_ratio:.3f}"
     assert "Feasible target returns" in out
     # The frontier table: one line per point, from the GMV to the highest return.
     frontier = efficient_frontier(mu, cov, lo, up).sample(SAMPLE.frontier_points)
     start = next(i for i, line in enumerate(lines) if line.startswith("Efficient frontier"))
-    table = lines[start + 2:]
+    table = lines[start + 2 :]
     assert len(table) == SAMPLE.frontier_points
-    assert table[0].split()[:2] == [f"{frontier.returns[0]:.2%}",
-                                    f"{frontier.volatilities[0]:.2%}"]
-    assert table[-1].split()[:2] == [f"{frontier.returns[-1]:.2%}",
-                                     f"{frontier.volatilities[-1]:.2%}"]
+    assert table[0].split()[:2] == [f"{frontier.returns[0]:.2%}", f"{frontier.volatilities[0]:.2%}"]
+    assert table[-1].split()[:2] == [
+        f"{frontier.returns[-1]:.2%}",
+        f"{frontier.volatilities[-1]:.2%}",
+    ]
     assert "US Treasuries 40%" in table[0]
     # Running again replaces the workbook and says so.
     code, out, _ = run(capsys, "run")
-    assert code == 0 and "(replaced)" in out
+    assert code == 0
+    assert "(replaced)" in out
 
 
 def test_run_options(capsys, tmp_path):
     out_file = tmp_path / "custom.xlsx"
-    code, out, err = run(capsys, "--quiet", "--out", str(out_file), "--points", "9",
-                         "--rf", "2%", "--target", "0.055", "--static")
+    code, out, err = run(
+        capsys,
+        "--quiet",
+        "--out",
+        str(out_file),
+        "--points",
+        "9",
+        "--rf",
+        "2%",
+        "--target",
+        "0.055",
+        "--static",
+    )
     assert code == 0, err
     assert out.strip() == str(out_file)
     code, out, _ = run(capsys, "run", "--out", str(tmp_path), "--points", "5")
@@ -84,13 +100,16 @@ def test_unreachable_target_is_reported_with_exit_1(capsys, tmp_path):
     assert (tmp_path / "t.xlsx").is_file()  # written, with the error texts in the cells
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--target", "60"], "looks like a percentage"),
-    (["--rf", "abc"], "is not a rate"),
-    (["--points", "1"], "points must be between 2 and"),
-    (["recalc", "a.xlsx", "--out", "b.xlsx", "--in-place"], "not allowed with argument"),
-    (["frobnicate"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--target", "60"], "looks like a percentage"),
+        (["--rf", "abc"], "is not a rate"),
+        (["--points", "1"], "points must be between 2 and"),
+        (["recalc", "a.xlsx", "--out", "b.xlsx", "--in-place"], "not allowed with argument"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
 def test_usage_errors_exit_2(capsys, argv, message):
     with pytest.raises(SystemExit) as exc:
         cli.main(argv)
@@ -100,11 +119,15 @@ def test_usage_errors_exit_2(capsys, argv, message):
 
 def test_assets_csv(capsys, tmp_path):
     good = tmp_path / "assets.csv"
-    good.write_text("asset,expected_return,volatility,min_weight,max_weight,Stocks,Bonds\n"
-                    "Stocks,7%,16%,,,1,0.2\nBonds,4%,5%,,,0.2,1\n", encoding="utf-8")
+    good.write_text(
+        "asset,expected_return,volatility,min_weight,max_weight,Stocks,Bonds\n"
+        "Stocks,7%,16%,,,1,0.2\nBonds,4%,5%,,,0.2,1\n",
+        encoding="utf-8",
+    )
     code, out, err = run(capsys, "--assets", str(good), "--out", str(tmp_path / "a.xlsx"))
     assert code == 0, err
-    assert "2 assets" in out and "Assets read from assets.csv" in out
+    assert "2 assets" in out
+    assert "Assets read from assets.csv" in out
     bad = tmp_path / "bad.csv"
     bad.write_text("asset,expected_return\nStocks,7%\n", encoding="utf-8")
     code, out, err = run(capsys, "--assets", str(bad), "--out", str(tmp_path / "b.xlsx"))
@@ -112,14 +135,18 @@ def test_assets_csv(capsys, tmp_path):
     assert err.startswith("xlfrontier run: error: bad.csv")
     assert not (tmp_path / "b.xlsx").exists()
     code, _, err = run(capsys, "--assets", str(tmp_path / "missing.csv"))
-    assert code == 1 and "cannot read" in err and "Traceback" not in err
+    assert code == 1
+    assert "cannot read" in err
+    assert "Traceback" not in err
 
 
 def test_bad_output_path(capsys, tmp_path):
     code, _, err = run(capsys, "--out", str(tmp_path / "book.csv"))
-    assert code == 1 and "must be an .xlsx file" in err
+    assert code == 1
+    assert "must be an .xlsx file" in err
     code, _, err = run(capsys, "--out", str(tmp_path / "no" / "such" / "dir" / "b.xlsx"))
-    assert code == 1 and "cannot write" in err
+    assert code == 1
+    assert "cannot write" in err
 
 
 def test_template_command(capsys, tmp_path):
@@ -129,7 +156,8 @@ def test_template_command(capsys, tmp_path):
     assert out.strip() == f"Wrote the template: {written}"
     assert written.read_bytes() == (REPO / "workbook_templates" / TEMPLATE_FILENAME).read_bytes()
     code, _, err = run(capsys, "template", "--out", str(tmp_path / "x.txt"))
-    assert code == 1 and "give an .xlsx file" in err
+    assert code == 1
+    assert "give an .xlsx file" in err
 
 
 def test_template_default_directory(monkeypatch, tmp_path):
@@ -148,23 +176,29 @@ def test_recalc_command(capsys, tmp_path):
     assert out.startswith("Recalculated 50 formulas of book.xlsx -> ")
     assert (tmp_path / "book.recalc.xlsx").is_file()
     code, out, _ = run(capsys, "recalc", str(book), "--out", str(tmp_path / "other.xlsx"))
-    assert code == 0 and (tmp_path / "other.xlsx").is_file()
+    assert code == 0
+    assert (tmp_path / "other.xlsx").is_file()
     before = book.stat().st_mtime_ns
     code, _, _ = run(capsys, "recalc", str(book), "--in-place")
-    assert code == 0 and book.stat().st_mtime_ns != before
+    assert code == 0
+    assert book.stat().st_mtime_ns != before
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "does not exist"),
-    (b"plain text", "not a zip package"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist"),
+        (b"plain text", "not a zip package"),
+    ],
+)
 def test_recalc_bad_files_exit_1(capsys, tmp_path, content, message):
     path = tmp_path / "book.xlsx"
     if content is not None:
         path.write_bytes(content)
     code, out, err = run(capsys, "recalc", str(path))
     assert code == 1
-    assert err.startswith("xlfrontier recalc: error:") and message in err
+    assert err.startswith("xlfrontier recalc: error:")
+    assert message in err
     assert "Traceback" not in out + err
 
 
@@ -173,7 +207,8 @@ def test_recalc_without_formulas_package(capsys, tmp_path, monkeypatch):
     book.write_bytes((REPO / "workbook_templates" / TEMPLATE_FILENAME).read_bytes())
     monkeypatch.setitem(sys.modules, "formulas", None)  # import formulas -> ImportError
     code, _, err = run(capsys, "recalc", str(book))
-    assert code == 1 and 'pip install "xlfrontier[recalc]"' in err
+    assert code == 1
+    assert 'pip install "xlfrontier[recalc]"' in err
 
 
 def test_addin_commands_are_optional(capsys, monkeypatch):
@@ -191,16 +226,23 @@ def _env() -> dict[str, str]:
 
 
 def test_console_start_up_is_lazy():
-    code = ("import sys, xlfrontier.cli as c; p = c._parser(); "
-            "heavy = ('xlsxwriter', 'formulas', 'xlwings', 'pandas', 'openpyxl', 'lxml'); "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=_env(), check=True).stdout
+    code = (
+        "import sys, xlfrontier.cli as c; p = c._parser(); "
+        "heavy = ('xlsxwriter', 'formulas', 'xlwings', 'pandas', 'openpyxl', 'lxml'); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
 def test_module_entry_point_runs():
-    proc = subprocess.run([sys.executable, "-m", "xlfrontier.cli", "--version"],
-                          capture_output=True, text=True, env=_env())
+    proc = subprocess.run(
+        [sys.executable, "-m", "xlfrontier.cli", "--version"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
     assert proc.returncode == 0
     assert proc.stdout.startswith("xlfrontier ")

@@ -43,8 +43,13 @@ def template(tmp_path_factory) -> Path:
 
 def values(path: Path) -> dict[tuple[str, str], object]:
     wb = openpyxl.load_workbook(path, data_only=True)
-    return {(ws.title, c.coordinate): c.value for ws in wb.worksheets
-            for row in ws.iter_rows() for c in row if c.value is not None}
+    return {
+        (ws.title, c.coordinate): c.value
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.value is not None
+    }
 
 
 def formula_cells(path: Path) -> dict[tuple[str, str], str]:
@@ -114,14 +119,17 @@ def test_formulas_package_reproduces_every_stored_value(template):
         """What COM would pass: a scalar for one cell, else a tuple of row tuples."""
         arr = np.asarray(x, dtype=object)
         arr = arr.reshape(arr.shape[0], -1) if arr.ndim > 1 else arr.reshape(1, -1)
-        clean = [[float(v) if isinstance(v, (int, float, np.number)) else v for v in row]
-                 for row in arr.tolist()]
+        clean = [
+            [float(v) if isinstance(v, (int, float, np.number)) else v for v in row]
+            for row in arr.tolist()
+        ]
         return clean[0][0] if arr.shape == (1, 1) else tuple(map(tuple, clean))
 
     def wrapper(func):
         def call(*args):
             result = func(*[excel(a) for a in args])
             return np.array(result if isinstance(result, list) else [[result]], dtype=object)
+
         return wrap_func(call)
 
     functions = formulas.get_functions()
@@ -138,8 +146,7 @@ def test_formulas_package_reproduces_every_stored_value(template):
         block = np.asarray(ranged.value, dtype=object)
         block = block.reshape(block.shape[0], -1)
         for (i, j), v in np.ndenumerate(block):
-            col = openpyxl.utils.get_column_letter(openpyxl.utils.column_index_from_string(c0)
-                                                   + j)
+            col = openpyxl.utils.get_column_letter(openpyxl.utils.column_index_from_string(c0) + j)
             computed[(sheet, f"{col}{r0 + i}")] = v
     stored = values(template)
     cells = formula_cells(template)
@@ -159,8 +166,7 @@ def test_formulas_package_reproduces_every_stored_value(template):
     _, ref = wb.defined_names["frontier_table"].attr_text.split("!")
     for row in ws[ref.replace("$", "")][1:]:
         for c in row:
-            assert float(computed[("FRONTIER", c.coordinate)]) == pytest.approx(c.value,
-                                                                                abs=1e-12)
+            assert float(computed[("FRONTIER", c.coordinate)]) == pytest.approx(c.value, abs=1e-12)
             checked += 1
     assert checked > 300
 
@@ -182,7 +188,9 @@ def round_trip(template, tmp_path_factory):
 def test_round_trip_keeps_every_value(template, round_trip):
     result, out = round_trip
     assert result.path == out
-    assert result.errors == [] and result.resized == [] and result.passes == 1
+    assert result.errors == []
+    assert result.resized == []
+    assert result.passes == 1
     assert result.formulas == len(formula_cells(template))
     assert_same_values(values(template), values(out))
 
@@ -191,17 +199,25 @@ def test_round_trip_keeps_the_package(template, round_trip):
     _, out = round_trip
     before, after = zipfile.ZipFile(template), zipfile.ZipFile(out)
     assert before.namelist() == after.namelist()
-    for name in ("xl/metadata.xml", "xl/styles.xml", "xl/drawings/drawing1.xml",
-                 "xl/sharedStrings.xml", "[Content_Types].xml"):
+    for name in (
+        "xl/metadata.xml",
+        "xl/styles.xml",
+        "xl/drawings/drawing1.xml",
+        "xl/sharedStrings.xml",
+        "[Content_Types].xml",
+    ):
         assert before.read(name) == after.read(name), name
     for name in ("xl/charts/chart1.xml", "xl/charts/chart2.xml"):  # same series, same caches
         refs = [re.findall(r"<c:f>([^<]*)</c:f>", z.read(name).decode()) for z in (before, after)]
         assert refs[0] == refs[1]
-        caches = [[float(v) for v in re.findall(r"<c:v>([-0-9.eE]+)</c:v>", z.read(name).decode())]
-                  for z in (before, after)]
+        caches = [
+            [float(v) for v in re.findall(r"<c:v>([-0-9.eE]+)</c:v>", z.read(name).decode())]
+            for z in (before, after)
+        ]
         np.testing.assert_allclose(caches[0], caches[1], rtol=1e-12)
     sheet = after.read("xl/worksheets/sheet4.xml").decode()
-    assert 'cm="1"' in sheet and 't="array"' in sheet
+    assert 'cm="1"' in sheet
+    assert 't="array"' in sheet
     assert formula_cells(template) == formula_cells(out)
 
 
@@ -231,10 +247,12 @@ def test_more_frontier_points_resize_the_spill_names_and_charts(template, tmp_pa
     ws = wb["Frontier"]
     mu = np.array(SAMPLE.expected_returns)
     cov = np.outer(SAMPLE.volatilities, SAMPLE.volatilities) * np.array(SAMPLE.correlations)
-    sample = efficient_frontier(mu, cov, np.array(SAMPLE.min_weights),
-                                np.array(SAMPLE.max_weights)).sample(40)
-    np.testing.assert_allclose([ws.cell(row=38 + i, column=3).value for i in range(40)],
-                               sample.volatilities, atol=1e-10)
+    sample = efficient_frontier(
+        mu, cov, np.array(SAMPLE.min_weights), np.array(SAMPLE.max_weights)
+    ).sample(40)
+    np.testing.assert_allclose(
+        [ws.cell(row=38 + i, column=3).value for i in range(40)], sample.volatilities, atol=1e-10
+    )
     # New rows take the table's number formats.
     assert ws["C77"].number_format == ws["C38"].number_format == "0.00%"
     charts = zipfile.ZipFile(result.path)
@@ -252,7 +270,8 @@ def test_fewer_points_clear_the_old_rows(template, tmp_path):
     assert result.resized == ["Frontier!B37: B37:N62 -> B37:N42"]
     ws = openpyxl.load_workbook(result.path, data_only=True)["Frontier"]
     assert isinstance(ws["B42"].value, float)
-    assert ws["B43"].value is None and ws["N62"].value is None
+    assert ws["B43"].value is None
+    assert ws["N62"].value is None
 
 
 def test_blocked_spill_says_so(template, tmp_path):
@@ -264,8 +283,9 @@ def test_blocked_spill_says_so(template, tmp_path):
         for info in z.infolist():
             data = z.read(info.filename)
             if info.filename == "xl/worksheets/sheet4.xml":
-                data = data.replace(b"</sheetData>",
-                                    b'<row r="70"><c r="B70"><v>1</v></c></row></sheetData>')
+                data = data.replace(
+                    b"</sheetData>", b'<row r="70"><c r="B70"><v>1</v></c></row></sheetData>'
+                )
             dest.writestr(zipfile.ZipInfo(info.filename, info.date_time), data)
     result = recalc_workbook(out, tmp_path / "blocked_out.xlsx")
     assert any(e.startswith("Frontier!B37: #SPILL!") for e in result.errors)
@@ -296,10 +316,10 @@ def test_bad_files(tmp_path, template):
         recalc_workbook(tmp_path / "text.xlsx")
     with zipfile.ZipFile(tmp_path / "empty.xlsx", "w") as z:
         z.writestr("hello.txt", "hi")
-    with pytest.raises(WorkbookError, match="no xl/workbook.xml"):
+    with pytest.raises(WorkbookError, match=r"no xl/workbook\.xml"):
         recalc_workbook(tmp_path / "empty.xlsx")
     (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0")
-    with pytest.raises(WorkbookError, match="only .xlsx and .xlsm"):
+    with pytest.raises(WorkbookError, match=r"only \.xlsx and \.xlsm"):
         recalc_workbook(tmp_path / "old.xls")
     with pytest.raises(WorkbookError, match="is the input file"):
         recalc_workbook(template, template)

@@ -40,8 +40,16 @@ NS = {
 }
 
 # Built-in Excel functions a formula may use, with (min, max) argument counts.
-BUILTIN_ARITY = {"IF": (2, 3), "MMULT": (2, 2), "TRANSPOSE": (1, 1), "SQRT": (1, 1),
-                 "INDEX": (2, 3), "ROWS": (1, 1), "MAX": (1, 255), "SUM": (1, 255)}
+BUILTIN_ARITY = {
+    "IF": (2, 3),
+    "MMULT": (2, 2),
+    "TRANSPOSE": (1, 1),
+    "SQRT": (1, 1),
+    "INDEX": (2, 3),
+    "ROWS": (1, 1),
+    "MAX": (1, 255),
+    "SUM": (1, 255),
+}
 
 SHEETS = ["Start", "Inputs", "Optimizer", "Frontier"]
 N = SAMPLE.n_assets
@@ -90,12 +98,17 @@ class Book:
         strings = []
         if "xl/sharedStrings.xml" in self.parts:
             sst = ET.fromstring(z.read("xl/sharedStrings.xml"))
-            strings = ["".join(t.text or "" for t in si.iter(f"{{{NS['m']}}}t"))
-                       for si in sst.findall("m:si", NS)]
+            strings = [
+                "".join(t.text or "" for t in si.iter(f"{{{NS['m']}}}t"))
+                for si in sst.findall("m:si", NS)
+            ]
         styles = ET.fromstring(z.read("xl/styles.xml"))
         xfs = styles.findall("m:cellXfs/m:xf", NS)
-        unlocked = {i for i, xf in enumerate(xfs)
-                    if (p := xf.find("m:protection", NS)) is not None and p.get("locked") == "0"}
+        unlocked = {
+            i
+            for i, xf in enumerate(xfs)
+            if (p := xf.find("m:protection", NS)) is not None and p.get("locked") == "0"
+        }
         self.cells: dict[str, dict[tuple[int, int], dict]] = {}
         self.sheet_xml = {}
         for sheet in wb.findall("m:sheets/m:sheet", NS):
@@ -109,9 +122,15 @@ class Book:
                 kind = c.get("t", "n")
                 value = None
                 if v is not None and v.text is not None:
-                    value = (strings[int(v.text)] if kind == "s" else v.text
-                             if kind in ("str", "e") else v.text == "1" if kind == "b"
-                             else float(v.text))
+                    value = (
+                        strings[int(v.text)]
+                        if kind == "s"
+                        else v.text
+                        if kind in ("str", "e")
+                        else v.text == "1"
+                        if kind == "b"
+                        else float(v.text)
+                    )
                 cells[parse_cell(c.get("r"))] = {
                     "value": value,
                     "formula": f.text if f is not None else None,
@@ -119,16 +138,21 @@ class Book:
                     "dynamic": c.get("cm") == "1",
                     "unlocked": int(c.get("s", "0")) in unlocked,
                 }
-        self.charts = {name: ET.fromstring(z.read(name)) for name in sorted(self.parts)
-                       if re.fullmatch(r"xl/charts/chart\d+\.xml", name)}
+        self.charts = {
+            name: ET.fromstring(z.read(name))
+            for name in sorted(self.parts)
+            if re.fullmatch(r"xl/charts/chart\d+\.xml", name)
+        }
 
     def value(self, sheet: str, rc: tuple[int, int]):
         return self.cells[sheet].get(rc, {}).get("value")
 
     def block(self, ref: str) -> np.ndarray:
         sheet, (r0, c0, r1, c1) = parse_range(ref)
-        return np.array([[self.value(sheet, (r, c)) for c in range(c0, c1 + 1)]
-                         for r in range(r0, r1 + 1)], dtype=object)
+        return np.array(
+            [[self.value(sheet, (r, c)) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)],
+            dtype=object,
+        )
 
     def name_block(self, name: str) -> np.ndarray:
         return self.block(self.names[name])
@@ -192,7 +216,8 @@ def test_committed_template_matches_generator(built):
     assert COMMITTED.is_file(), "run `xlfrontier template` to write workbook_templates/"
     assert COMMITTED.read_bytes() == built[0].read_bytes(), (
         "workbook_templates/xlfrontier_template.xlsx is stale: regenerate it with "
-        "`xlfrontier template`")
+        "`xlfrontier template`"
+    )
 
 
 def test_generate_template_into_a_directory(tmp_path):
@@ -214,14 +239,25 @@ def test_sheets_and_metadata(book):
 
 
 def test_defined_names(book):
-    expected = {"mu": ("Inputs", N, 1), "vols": ("Inputs", N, 1), "lower": ("Inputs", N, 1),
-                "upper": ("Inputs", N, 1), "labels": ("Inputs", N, 1),
-                "vol_used": ("Inputs", N, 1), "corr": ("Inputs", N, N),
-                "cov": ("Inputs", N, N), "cov_input": ("Inputs", N, N),
-                "rf": ("Inputs", 1, 1), "target": ("Inputs", 1, 1), "points": ("Inputs", 1, 1),
-                "cov_source": ("Inputs", 1, 1), "w_gmv": ("Optimizer", N, 1),
-                "w_maxsharpe": ("Optimizer", N, 1), "w_target": ("Optimizer", N, 1),
-                "frontier_table": ("Frontier", POINTS + 1, 3 + N)}
+    expected = {
+        "mu": ("Inputs", N, 1),
+        "vols": ("Inputs", N, 1),
+        "lower": ("Inputs", N, 1),
+        "upper": ("Inputs", N, 1),
+        "labels": ("Inputs", N, 1),
+        "vol_used": ("Inputs", N, 1),
+        "corr": ("Inputs", N, N),
+        "cov": ("Inputs", N, N),
+        "cov_input": ("Inputs", N, N),
+        "rf": ("Inputs", 1, 1),
+        "target": ("Inputs", 1, 1),
+        "points": ("Inputs", 1, 1),
+        "cov_source": ("Inputs", 1, 1),
+        "w_gmv": ("Optimizer", N, 1),
+        "w_maxsharpe": ("Optimizer", N, 1),
+        "w_target": ("Optimizer", N, 1),
+        "frontier_table": ("Frontier", POINTS + 1, 3 + N),
+    }
     for name, (sheet, rows, cols) in expected.items():
         assert name in book.names, name
         got_sheet, (r0, c0, r1, c1) = parse_range(book.names[name])
@@ -242,8 +278,19 @@ def test_inputs_hold_the_sample(book):
 
 
 def test_input_cells_unlocked_and_sheets_protected(book):
-    for name in ("mu", "vols", "lower", "upper", "labels", "corr", "cov_input", "rf", "target",
-                 "points", "cov_source"):
+    for name in (
+        "mu",
+        "vols",
+        "lower",
+        "upper",
+        "labels",
+        "corr",
+        "cov_input",
+        "rf",
+        "target",
+        "points",
+        "cov_source",
+    ):
         sheet, (r0, c0, r1, c1) = parse_range(book.names[name])
         for r in range(r0, r1 + 1):
             for c in range(c0, c1 + 1):
@@ -252,7 +299,8 @@ def test_input_cells_unlocked_and_sheets_protected(book):
         assert not cell["unlocked"], sheet
     for sheet in ("Inputs", "Optimizer", "Frontier"):
         protection = book.sheet_xml[sheet].find("m:sheetProtection", NS)
-        assert protection is not None and protection.get("password") is None, sheet
+        assert protection is not None, sheet
+        assert protection.get("password") is None, sheet
     assert book.sheet_xml["Start"].find("m:sheetProtection", NS) is None
 
 
@@ -285,9 +333,19 @@ def test_every_formula_uses_known_functions_with_valid_arity(book):
             assert low <= nargs <= high, f"{sheet}!{rc}: {func} with {nargs} arguments"
     assert set(template.BUILTINS) >= seen - set(udfs.__all__)
     # The catalog the issue lists for the template is all there.
-    assert {"EFFICIENT_FRONTIER", "GMV_WEIGHTS", "MAXSHARPE_WEIGHTS", "MINVAR_WEIGHTS",
-            "RISK_CONTRIBUTIONS", "PORTFOLIO_EXPLAIN", "PORTFOLIO_STATS", "FRONTIER_RANGE",
-            "PORTFOLIO_RETURN", "PORTFOLIO_VOL", "PORTFOLIO_SHARPE"} <= seen
+    assert {
+        "EFFICIENT_FRONTIER",
+        "GMV_WEIGHTS",
+        "MAXSHARPE_WEIGHTS",
+        "MINVAR_WEIGHTS",
+        "RISK_CONTRIBUTIONS",
+        "PORTFOLIO_EXPLAIN",
+        "PORTFOLIO_STATS",
+        "FRONTIER_RANGE",
+        "PORTFOLIO_RETURN",
+        "PORTFOLIO_VOL",
+        "PORTFOLIO_SHARPE",
+    } <= seen
 
 
 def test_array_results_are_dynamic_arrays_over_their_result(book, built):
@@ -295,14 +353,18 @@ def test_array_results_are_dynamic_arrays_over_their_result(book, built):
     anchors = {(s, rc): cell for s, rc, cell in book.formulas() if cell["array"]}
     for sheet, rc, cell in book.formulas():
         udf_calls = [f for f, _ in calls(cell["formula"]) if f in udfs.__all__]
-        scalar = udf_calls and udf_calls[0] in ("PORTFOLIO_RETURN", "PORTFOLIO_VOL",
-                                                "PORTFOLIO_SHARPE")
+        scalar = udf_calls and udf_calls[0] in (
+            "PORTFOLIO_RETURN",
+            "PORTFOLIO_VOL",
+            "PORTFOLIO_SHARPE",
+        )
         if udf_calls and not scalar:
             assert (sheet, rc) in anchors, f"{sheet}!{rc} must be a dynamic array"
     for (sheet, _rc), cell in anchors.items():
         assert cell["dynamic"], sheet  # cm="1": Excel spills instead of adding "@"
-    frontier_anchor = next(c for (s, _), c in anchors.items()
-                           if c["formula"].startswith("EFFICIENT_FRONTIER"))
+    frontier_anchor = next(
+        c for (s, _), c in anchors.items() if c["formula"].startswith("EFFICIENT_FRONTIER")
+    )
     _, (r0, c0, r1, c1) = parse_range("X!" + frontier_anchor["array"])
     assert (r1 - r0 + 1, c1 - c0 + 1) == result.tables["frontier"].shape == (POINTS + 1, 3 + N)
 
@@ -357,8 +419,9 @@ def test_stored_portfolios_equal_the_core(book):
     }
     for key, res in expected.items():
         np.testing.assert_allclose(book.numbers(f"w_{key}").ravel(), res.weights, atol=1e-9)
-        assert book.name_block(f"{key}_return")[0, 0] == pytest.approx(res.expected_return,
-                                                                        abs=1e-10)
+        assert book.name_block(f"{key}_return")[0, 0] == pytest.approx(
+            res.expected_return, abs=1e-10
+        )
         assert book.name_block(f"{key}_vol")[0, 0] == pytest.approx(res.volatility, abs=1e-10)
         sharpe = (res.expected_return - rf) / res.volatility
         assert book.name_block(f"{key}_sharpe")[0, 0] == pytest.approx(sharpe, abs=1e-8)
@@ -375,8 +438,9 @@ def test_stored_frontier_equals_the_core(book):
     body = table[1:].astype(float)
     np.testing.assert_allclose(body[:, 0], sample.returns, atol=1e-12)
     np.testing.assert_allclose(body[:, 1], sample.volatilities, atol=1e-10)
-    np.testing.assert_allclose(body[:, 2], (sample.returns - SAMPLE.risk_free_rate)
-                               / sample.volatilities, atol=1e-8)
+    np.testing.assert_allclose(
+        body[:, 2], (sample.returns - SAMPLE.risk_free_rate) / sample.volatilities, atol=1e-8
+    )
     np.testing.assert_allclose(body[:, 3:], sample.weights, atol=1e-9)
     np.testing.assert_allclose(body[:, 3:].sum(axis=1), 1.0, atol=1e-9)
 
@@ -399,7 +463,8 @@ def test_chart_points_and_capital_market_line(book):
     cml = next(s for s in series if s.find("c:tx//c:v", NS).text == "Capital market line")
     xs = book.block(cml.find("c:xVal//c:f", NS).text).astype(float).ravel()
     ys = book.block(cml.find("c:yVal//c:f", NS).text).astype(float).ravel()
-    assert xs[0] == 0.0 and ys[0] == pytest.approx(rf)
+    assert xs[0] == 0.0
+    assert ys[0] == pytest.approx(rf)
     assert ys[1] == pytest.approx(rf + sharpe * xs[1])
     assert xs[1] >= max(SAMPLE.volatilities) - 1e-12
 
@@ -429,7 +494,7 @@ def test_frontier_chart_series(book):
     scatter = charts["xl/charts/chart1.xml"]
     assert scatter.find(".//c:scatterChart", NS) is not None
     refs = series_refs(scatter)
-    sheet, (r0, c0, r1, c1) = parse_range(book.names["frontier_table"])
+    sheet, (r0, c0, r1, _) = parse_range(book.names["frontier_table"])
     body = (r0 + 1, r1)
     curve = refs[0]
     assert curve["name"] == "Efficient frontier"
@@ -453,14 +518,15 @@ def test_frontier_chart_series(book):
         assert parse_range(ser["x"]) == ("Inputs", (vr + i, vc, vr + i, vc))
         assert parse_range(ser["y"]) == ("Inputs", (mr + i, mc, mr + i, mc))
     labels = scatter.findall(".//c:ser/c:dLbls/c:showSerName", NS)
-    assert len(labels) == N and all(x.get("val") == "1" for x in labels)
+    assert len(labels) == N
+    assert all(x.get("val") == "1" for x in labels)
 
 
 def test_weights_chart_series(book):
     area = book.charts["xl/charts/chart2.xml"]
     grouping = area.find(".//c:areaChart/c:grouping", NS)
     assert grouping.get("val") == "stacked"
-    sheet, (r0, c0, r1, _c1) = parse_range(book.names["frontier_table"])
+    sheet, (r0, c0, r1, _) = parse_range(book.names["frontier_table"])
     refs = series_refs(area)
     assert len(refs) == N
     for j, ser in enumerate(refs):
@@ -474,11 +540,14 @@ def test_chart_caches_hold_the_stored_values(book):
     for chart in book.charts.values():
         for ref in chart.iter(f"{{{NS['c']}}}numRef"):
             values = book.block(ref.find("c:f", NS).text).ravel()
-            cached = {int(pt.get("idx")): float(pt.find("c:v", NS).text)
-                      for pt in ref.findall("c:numCache/c:pt", NS)}
+            cached = {
+                int(pt.get("idx")): float(pt.find("c:v", NS).text)
+                for pt in ref.findall("c:numCache/c:pt", NS)
+            }
             assert len(cached) == len(values)
-            np.testing.assert_allclose([cached[i] for i in range(len(values))],
-                                       values.astype(float), rtol=1e-12)
+            np.testing.assert_allclose(
+                [cached[i] for i in range(len(values))], values.astype(float), rtol=1e-12
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -488,16 +557,19 @@ def test_chart_caches_hold_the_stored_values(book):
 
 def test_pasted_covariance_and_errors_in_cells(book, tmp_path):
     _, cov, _, _ = sample_problem()
-    pasted = replace(SAMPLE, covariance=tuple(map(tuple, cov * 1.21)),
-                     target_return=0.30)  # volatilities +10%; unreachable target
+    pasted = replace(
+        SAMPLE, covariance=tuple(map(tuple, cov * 1.21)), target_return=0.30
+    )  # volatilities +10%; unreachable target
     result = build_workbook(tmp_path / "pasted.xlsx", pasted)
     other = Book(tmp_path / "pasted.xlsx")
     assert other.name_block("cov_source")[0, 0] == "Covariance matrix"
     np.testing.assert_allclose(other.numbers("cov"), cov * 1.21, rtol=1e-12)
-    np.testing.assert_allclose(other.numbers("vol_used").ravel(),
-                               np.array(SAMPLE.volatilities) * 1.1, rtol=1e-12)
+    np.testing.assert_allclose(
+        other.numbers("vol_used").ravel(), np.array(SAMPLE.volatilities) * 1.1, rtol=1e-12
+    )
     target_errors = [e for e in result.errors if "#INFEASIBLE!" in e]
-    assert target_errors and "30%" in target_errors[0]
+    assert target_errors
+    assert "30%" in target_errors[0]
     assert other.name_block("w_target")[0, 0].startswith("#INFEASIBLE!")
     # The layout does not depend on the results: the same names, the same places.
     assert other.names == book.names
@@ -519,7 +591,10 @@ def test_fewer_assets_and_points(tmp_path):
         expected_returns=tuple(SAMPLE.expected_returns[i] for i in keep),
         volatilities=tuple(SAMPLE.volatilities[i] for i in keep),
         correlations=tuple(tuple(SAMPLE.correlations[i][j] for j in keep) for i in keep),
-        min_weights=(None,) * 4, max_weights=(None,) * 4, frontier_points=7)
+        min_weights=(None,) * 4,
+        max_weights=(None,) * 4,
+        frontier_points=7,
+    )
     result = build_workbook(tmp_path / "small.xlsx", small)
     assert result.errors == []
     book = Book(tmp_path / "small.xlsx")
@@ -529,15 +604,26 @@ def test_fewer_assets_and_points(tmp_path):
     assert len(refs) == 4
 
 
-@pytest.mark.parametrize(("change", "match"), [
-    ({"names": ("A",), "expected_returns": (0.05,), "volatilities": (0.1,),
-      "correlations": ((1.0,),), "min_weights": (None,), "max_weights": (None,)},
-     "at least 2 assets"),
-    ({"expected_returns": (0.05,) * 3}, "expected_returns has 3 values for 10 assets"),
-    ({"correlations": ((1.0,),)}, "correlations must be a 10x10 matrix"),
-    ({"frontier_points": 1}, "between 2 and"),
-    ({"names": ("A",) * 10}, "unique"),
-])
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (
+            {
+                "names": ("A",),
+                "expected_returns": (0.05,),
+                "volatilities": (0.1,),
+                "correlations": ((1.0,),),
+                "min_weights": (None,),
+                "max_weights": (None,),
+            },
+            "at least 2 assets",
+        ),
+        ({"expected_returns": (0.05,) * 3}, "expected_returns has 3 values for 10 assets"),
+        ({"correlations": ((1.0,),)}, "correlations must be a 10x10 matrix"),
+        ({"frontier_points": 1}, "between 2 and"),
+        ({"names": ("A",) * 10}, "unique"),
+    ],
+)
 def test_assumptions_are_checked(change, match, tmp_path):
     with pytest.raises(InputError, match=match):
         build_workbook(tmp_path / "bad.xlsx", replace(SAMPLE, **change))
@@ -554,13 +640,24 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
 
 
 def test_read_assumptions_csv(tmp_path):
-    path = write_csv(tmp_path / "assets.csv", [
-        ["asset", "expected_return", "volatility", "min_weight", "max_weight", "Stocks",
-         "Bonds", "Gold"],
-        ["Stocks", "7%", "16%", "", "95%", "1", "0.1", "0.05"],
-        ["Bonds", "0.04", "0.05", "0.1", "", "0.1", "1", "0.2"],
-        ["Gold", "4.5%", "15%", "", "", "0.05", "0.2", "1"],
-    ])
+    path = write_csv(
+        tmp_path / "assets.csv",
+        [
+            [
+                "asset",
+                "expected_return",
+                "volatility",
+                "min_weight",
+                "max_weight",
+                "Stocks",
+                "Bonds",
+                "Gold",
+            ],
+            ["Stocks", "7%", "16%", "", "95%", "1", "0.1", "0.05"],
+            ["Bonds", "0.04", "0.05", "0.1", "", "0.1", "1", "0.2"],
+            ["Gold", "4.5%", "15%", "", "", "0.05", "0.2", "1"],
+        ],
+    )
     a = read_assumptions_csv(path)
     assert a.names == ("Stocks", "Bonds", "Gold")
     assert a.expected_returns == pytest.approx((0.07, 0.04, 0.045))
@@ -572,22 +669,48 @@ def test_read_assumptions_csv(tmp_path):
     assert build_workbook(tmp_path / "assets.xlsx", a).errors == []
 
 
-@pytest.mark.parametrize(("rows", "match"), [
-    ([["name", "mu"], ["A", "1"], ["B", "2"]], "header must start with"),
-    ([["asset", "expected_return", "volatility", "min_weight", "max_weight", "A"],
-      ["A", "1", "1", "", "", "1"], ["B", "1", "1", "", "", "1"]], "2 correlation columns"),
-    ([["asset", "expected_return", "volatility", "min_weight", "max_weight", "B", "A"],
-      ["A", "1", "1", "", "", "1", "0"], ["B", "1", "1", "", "", "0", "1"]],
-     "headed by the asset names in the order of the rows"),
-    ([["asset", "expected_return", "volatility", "min_weight", "max_weight", "A", "B"],
-      ["A", "x", "0.1", "", "", "1", "0"], ["B", "0.1", "0.1", "", "", "0", "1"]],
-     "row 2: expected_return 'x' is not a number"),
-    ([["asset", "expected_return", "volatility", "min_weight", "max_weight", "A", "B"],
-      ["A", "0.1", "0.1", "", "", "1", ""], ["B", "0.1", "0.1", "", "", "0", "1"]],
-     "row 2: B is blank"),
-    ([["asset", "expected_return", "volatility", "min_weight", "max_weight", "A", "B"]],
-     "at least 2 asset rows"),
-])
+@pytest.mark.parametrize(
+    ("rows", "match"),
+    [
+        ([["name", "mu"], ["A", "1"], ["B", "2"]], "header must start with"),
+        (
+            [
+                ["asset", "expected_return", "volatility", "min_weight", "max_weight", "A"],
+                ["A", "1", "1", "", "", "1"],
+                ["B", "1", "1", "", "", "1"],
+            ],
+            "2 correlation columns",
+        ),
+        (
+            [
+                ["asset", "expected_return", "volatility", "min_weight", "max_weight", "B", "A"],
+                ["A", "1", "1", "", "", "1", "0"],
+                ["B", "1", "1", "", "", "0", "1"],
+            ],
+            "headed by the asset names in the order of the rows",
+        ),
+        (
+            [
+                ["asset", "expected_return", "volatility", "min_weight", "max_weight", "A", "B"],
+                ["A", "x", "0.1", "", "", "1", "0"],
+                ["B", "0.1", "0.1", "", "", "0", "1"],
+            ],
+            "row 2: expected_return 'x' is not a number",
+        ),
+        (
+            [
+                ["asset", "expected_return", "volatility", "min_weight", "max_weight", "A", "B"],
+                ["A", "0.1", "0.1", "", "", "1", ""],
+                ["B", "0.1", "0.1", "", "", "0", "1"],
+            ],
+            "row 2: B is blank",
+        ),
+        (
+            [["asset", "expected_return", "volatility", "min_weight", "max_weight", "A", "B"]],
+            "at least 2 asset rows",
+        ),
+    ],
+)
 def test_bad_csv(rows, match, tmp_path):
     with pytest.raises(InputError, match=match):
         read_assumptions_csv(write_csv(tmp_path / "bad.csv", rows))
@@ -607,16 +730,22 @@ def test_label_positions_avoid_overlaps():
     # Two assets at the same height, close together: the left one's label must not run right
     # into the other point.
     points = np.array([[0.17, 0.072], [0.205, 0.072], [0.05, 0.04]])
-    pos = label_positions(points, ["Developed ex-US equity", "US small-cap", "Bonds"],
-                          np.empty((0, 2)))
+    pos = label_positions(
+        points, ["Developed ex-US equity", "US small-cap", "Bonds"], np.empty((0, 2))
+    )
     assert pos[0] != "right"
     assert pos[2] == "right"
     assert label_positions(np.array([[np.nan, np.nan]]), ["x"], np.empty((0, 2))) == ["right"]
 
 
 def test_assumptions_defaults():
-    a = Assumptions(names=("A", "B"), expected_returns=(0.05, 0.07), volatilities=(0.1, 0.2),
-                    correlations=((1.0, 0.3), (0.3, 1.0)), min_weights=(None, None),
-                    max_weights=(None, None))
+    a = Assumptions(
+        names=("A", "B"),
+        expected_returns=(0.05, 0.07),
+        volatilities=(0.1, 0.2),
+        correlations=((1.0, 0.3), (0.3, 1.0)),
+        min_weights=(None, None),
+        max_weights=(None, None),
+    )
     a.check()
     np.testing.assert_allclose(a.covariance_matrix(), [[0.01, 0.006], [0.006, 0.04]])

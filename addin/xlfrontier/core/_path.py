@@ -28,6 +28,8 @@ def lp_return_range(mu, lower, upper) -> tuple[float, float]:
 
 
 def _lp_max(mu, lo, up) -> float:
+    if not lo.any() and np.isposinf(up).all():  # long-only, no caps: the best single asset
+        return float(mu.max())
     # Unbounded iff some asset can be bought without limit and another, with a lower expected
     # return, shorted without limit.
     inf_up, inf_lo = np.isposinf(up), np.isneginf(lo)
@@ -145,14 +147,32 @@ class PathSolver:
         self.s_mu = 1.0 if self.flat else spread
         mu_hat = np.zeros_like(mu) if self.flat else (mu - self.mu_c) / self.s_mu
         self._cov_hat = cov / self.s_cov
+        self._chol_hat = None if problem.chol is None else problem.chol / np.sqrt(self.s_cov)
         self._mu_hat = mu_hat
         self._up_engine: Engine | None = None
         self._down: Engine | None = None
         self.upper = Branch(problem.n)
         self.lower = Branch(problem.n)
-        self.r_min, self.r_max = lp_return_range(mu, problem.lower, problem.upper)
-        if self.flat:
-            self.r_min = self.r_max = float(mu[0])
+        self._range: tuple[float, float] | None = None
+
+    @property
+    def r_min(self) -> float:
+        """Lowest attainable expected return."""
+        return self._return_range()[0]
+
+    @property
+    def r_max(self) -> float:
+        """Highest attainable expected return (``inf`` when unbounded)."""
+        return self._return_range()[1]
+
+    def _return_range(self) -> tuple[float, float]:
+        if self._range is None:
+            mu = self.p.mu
+            if self.flat:
+                self._range = (float(mu[0]), float(mu[0]))
+            else:
+                self._range = lp_return_range(mu, self.p.lower, self.p.upper)
+        return self._range
 
     @property
     def _up(self) -> Engine:
@@ -296,6 +316,7 @@ class PathSolver:
                 np.array([1.0, r_hat]),
                 p.lower,
                 p.upper,
+                chol=self._chol_hat,
             )
             if out is None:
                 return None
@@ -303,7 +324,16 @@ class PathSolver:
             t_orig = self.s_cov * float(nu[1]) / self.s_mu
         else:
             t_hat = float(t) / self._t_scale()
-            out = pdas(self._cov_hat, self._mu_hat, t_hat, ones, np.ones(1), p.lower, p.upper)
+            out = pdas(
+                self._cov_hat,
+                self._mu_hat,
+                t_hat,
+                ones,
+                np.ones(1),
+                p.lower,
+                p.upper,
+                chol=self._chol_hat,
+            )
             if out is None:
                 return None
             w, _, state = out
@@ -324,7 +354,16 @@ class PathSolver:
         if s_e <= 0:
             return None
         e_hat = excess / s_e
-        out = pdas(self._cov_hat, None, 0.0, e_hat[None, :], np.ones(1), p.lower, p.upper)
+        out = pdas(
+            self._cov_hat,
+            None,
+            0.0,
+            e_hat[None, :],
+            np.ones(1),
+            p.lower,
+            p.upper,
+            chol=self._chol_hat,
+        )
         if out is None:
             return None
         y, nu, state = out

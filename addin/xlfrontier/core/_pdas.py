@@ -16,6 +16,41 @@ from numpy.typing import NDArray
 __all__ = ["pdas"]
 
 
+_BIG = 150  # from this many free assets, Cholesky + Schur complement beats LU on K
+
+
+def _solve_kkt(S_ff, A_f, b_eff, lin_eff, chol=None):
+    """Solve ``[[0, A_f], [A_fᵀ, S_ff]] [y; w] = [b_eff; lin_eff]``; None if singular.
+
+    Large systems use a Cholesky factor of ``S_ff`` (``chol`` when given) and the small Schur
+    complement ``A_f S_ff⁻¹ A_fᵀ``: half the flops of LU on the indefinite KKT matrix.
+    """
+    m, k = A_f.shape
+    if k >= _BIG:
+        from scipy.linalg import cho_solve  # lazy: keeps the import of the core light
+
+        try:
+            L = np.linalg.cholesky(S_ff) if chol is None else chol
+        except np.linalg.LinAlgError:
+            L = None
+        if L is not None:
+            X = cho_solve((L, True), np.column_stack([lin_eff, A_f.T]))
+            schur = A_f @ X[:, 1:]
+            try:
+                y = np.linalg.solve(schur, A_f @ X[:, 0] - b_eff)
+            except np.linalg.LinAlgError:
+                return None
+            return np.concatenate([y, X[:, 0] - X[:, 1:] @ y])
+    K = np.zeros((m + k, m + k))
+    K[:m, m:] = A_f
+    K[m:, :m] = A_f.T
+    K[m:, m:] = S_ff
+    try:
+        return np.linalg.solve(K, np.concatenate([b_eff, lin_eff]))
+    except np.linalg.LinAlgError:
+        return None
+
+
 def pdas(
     S: NDArray[np.float64],
     mu: NDArray[np.float64] | None,
@@ -25,6 +60,7 @@ def pdas(
     lo: NDArray[np.float64],
     up: NDArray[np.float64],
     max_iter: int = 15,
+    chol: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int8]] | None:
     """Return ``(w, nu, state)`` or ``None`` when the method fails.
 
@@ -38,6 +74,8 @@ def pdas(
         Equality constraints ``A w = b``.
     b : ndarray of shape (m,)
     lo, up : ndarray of shape (n,)
+    chol : ndarray of shape (n, n), optional
+        Lower Cholesky factor of ``S``, used while every asset is free.
 
     Returns
     -------
@@ -64,20 +102,17 @@ def pdas(
         wfix = np.where(state == -1, lo, np.where(state == 1, up, 0.0))
         if not np.isfinite(wfix).all():
             return None
-        K = np.zeros((m + k, m + k))
+        all_free = k == n
         A_f = A[:, free]
-        K[:m, m:] = A_f
-        K[m:, :m] = A_f.T
-        K[m:, m:] = S[np.ix_(free, free)]
-        sw_fix = S @ wfix if (state != 0).any() else np.zeros(n)
-        rhs = np.empty(m + k)
-        rhs[:m] = b - A @ wfix
-        rhs[m:] = lin[free] - sw_fix[free]
-        try:
-            x = np.linalg.solve(K, rhs)
-        except np.linalg.LinAlgError:
-            return None
-        if not np.isfinite(x).all() or np.abs(x[m:]).max(initial=0.0) > 1e8:
+        sw_fix = np.zeros(n) if all_free else S @ wfix
+        x = _solve_kkt(
+            S if all_free else S[np.ix_(free, free)],
+            A_f,
+            b - A @ wfix,
+            lin[free] - sw_fix[free],
+            chol if all_free else None,
+        )
+        if x is None or not np.isfinite(x).all() or np.abs(x[m:]).max(initial=0.0) > 1e8:
             return None
         w = wfix.copy()
         w[free] = x[m:]

@@ -141,15 +141,19 @@ def as_covariance(
     return c
 
 
-def check_psd_matrix(c: NDArray[np.float64], name: str = "cov") -> None:
+def check_psd_matrix(c: NDArray[np.float64], name: str = "cov") -> NDArray[np.float64] | None:
     """Raise :class:`NotPositiveSemidefiniteError` when ``c`` has a clearly negative eigenvalue.
 
     A Cholesky factorisation settles the common positive definite case cheaply; only when it
     fails are the eigenvalues computed.
+
+    Returns
+    -------
+    ndarray of shape (n, n) or None
+        The lower Cholesky factor when ``c`` is positive definite (solvers reuse it).
     """
     try:
-        np.linalg.cholesky(c)
-        return
+        return np.linalg.cholesky(c)
     except np.linalg.LinAlgError:
         pass
     eig = np.linalg.eigvalsh(c)
@@ -161,6 +165,7 @@ def check_psd_matrix(c: NDArray[np.float64], name: str = "cov") -> None:
             float(eig[0]),
             name,
         )
+    return None
 
 
 def as_bounds(
@@ -247,6 +252,7 @@ class Problem:
     cov: NDArray[np.float64]
     lower: NDArray[np.float64]
     upper: NDArray[np.float64]
+    chol: NDArray[np.float64] | None = None  # lower Cholesky factor of cov, when PD
 
     @property
     def n(self) -> int:
@@ -263,10 +269,11 @@ def validate_problem(
 ) -> Problem:
     """Validate all inputs of an optimisation; ``mu=None`` means zeros (GMV problems)."""
     if mu is None:
-        c = as_covariance(cov, check_psd=check_psd)
+        c = as_covariance(cov, check_psd=False)
         m = np.zeros(c.shape[0])
     else:
         m = as_vector(mu, "mu")
-        c = as_covariance(cov, n=m.size, check_psd=check_psd)
+        c = as_covariance(cov, n=m.size, check_psd=False)
+    chol = check_psd_matrix(c) if check_psd else None
     lo, up = as_bounds(lower, upper, m.size)
-    return Problem(m, c, lo, up)
+    return Problem(m, c, lo, up, chol)

@@ -113,7 +113,7 @@ _UPPER_ONLY = {"inf", "+inf", "infinity", "+infinity"}
 def excel_error_name(x: object) -> str | None:
     """Return ``"#N/A"`` etc. when ``x`` is an Excel error value as COM delivers it, else None."""
     if type(x) is int and _XL_ERROR_BASE + 2000 <= x <= _XL_ERROR_BASE + 2100:
-        return _XL_ERRORS.get(x - _XL_ERROR_BASE, "an Excel error value")
+        return _XL_ERRORS.get(x - _XL_ERROR_BASE, f"#ERROR {x - _XL_ERROR_BASE}")
     return None
 
 

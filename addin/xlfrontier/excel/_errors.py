@@ -53,6 +53,7 @@ _EXCEL_NAMES = {
     "risk_free_rate": "rf",
     "weights": "w",
     "target_volatility": "vol",
+    "data": "prices_or_returns",
 }
 
 

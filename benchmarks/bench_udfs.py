@@ -1,0 +1,158 @@
+"""Latency of the worksheet functions as Excel calls them: a full ``XLPython().CallUDF``.
+
+Each timed call goes through xlwings' own COM entry point (run on Linux under the pywin32
+stubs of ``tests/excel/win32_stubs.py``): argument conversion of the Excel-shaped ranges,
+validation, the solve, and writing the result back, exactly what the generated VBA triggers.
+The core alone (numpy arrays in, result object out) is timed beside it, so the difference is
+the cost of the Excel layer. BLAS is pinned to one thread, as in a single Excel calculation.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_udfs.py            # prints a markdown table
+    .venv/bin/python benchmarks/bench_udfs.py --seconds 0.5
+
+Data: a seeded one-factor model (betas 0.5-1.5, specific volatility 15-35%), long-only, the
+target return at the 70% quantile of mu; EFFICIENT_FRONTIER with its default 20 points.
+Target (issue 3): MINVAR_WEIGHTS at n = 50 in at most 1 ms (median).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "excel"))
+if (ROOT / "addin").as_posix() not in sys.path:
+    sys.path.insert(0, str(ROOT / "addin"))
+
+import win32_stubs  # noqa: E402
+
+_, XL_UDFS, COM_SERVER = win32_stubs.install()
+import xlfrontier.udfs as udfs  # noqa: E402
+from xlfrontier.core.frontier import efficient_frontier  # noqa: E402
+from xlfrontier.core.optimize import min_variance  # noqa: E402
+
+MODULE = "xlfrontier.udfs"
+SIZES = (10, 50, 200)
+TARGET_MS = 1.0
+
+
+def factor_model(n: int, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    beta = rng.uniform(0.5, 1.5, n)
+    idio = rng.uniform(0.15, 0.35, n)
+    cov = 0.04 * np.outer(beta, beta) + np.diag(idio**2)
+    mu = 0.02 + 0.06 * beta + rng.normal(0, 0.01, n)
+    return mu, cov
+
+
+def excel_column(v: np.ndarray) -> tuple:
+    return tuple((float(x),) for x in v)
+
+
+def excel_block(m: np.ndarray) -> tuple:
+    return tuple(tuple(float(x) for x in row) for row in m)
+
+
+def timeit(fn, seconds: float, min_runs: int = 30) -> list[float]:
+    """Per-call wall times in ms after a warm-up, for about ``seconds`` seconds."""
+    for _ in range(3):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < min_runs or time.perf_counter() - start < seconds:
+        t0 = time.perf_counter_ns()
+        fn()
+        times.append((time.perf_counter_ns() - t0) / 1e6)
+    return times
+
+
+def p90(xs: list[float]) -> float:
+    return float(np.quantile(xs, 0.9))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=1.0, help="time per case")
+    opts = parser.parse_args()
+
+    server = COM_SERVER.XLPython()
+    XL_UDFS.udf_modules[MODULE] = {"filename": udfs.__file__, "filetime": None, "module": udfs}
+
+    rows = []
+    for n in SIZES:
+        mu, cov = factor_model(n)
+        r = float(np.quantile(mu, 0.7))
+        mu_x, cov_x = excel_column(mu), excel_block(cov)
+        cases = [
+            (
+                "MINVAR_WEIGHTS",
+                (mu_x, cov_x, r),
+                lambda mu=mu, cov=cov, r=r: min_variance(mu, cov, r),
+            ),
+            (
+                "EFFICIENT_FRONTIER",
+                (mu_x, cov_x),
+                lambda mu=mu, cov=cov: efficient_frontier(mu, cov).sample(udfs.DEFAULT_POINTS),
+            ),
+        ]
+        for name, args, core in cases:
+            out = server.CallUDF(MODULE, name, args)
+            if isinstance(out, str):
+                raise SystemExit(f"{name} n={n} failed: {out}")
+            udf_ms = timeit(
+                lambda name=name, args=args: server.CallUDF(MODULE, name, args), opts.seconds
+            )
+            core_ms = timeit(core, opts.seconds)
+            rows.append(
+                (
+                    name,
+                    n,
+                    statistics.median(udf_ms),
+                    p90(udf_ms),
+                    statistics.median(core_ms),
+                    len(udf_ms),
+                )
+            )
+
+    print(
+        f"Python {platform.python_version()}, numpy {np.__version__}, "
+        f"{platform.machine()}, BLAS threads = 1\n"
+    )
+    print(
+        "| function | n | CallUDF median (ms) | CallUDF p90 (ms) | core only median (ms) "
+        "| Excel layer (ms) | runs |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, n, med, q90, core, runs in rows:
+        print(
+            f"| `{name}` | {n} | {med:.3f} | {q90:.3f} | {core:.3f} | {med - core:.3f} | {runs} |"
+        )
+    target = next(med for name, n, med, *_ in rows if name == "MINVAR_WEIGHTS" and n == 50)
+    verdict = "met" if target <= TARGET_MS else "NOT met"
+    print(
+        f"\nTarget: MINVAR_WEIGHTS at n = 50 <= {TARGET_MS:g} ms median: {verdict} "
+        f"({target:.3f} ms)."
+    )
+
+
+if __name__ == "__main__":
+    main()
