@@ -175,8 +175,9 @@ def random_case(
     mu_kind: str = "random",
 ) -> Case:
     """A reproducible random problem; everything is determined by the arguments."""
-    rng = np.random.default_rng([seed, n, BOUND_KINDS.index(bounds), COV_KINDS.index(cov_kind),
-                                 MU_KINDS.index(mu_kind)])
+    rng = np.random.default_rng(
+        [seed, n, BOUND_KINDS.index(bounds), COV_KINDS.index(cov_kind), MU_KINDS.index(mu_kind)]
+    )
     cov, f, pd = random_cov(rng, n, cov_kind)
     mu = random_mu(rng, n, mu_kind)
     if cov_kind == "duplicate" and n >= 2:
@@ -186,8 +187,10 @@ def random_case(
     if cov_kind == "riskless":
         mu[0] = float(np.min(mu)) - 0.01  # a cash-like asset with the lowest return
     lo, up = random_bounds(rng, n, bounds)
-    label = f"random_case(seed={seed}, n={n}, bounds={bounds!r}, cov_kind={cov_kind!r}, " \
-            f"mu_kind={mu_kind!r})"
+    label = (
+        f"random_case(seed={seed}, n={n}, bounds={bounds!r}, cov_kind={cov_kind!r}, "
+        f"mu_kind={mu_kind!r})"
+    )
     return Case(mu, cov, lo, up, label, pd, {"factor": f})
 
 
@@ -221,9 +224,16 @@ def max_feasible_return(mu: Array, lower: Array, upper: Array) -> float:
             return float(mu[0])
         from scipy.optimize import linprog
 
-        res = linprog(-mu, A_eq=np.ones((1, mu.size)), b_eq=[1.0],
-                      bounds=[(None if np.isneginf(a) else a, None if np.isposinf(b) else b)
-                              for a, b in zip(lower, upper, strict=True)], method="highs")
+        res = linprog(
+            -mu,
+            A_eq=np.ones((1, mu.size)),
+            b_eq=[1.0],
+            bounds=[
+                (None if np.isneginf(a) else a, None if np.isposinf(b) else b)
+                for a, b in zip(lower, upper, strict=True)
+            ],
+            method="highs",
+        )
         assert res.status == 0, res.message
         return float(-res.fun)
     w = np.array(lower, dtype=float)
@@ -278,8 +288,9 @@ def _solve(problem) -> None:
 
     status = "not run"
     for tol in (1.0, 1e2, 1e3):
-        settings = {k: (v * tol if k.startswith("tol") else v)
-                    for k, v in CLARABEL_SETTINGS.items()}
+        settings = {
+            k: (v * tol if k.startswith("tol") else v) for k, v in CLARABEL_SETTINGS.items()
+        }
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "may be inaccurate": the status says so
@@ -321,8 +332,11 @@ class ClarabelFrontier:
             f = factor_of(case.cov)
         self._w = cp.Variable(case.n)
         self._r = cp.Parameter()
-        cons = [cp.sum(self._w) == 1, case.mu @ self._w == self._r,
-                *_bound_constraints(self._w, case.lower, case.upper)]
+        cons = [
+            cp.sum(self._w) == 1,
+            case.mu @ self._w == self._r,
+            *_bound_constraints(self._w, case.lower, case.upper),
+        ]
         self._prob = cp.Problem(cp.Minimize(cp.sum_squares(f.T @ self._w)), cons)
 
     def at_return(self, target: float) -> RefSolution:
@@ -339,8 +353,11 @@ def clarabel_max_return(case: Case, target_volatility: float) -> RefSolution:
     if f is None:
         f = factor_of(case.cov)
     w = cp.Variable(case.n)
-    cons = [cp.sum(w) == 1, cp.norm(f.T @ w, 2) <= target_volatility,
-            *_bound_constraints(w, case.lower, case.upper)]
+    cons = [
+        cp.sum(w) == 1,
+        cp.norm(f.T @ w, 2) <= target_volatility,
+        *_bound_constraints(w, case.lower, case.upper),
+    ]
     prob = cp.Problem(cp.Maximize(case.mu @ w), cons)
     _solve(prob)
     return _finish(w.value, case.mu, case.cov, "clarabel")
@@ -544,42 +561,51 @@ def check_certificate(
     assert budget <= primal_tol, f"budget: sum(w) - 1 = {w.sum() - 1:.3e}{tag}"
     assert bounds <= primal_tol, f"bounds violated by {bounds:.3e}: w={w}{tag}"
     assert target <= primal_tol, (
-        f"return {ret!r} misses target {target_return!r} (rel {target:.3e}){tag}")
+        f"return {ret!r} misses target {target_return!r} (rel {target:.3e}){tag}"
+    )
 
     # --- reported statistics ----------------------------------------------------------------
     ret_err = 0.0 if mu is None else abs(float(res.expected_return) - ret) / ret_scale
-    assert ret_err <= primal_tol, (
-        f"reported return {res.expected_return!r} != μᵀw {ret!r}{tag}")
+    assert ret_err <= primal_tol, f"reported return {res.expected_return!r} != μᵀw {ret!r}{tag}"
     var = float(w @ cov @ w)
     var_scale = max(float(np.abs(w) @ np.abs(cov) @ np.abs(w)), 1e-300)
     # Near a riskless portfolio wᵀΣw is O(eps²) noise; there, compare volatilities in units
     # of sqrt(max|Σ|)·‖w‖₁ (how far a weight error of one unit can move the volatility).
     vol_unit = max(float(np.sqrt(np.abs(cov).max())) * w1, 1e-300)
     true_vol = float(np.sqrt(max(var, 0.0)))
-    var_err = min(abs(float(res.variance) - var) / var_scale,
-                  abs(float(np.sqrt(max(res.variance, 0.0))) - true_vol) / vol_unit)
+    var_err = min(
+        abs(float(res.variance) - var) / var_scale,
+        abs(float(np.sqrt(max(res.variance, 0.0))) - true_vol) / vol_unit,
+    )
     assert var_err <= primal_tol, f"reported variance {res.variance!r} != wᵀΣw {var!r}{tag}"
-    vol_err = min(abs(float(res.volatility) ** 2 - var) / var_scale,
-                  abs(float(res.volatility) - true_vol) / vol_unit)
+    vol_err = min(
+        abs(float(res.volatility) ** 2 - var) / var_scale,
+        abs(float(res.volatility) - true_vol) / vol_unit,
+    )
     assert vol_err <= primal_tol, f"reported volatility {res.volatility!r}² != wᵀΣw {var!r}{tag}"
     assert res.volatility >= 0.0, f"negative volatility {res.volatility}{tag}"
-    assert abs(res.volatility - np.sqrt(max(res.variance, 0.0))) <= 1e-15 * max(
-        res.volatility, 1e-300) + 1e-300, f"volatility != sqrt(variance){tag}"
+    assert (
+        abs(res.volatility - np.sqrt(max(res.variance, 0.0)))
+        <= 1e-15 * max(res.volatility, 1e-300) + 1e-300
+    ), f"volatility != sqrt(variance){tag}"
     if risk_free_rate is not None:
         assert res.risk_free_rate == risk_free_rate, f"rf {res.risk_free_rate}{tag}"
         if res.volatility > 0:
             want = (ret - risk_free_rate) / np.sqrt(var)
             assert res.sharpe_ratio is not None
             assert abs(res.sharpe_ratio - want) <= 1e-10 * max(1.0, abs(want)), (
-                f"Sharpe {res.sharpe_ratio!r} != (μᵀw − rf)/σ {want!r}{tag}")
+                f"Sharpe {res.sharpe_ratio!r} != (μᵀw − rf)/σ {want!r}{tag}"
+            )
 
     # --- bound flags --------------------------------------------------------------------
     flag_err = 0.0
     for flags, bnd in ((at_lo, lo), (at_up, up)):
         if flags.any():
             assert np.all(np.isfinite(bnd[flags])), f"flagged at an infinite bound{tag}"
-            flag_err = max(flag_err, float(np.max(np.abs(w[flags] - bnd[flags]) /
-                                                  np.maximum(1.0, np.abs(bnd[flags])))))
+            flag_err = max(
+                flag_err,
+                float(np.max(np.abs(w[flags] - bnd[flags]) / np.maximum(1.0, np.abs(bnd[flags])))),
+            )
     assert flag_err <= primal_tol, f"a flagged asset is {flag_err:.3e} away from its bound{tag}"
     # an asset clearly inside its bounds must not be flagged
     inside_lo = np.where(flo, w - np.where(flo, lo, 0.0), np.inf) > 1e-9
@@ -594,16 +620,25 @@ def check_certificate(
     # that scale makes the 1e-9 test an absolute 1e-13·2·max|Σ|·‖w‖₁ at a riskless optimum,
     # and is far below ‖2Σw‖ anywhere else
     floor = 1e-4 * 2.0 * float(np.abs(cov).max()) * w1
-    scale = max(float(np.abs(g).max()), abs(gamma), abs(eta) * float(np.abs(m).max(initial=0)),
-                float(gabs.max()), floor, 1e-300)
+    scale = max(
+        float(np.abs(g).max()),
+        abs(gamma),
+        abs(eta) * float(np.abs(m).max(initial=0)),
+        float(gabs.max()),
+        floor,
+        1e-300,
+    )
     stat = float(np.abs(g - gamma - eta * m - z).max()) / scale
     assert stat <= dual_tol, (
-        f"stationarity residual {stat:.3e}: 2Σw − γ1 − ημ − z = {g - gamma - eta * m - z}{tag}")
+        f"stationarity residual {stat:.3e}: 2Σw − γ1 − ημ − z = {g - gamma - eta * m - z}{tag}"
+    )
     # signs: z > 0 only at a binding lower bound, z < 0 only at a binding upper bound
     zpos = np.maximum(z, 0.0)
     zneg = np.maximum(-z, 0.0)
-    sign = max(float(np.max(zpos * ~at_lo, initial=0.0)),
-               float(np.max(zneg * ~at_up, initial=0.0))) / scale
+    sign = (
+        max(float(np.max(zpos * ~at_lo, initial=0.0)), float(np.max(zneg * ~at_up, initial=0.0)))
+        / scale
+    )
     assert sign <= dual_tol, f"bound multiplier of the wrong sign/unflagged: z={z}{tag}"
     # (a multiplier towards an infinite bound is already a sign violation above)
     comp = np.zeros(n)
@@ -621,8 +656,9 @@ def check_certificate(
         eta_sign = max(0.0, -eta) * float(np.abs(m).max(initial=0)) / scale
         assert eta_sign <= dual_tol, f"return multiplier {eta} < 0 on the efficient branch{tag}"
 
-    return Certificate(budget, bounds, target, ret_err, var_err, vol_err, stat, sign, compl,
-                       flag_err, eta_sign)
+    return Certificate(
+        budget, bounds, target, ret_err, var_err, vol_err, stat, sign, compl, flag_err, eta_sign
+    )
 
 
 def assert_own_kkt(*results, tol: float = DUAL_TOL, where: str = "") -> None:
@@ -634,7 +670,8 @@ def assert_own_kkt(*results, tol: float = DUAL_TOL, where: str = "") -> None:
     for res in results:
         assert res.kkt.is_optimal(tol), (
             f"the result's own kkt says not optimal: {res.kkt} ({res.objective}, variance "
-            f"{res.variance!r}) {where}")
+            f"{res.variance!r}) {where}"
+        )
 
 
 def return_tol_from_volatility(p) -> float:
@@ -725,8 +762,9 @@ def exact_min_variance(
     state = np.zeros(n, dtype=int)
     state[np.isfinite(case.lower) & (np.abs(guess - case.lower) <= tol)] = -1
     state[np.isfinite(case.upper) & (np.abs(guess - case.upper) <= tol)] = 1
-    fixed = {i: Fr(float(case.lower[i] if state[i] < 0 else case.upper[i]))
-             for i in range(n) if state[i]}
+    fixed = {
+        i: Fr(float(case.lower[i] if state[i] < 0 else case.upper[i])) for i in range(n) if state[i]
+    }
     free = [i for i in range(n) if not state[i]]
     with_ret = target is not None
     k = len(free)
@@ -783,8 +821,9 @@ def exact_min_variance(
         eta_lo, eta_hi = None, None
         for i in range(n):
             if not state[i] or mu[i] == c_mu:
-                if state[i] and ((state[i] < 0 and g[i] - gp < 0) or
-                                 (state[i] > 0 and g[i] - gp > 0)):
+                if state[i] and (
+                    (state[i] < 0 and g[i] - gp < 0) or (state[i] > 0 and g[i] - gp > 0)
+                ):
                     return None
                 continue
             # need s·(g_i − γ' − η d) >= 0 with s = +1 at a lower bound, −1 at an upper bound
@@ -809,5 +848,6 @@ def exact_min_variance(
                     return None
     var = sum(wl[i] * cov[i][j] * wl[j] for i in range(n) for j in range(n))
     ret = sum(mu[i] * wl[i] for i in range(n))
-    return ExactSolution(np.array([float(v) for v in wl]), float(var), float(ret), float(gamma),
-                         float(eta))
+    return ExactSolution(
+        np.array([float(v) for v in wl]), float(var), float(ret), float(gamma), float(eta)
+    )

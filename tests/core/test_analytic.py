@@ -128,8 +128,16 @@ COV2 = two_asset_cov(0.15, 0.30, 0.2)
 
 @pytest.mark.parametrize(
     ("target", "lower"),
-    [(0.09, 0.0), (0.12, 0.0), (0.05, 0.0), (0.10, -INF), (0.20, -INF), (0.0, -INF),
-     (0.15, -0.5), (0.08, -0.5)],
+    [
+        (0.09, 0.0),
+        (0.12, 0.0),
+        (0.05, 0.0),
+        (0.10, -INF),
+        (0.20, -INF),
+        (0.0, -INF),
+        (0.15, -0.5),
+        (0.08, -0.5),
+    ],
 )
 def test_two_asset_target_return_determines_weights(target, lower):
     # with two assets the budget and the return fix the weights: w1 = (r − μ2)/(μ1 − μ2)
@@ -170,8 +178,9 @@ def test_two_asset_max_sharpe(lower, rf):
         t = np.where(t > 0, 1.0, 0.0)
     res = max_sharpe(MU2, COV2, rf, lower=lower)
     np.testing.assert_allclose(res.weights, t, rtol=0, atol=1e-12)
-    check_certificate(res, MU2, COV2, np.full(2, lower), np.full(2, INF), kind="efficient",
-                      risk_free_rate=rf)
+    check_certificate(
+        res, MU2, COV2, np.full(2, lower), np.full(2, INF), kind="efficient", risk_free_rate=rf
+    )
     grid = np.linspace(0 if lower == 0.0 else -1, 1 if lower == 0.0 else 2, 2001)
     sharpes = [(MU2 @ [a, 1 - a] - rf) / np.sqrt([a, 1 - a] @ COV2 @ [a, 1 - a]) for a in grid]
     assert res.sharpe_ratio >= max(sharpes) - 1e-14
@@ -231,8 +240,9 @@ def test_merton_constants_and_weights(seed, n):
     np.testing.assert_allclose(mf.gmv_weights, inv @ one / a, rtol=0, atol=1e-12)
     for r in np.linspace(mf.gmv_return - 0.1, mf.gmv_return + 0.2, 7):
         w = mf.weights(r)
-        np.testing.assert_allclose(w, _kkt_equality_solve(mu, cov, r), rtol=0,
-                                   atol=1e-11 * max(1, np.abs(w).max()))
+        np.testing.assert_allclose(
+            w, _kkt_equality_solve(mu, cov, r), rtol=0, atol=1e-11 * max(1, np.abs(w).max())
+        )
         assert rel_diff(float(mf.variance(r)), float(w @ cov @ w)) <= 1e-11
 
 
@@ -273,8 +283,9 @@ def test_unconstrained_gmv_and_tangency(seed, n):
         t = np.linalg.solve(cov, mu - rf)
         t /= t.sum()
         np.testing.assert_allclose(res.weights, t, rtol=0, atol=1e-11 * max(1, np.abs(t).max()))
-        np.testing.assert_allclose(mf.tangency_weights(rf), t, rtol=0,
-                                   atol=1e-11 * max(1, np.abs(t).max()))
+        np.testing.assert_allclose(
+            mf.tangency_weights(rf), t, rtol=0, atol=1e-11 * max(1, np.abs(t).max())
+        )
         # the tangency Sharpe ratio is sqrt(C − 2B rf + A rf²)
         sr = np.sqrt(mf.C - 2 * mf.B * rf + mf.A * rf * rf)
         assert rel_diff(res.sharpe_ratio, sr) <= 1e-11
@@ -293,8 +304,9 @@ def test_unconstrained_max_utility_and_max_return(seed, n):
     for delta in (1.0, 4.0, 25.0):
         want = inv_mu / delta + inv_one * (1 - inv_mu.sum() / delta) / inv_one.sum()
         res = max_utility(mu, cov, delta, lower=-INF)
-        np.testing.assert_allclose(res.weights, want, rtol=0,
-                                   atol=1e-11 * max(1, np.abs(want).max()))
+        np.testing.assert_allclose(
+            res.weights, want, rtol=0, atol=1e-11 * max(1, np.abs(want).max())
+        )
         # the utility optimum is the frontier point where dσ²/dr = 2/δ
         assert abs(res.return_multiplier - 2 / delta) <= 1e-9 * (2 / delta)
         check_certificate(res, mu, cov, lo, up, kind="efficient")
@@ -305,8 +317,9 @@ def test_unconstrained_max_utility_and_max_return(seed, n):
         res = max_return(mu, cov, sigma, lower=-INF)
         assert rel_diff(res.expected_return, r) <= 1e-11
         assert rel_diff(res.volatility, sigma) <= 1e-12
-        np.testing.assert_allclose(res.weights, mf.weights(r), rtol=0,
-                                   atol=1e-10 * max(1, np.abs(res.weights).max()))
+        np.testing.assert_allclose(
+            res.weights, mf.weights(r), rtol=0, atol=1e-10 * max(1, np.abs(res.weights).max())
+        )
         check_certificate(res, mu, cov, lo, up, kind="efficient")
 
 
@@ -320,8 +333,9 @@ def test_frontier_with_unlimited_shorting_is_merton(seed, n):
     np.testing.assert_allclose(ef.gmv.weights, mf.gmv_weights, rtol=0, atol=1e-12)
     for r in mf.gmv_return + np.array([0.0, 0.01, 0.05, 0.2, 1.0]):
         p = ef.at_return(r)
-        np.testing.assert_allclose(p.weights, mf.weights(r), rtol=0,
-                                   atol=1e-11 * max(1, np.abs(p.weights).max()))
+        np.testing.assert_allclose(
+            p.weights, mf.weights(r), rtol=0, atol=1e-11 * max(1, np.abs(p.weights).max())
+        )
         assert rel_diff(p.variance, float(mf.variance(r))) <= 1e-11
         q = ef.at_volatility(p.volatility)
         assert rel_diff(q.volatility, p.volatility) <= 1e-12
@@ -335,11 +349,13 @@ def test_frontier_with_unlimited_shorting_is_merton(seed, n):
 # E. Zivot, "Introduction to Computational Finance and Financial Econometrics", chapter
 # "Portfolio Theory with Matrix Algebra" (econ424 notes, examples 2-7). Printed to 4 decimals.
 ZIVOT_MU = np.array([0.0427, 0.0015, 0.0285])
-ZIVOT_COV = np.array([
-    [0.0100, 0.0018, 0.0011],
-    [0.0018, 0.0109, 0.0026],
-    [0.0011, 0.0026, 0.0199],
-])
+ZIVOT_COV = np.array(
+    [
+        [0.0100, 0.0018, 0.0011],
+        [0.0018, 0.0109, 0.0026],
+        [0.0011, 0.0026, 0.0199],
+    ]
+)
 ZIVOT_RF = 0.005
 PRINTED = 0.5e-4 + 1e-12  # half a unit in the 4th decimal
 
@@ -358,16 +374,25 @@ def test_zivot_gmv():
 
 @pytest.mark.parametrize(
     ("target", "weights", "sd"),
-    [(0.0427, [0.8275, -0.0907, 0.2633], 0.0917),  # target = Microsoft's expected return
-     (0.0285, [0.5194, 0.2732, 0.2075], None)],  # target = Starbucks' expected return
+    [
+        (0.0427, [0.8275, -0.0907, 0.2633], 0.0917),  # target = Microsoft's expected return
+        (0.0285, [0.5194, 0.2732, 0.2075], None),
+    ],  # target = Starbucks' expected return
 )
 def test_zivot_efficient_portfolio(target, weights, sd):
     res = min_variance(ZIVOT_MU, ZIVOT_COV, target, lower=-INF)
     np.testing.assert_allclose(res.weights, weights, rtol=0, atol=PRINTED)
     if sd is not None:
         assert abs(res.volatility - sd) <= PRINTED
-    check_certificate(res, ZIVOT_MU, ZIVOT_COV, np.full(3, -INF), np.full(3, INF),
-                      target_return=target, kind="efficient")
+    check_certificate(
+        res,
+        ZIVOT_MU,
+        ZIVOT_COV,
+        np.full(3, -INF),
+        np.full(3, INF),
+        target_return=target,
+        kind="efficient",
+    )
 
 
 def test_zivot_tangency():
@@ -375,8 +400,15 @@ def test_zivot_tangency():
     np.testing.assert_allclose(res.weights, [1.0268, -0.3263, 0.2994], rtol=0, atol=PRINTED)
     assert abs(res.expected_return - 0.0519) <= PRINTED
     assert abs(res.volatility - 0.1116) <= PRINTED
-    check_certificate(res, ZIVOT_MU, ZIVOT_COV, np.full(3, -INF), np.full(3, INF),
-                      kind="efficient", risk_free_rate=ZIVOT_RF)
+    check_certificate(
+        res,
+        ZIVOT_MU,
+        ZIVOT_COV,
+        np.full(3, -INF),
+        np.full(3, INF),
+        kind="efficient",
+        risk_free_rate=ZIVOT_RF,
+    )
 
 
 def test_zivot_exact_to_rounding():

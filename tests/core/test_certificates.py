@@ -44,9 +44,7 @@ INF = np.inf
 SAME_W = 1e-10
 
 CASES = [
-    random_case(seed, n, bounds)
-    for seed, n in ((1, 3), (2, 8), (3, 25))
-    for bounds in BOUND_KINDS
+    random_case(seed, n, bounds) for seed, n in ((1, 3), (2, 8), (3, 25)) for bounds in BOUND_KINDS
 ]
 IDS = [f"{c.n}-{c.label.split('bounds=')[1].split(',')[0]}" for c in CASES]
 
@@ -84,8 +82,15 @@ def test_min_variance_certificate(case):
     for r in _targets(case):
         res = min_variance(case.mu, case.cov, r, case.lower, case.upper)
         assert res.objective == "min_variance"
-        check_certificate(res, case.mu, case.cov, case.lower, case.upper, target_return=r,
-                          where=f"{case.label} target={r!r}")
+        check_certificate(
+            res,
+            case.mu,
+            case.cov,
+            case.lower,
+            case.upper,
+            target_return=r,
+            where=f"{case.label} target={r!r}",
+        )
         assert_own_kkt(res, where=case.label)
 
 
@@ -94,12 +99,20 @@ def test_gmv_certificate(case):
     res = global_min_variance(case.cov, case.lower, case.upper)
     assert res.objective == "global_min_variance"
     check_certificate(res, None, case.cov, case.lower, case.upper, kind="gmv", where=case.label)
-    with_mu = global_min_variance(case.cov, case.lower, case.upper, mu=case.mu,
-                                  risk_free_rate=0.01)
-    check_certificate(with_mu, case.mu, case.cov, case.lower, case.upper, kind="gmv",
-                      risk_free_rate=0.01, where=case.label)
-    np.testing.assert_allclose(with_mu.weights, res.weights, rtol=0,
-                               atol=SAME_W * _w_scale(res.weights))
+    with_mu = global_min_variance(case.cov, case.lower, case.upper, mu=case.mu, risk_free_rate=0.01)
+    check_certificate(
+        with_mu,
+        case.mu,
+        case.cov,
+        case.lower,
+        case.upper,
+        kind="gmv",
+        risk_free_rate=0.01,
+        where=case.label,
+    )
+    np.testing.assert_allclose(
+        with_mu.weights, res.weights, rtol=0, atol=SAME_W * _w_scale(res.weights)
+    )
     assert_own_kkt(res, with_mu, where=case.label)
 
 
@@ -113,8 +126,16 @@ def test_max_sharpe_certificate(case, frontiers):
             continue
         res = max_sharpe(case.mu, case.cov, rf, case.lower, case.upper)
         assert res.objective == "max_sharpe"
-        check_certificate(res, case.mu, case.cov, case.lower, case.upper, kind="efficient",
-                          risk_free_rate=rf, where=f"{case.label} rf={rf}")
+        check_certificate(
+            res,
+            case.mu,
+            case.cov,
+            case.lower,
+            case.upper,
+            kind="efficient",
+            risk_free_rate=rf,
+            where=f"{case.label} rf={rf}",
+        )
         inside = res.expected_return < ef.max_return - 1e-9
         if inside:
             # tangency: the frontier's slope dσ²/dr equals 2σ²/(r − rf)
@@ -131,8 +152,15 @@ def test_max_return_certificate(case, frontiers):
         sigma = ef.gmv.volatility + frac * (top - ef.gmv.volatility)
         res = max_return(case.mu, case.cov, sigma, case.lower, case.upper)
         assert res.objective == "max_return"
-        check_certificate(res, case.mu, case.cov, case.lower, case.upper, kind="efficient",
-                          where=f"{case.label} sigma={sigma!r}")
+        check_certificate(
+            res,
+            case.mu,
+            case.cov,
+            case.lower,
+            case.upper,
+            kind="efficient",
+            where=f"{case.label} sigma={sigma!r}",
+        )
         assert res.volatility <= sigma * (1 + 1e-12)
         assert rel_diff(res.volatility, sigma) <= 1e-12, "volatility budget not used up"
         assert_own_kkt(res, where=case.label)
@@ -144,8 +172,16 @@ def test_max_utility_certificate(case, frontiers):
     for delta in (0.5, 2.0, 10.0, 1e3):
         res = max_utility(case.mu, case.cov, delta, case.lower, case.upper, risk_free_rate=0.01)
         assert res.objective == "max_utility"
-        check_certificate(res, case.mu, case.cov, case.lower, case.upper, kind="efficient",
-                          risk_free_rate=0.01, where=f"{case.label} delta={delta}")
+        check_certificate(
+            res,
+            case.mu,
+            case.cov,
+            case.lower,
+            case.upper,
+            kind="efficient",
+            risk_free_rate=0.01,
+            where=f"{case.label} delta={delta}",
+        )
         if res.expected_return < ef.max_return - 1e-9:
             # the utility optimum is the frontier point where dσ²/dr = 2/δ
             assert abs(res.return_multiplier - 2 / delta) <= 1e-9 * (2 / delta), case.label
@@ -162,20 +198,31 @@ def test_result_is_frozen_and_complete():
     assert res.sharpe_ratio is None
     assert res.n_assets == case.n
     res = min_variance(case.mu, case.cov, float(np.mean(case.mu)), risk_free_rate=0.02)
-    assert res.sharpe_ratio == pytest.approx((res.expected_return - 0.02) / res.volatility,
-                                             rel=1e-14)
+    assert res.sharpe_ratio == pytest.approx(
+        (res.expected_return - 0.02) / res.volatility, rel=1e-14
+    )
 
 
 def test_public_api_reexported_from_package_root():
     from xlfrontier.core import closed_form, frontier, metrics, optimize
 
     for mod, names in (
-        (optimize, ["min_variance", "global_min_variance", "max_sharpe", "max_return",
-                    "max_utility"]),
+        (
+            optimize,
+            ["min_variance", "global_min_variance", "max_sharpe", "max_return", "max_utility"],
+        ),
         (frontier, ["efficient_frontier"]),
         (closed_form, ["merton_frontier"]),
-        (metrics, ["portfolio_return", "portfolio_variance", "portfolio_volatility",
-                   "portfolio_sharpe", "risk_contributions"]),
+        (
+            metrics,
+            [
+                "portfolio_return",
+                "portfolio_variance",
+                "portfolio_volatility",
+                "portfolio_sharpe",
+                "risk_contributions",
+            ],
+        ),
     ):
         for name in names:
             assert getattr(xlfrontier, name) is getattr(mod, name), name
@@ -185,10 +232,11 @@ def test_public_api_reexported_from_package_root():
 @pytest.mark.parametrize("case", CASES[:6], ids=IDS[:6])
 def test_clean_outputs(case):
     # STYLE principle 7: no -0.0 and no rounding dust where a weight sits on its bound
-    for res in (min_variance(case.mu, case.cov, float(np.median(case.mu)), case.lower,
-                             case.upper),
-                global_min_variance(case.cov, case.lower, case.upper),
-                max_sharpe(case.mu, case.cov, 0.0, case.lower, case.upper)):
+    for res in (
+        min_variance(case.mu, case.cov, float(np.median(case.mu)), case.lower, case.upper),
+        global_min_variance(case.cov, case.lower, case.upper),
+        max_sharpe(case.mu, case.cov, 0.0, case.lower, case.upper),
+    ):
         w = res.weights
         assert not np.any((w == 0) & np.signbit(w)), f"-0.0 in {w}"
         np.testing.assert_array_equal(w[res.at_lower], case.lower[res.at_lower])
@@ -205,8 +253,11 @@ def test_clean_frontier_arrays(case, frontiers):
     for name, a in arrays.items():
         for lim, side in ((case.lower, "lower"), (case.upper, "upper")):
             near = np.isfinite(lim) & (np.abs(a - lim) <= 1e-12 * np.maximum(1, np.abs(lim)))
-            np.testing.assert_array_equal(a[near], np.broadcast_to(lim, a.shape)[near],
-                                          err_msg=f"{name}: dust at the {side} bound")
+            np.testing.assert_array_equal(
+                a[near],
+                np.broadcast_to(lim, a.shape)[near],
+                err_msg=f"{name}: dust at the {side} bound",
+            )
         assert not np.any((a == 0) & np.signbit(a)), f"-0.0 in {name}"
         flo, fup = np.isfinite(case.lower), np.isfinite(case.upper)
         assert np.all(a[:, flo] >= case.lower[flo]), f"{name} below a lower bound"
@@ -223,15 +274,25 @@ def test_frontier_corners(case, frontiers):
     assert k >= 1
     cw = np.asarray(ef.corner_weights)
     assert cw.shape == (k, case.n)
-    np.testing.assert_allclose(cw, np.array([c.weights for c in ef.corners]), rtol=0,
-                               atol=SAME_W * _w_scale(cw))
-    np.testing.assert_allclose(ef.corner_returns, [c.expected_return for c in ef.corners],
-                               rtol=1e-14, atol=0)
-    np.testing.assert_allclose(ef.corner_volatilities, [c.volatility for c in ef.corners],
-                               rtol=1e-14, atol=0)
+    np.testing.assert_allclose(
+        cw, np.array([c.weights for c in ef.corners]), rtol=0, atol=SAME_W * _w_scale(cw)
+    )
+    np.testing.assert_allclose(
+        ef.corner_returns, [c.expected_return for c in ef.corners], rtol=1e-14, atol=0
+    )
+    np.testing.assert_allclose(
+        ef.corner_volatilities, [c.volatility for c in ef.corners], rtol=1e-14, atol=0
+    )
     for i, c in enumerate(ef.corners):
-        check_certificate(c, case.mu, case.cov, case.lower, case.upper, kind="efficient",
-                          where=f"{case.label} corner {i}")
+        check_certificate(
+            c,
+            case.mu,
+            case.cov,
+            case.lower,
+            case.upper,
+            kind="efficient",
+            where=f"{case.label} corner {i}",
+        )
         assert_own_kkt(c, where=f"{case.label} corner {i}")
     # ordered from the GMV to the maximum return; both strictly increasing (Σ PD)
     assert np.all(np.diff(ef.corner_returns) > 0), ef.corner_returns
@@ -239,8 +300,9 @@ def test_frontier_corners(case, frontiers):
     np.testing.assert_array_equal(ef.gmv.weights, cw[0])
     assert ef.min_return == ef.corner_returns[0]
     gmv = global_min_variance(case.cov, case.lower, case.upper)
-    np.testing.assert_allclose(ef.gmv.weights, gmv.weights, rtol=0,
-                               atol=SAME_W * _w_scale(gmv.weights))
+    np.testing.assert_allclose(
+        ef.gmv.weights, gmv.weights, rtol=0, atol=SAME_W * _w_scale(gmv.weights)
+    )
     hi = return_range(case.mu, case.lower, case.upper)[1]
     if np.isfinite(hi):
         assert ef.max_return == ef.corner_returns[-1]
@@ -259,15 +321,29 @@ def test_frontier_is_linear_between_corners(case, frontiers):
             r = (1 - t) * cr[i] + t * cr[i + 1]
             p = ef.at_return(r)
             want = (1 - t) * cw[i] + t * cw[i + 1]
-            np.testing.assert_allclose(p.weights, want, rtol=0, atol=SAME_W * _w_scale(want),
-                                       err_msg=f"{case.label} segment {i}")
+            np.testing.assert_allclose(
+                p.weights,
+                want,
+                rtol=0,
+                atol=SAME_W * _w_scale(want),
+                err_msg=f"{case.label} segment {i}",
+            )
             assert p.objective == "frontier_point"
-            check_certificate(p, case.mu, case.cov, case.lower, case.upper, target_return=r,
-                              kind="efficient", where=f"{case.label} segment {i} t={t}")
+            check_certificate(
+                p,
+                case.mu,
+                case.cov,
+                case.lower,
+                case.upper,
+                target_return=r,
+                kind="efficient",
+                where=f"{case.label} segment {i} t={t}",
+            )
     # the corners themselves are reproduced by at_return
     for i in range(len(cr)):
-        np.testing.assert_allclose(ef.at_return(cr[i]).weights, cw[i], rtol=0,
-                                   atol=SAME_W * _w_scale(cw[i]))
+        np.testing.assert_allclose(
+            ef.at_return(cr[i]).weights, cw[i], rtol=0, atol=SAME_W * _w_scale(cw[i])
+        )
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -287,17 +363,20 @@ def test_frontier_sample(case, points, frontiers):
         if points >= 2:
             if by == "return":
                 want = np.linspace(ef.min_return, ef.max_return, points)
-                np.testing.assert_allclose(s.returns, want, rtol=0,
-                                           atol=1e-14 * max(1.0, abs(ef.max_return)))
+                np.testing.assert_allclose(
+                    s.returns, want, rtol=0, atol=1e-14 * max(1.0, abs(ef.max_return))
+                )
             else:
                 want = np.linspace(ef.gmv.volatility, ef.max_volatility, points)
-                np.testing.assert_allclose(s.volatilities, want, rtol=0,
-                                           atol=1e-12 * ef.max_volatility)
+                np.testing.assert_allclose(
+                    s.volatilities, want, rtol=0, atol=1e-12 * ef.max_volatility
+                )
         # every row is a frontier portfolio with the stated statistics
         for w, r, v in zip(s.weights, s.returns, s.volatilities, strict=True):
             assert abs(float(case.mu @ w) - r) <= PRIMAL_TOL * float(np.abs(case.mu) @ np.abs(w))
             assert abs(float(w @ case.cov @ w) - v * v) <= PRIMAL_TOL * float(
-                np.abs(w) @ np.abs(case.cov) @ np.abs(w))
+                np.abs(w) @ np.abs(case.cov) @ np.abs(w)
+            )
             assert abs(w.sum() - 1) <= PRIMAL_TOL * _w_scale(w)
             p = ef.at_return(r)
             np.testing.assert_allclose(w, p.weights, rtol=0, atol=SAME_W * _w_scale(w))
@@ -311,12 +390,23 @@ def test_at_volatility_inverts_at_return(case, frontiers):
         p = ef.at_return(r)
         q = ef.at_volatility(p.volatility)
         assert q.objective == "frontier_point"
-        check_certificate(q, case.mu, case.cov, case.lower, case.upper, kind="efficient",
-                          where=f"{case.label} at_volatility({p.volatility!r})")
+        check_certificate(
+            q,
+            case.mu,
+            case.cov,
+            case.lower,
+            case.upper,
+            kind="efficient",
+            where=f"{case.label} at_volatility({p.volatility!r})",
+        )
         assert rel_diff(q.volatility, p.volatility) <= 1e-12
         # q is the frontier portfolio at its own return
-        np.testing.assert_allclose(q.weights, ef.at_return(q.expected_return).weights, rtol=0,
-                                   atol=SAME_W * _w_scale(q.weights))
+        np.testing.assert_allclose(
+            q.weights,
+            ef.at_return(q.expected_return).weights,
+            rtol=0,
+            atol=SAME_W * _w_scale(q.weights),
+        )
         if k == 0:
             continue  # at the GMV vertex the return is fixed by σ only to ~sqrt(eps)
         assert abs(q.expected_return - r) <= return_tol_from_volatility(p), (case.label, r)
@@ -330,8 +420,9 @@ def test_max_sharpe_consistent_with_frontier(case, rf, frontiers):
         pytest.skip("no maximum Sharpe ratio (tested in test_validation)")
     best = max_sharpe(case.mu, case.cov, rf, case.lower, case.upper)
     on = ef.max_sharpe(rf)
-    np.testing.assert_allclose(on.weights, best.weights, rtol=0,
-                               atol=SAME_W * _w_scale(best.weights))
+    np.testing.assert_allclose(
+        on.weights, best.weights, rtol=0, atol=SAME_W * _w_scale(best.weights)
+    )
     assert rel_diff(on.sharpe_ratio, best.sharpe_ratio) <= 1e-12
     hi = ef.max_return if np.isfinite(ef.max_return) else ef.min_return + 1.0
     rs = np.linspace(ef.min_return, hi, 101)
@@ -348,8 +439,7 @@ def test_max_sharpe_consistent_with_frontier(case, rf, frontiers):
         assert best.sharpe_ratio >= sr.max() - 1e-12 * abs(best.sharpe_ratio)
     # and it lies on the frontier: the frontier portfolio at its return is itself
     p = ef.at_return(best.expected_return)
-    np.testing.assert_allclose(p.weights, best.weights, rtol=0,
-                               atol=1e-8 * _w_scale(best.weights))
+    np.testing.assert_allclose(p.weights, best.weights, rtol=0, atol=1e-8 * _w_scale(best.weights))
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -362,12 +452,14 @@ def test_max_return_consistent_with_frontier(case, frontiers):
         p = ef.at_volatility(sigma)
         assert rel_diff(res.volatility, sigma) <= 1e-12
         assert rel_diff(p.volatility, sigma) <= 1e-12
-        np.testing.assert_allclose(res.weights, p.weights, rtol=0,
-                                   atol=SAME_W * _w_scale(p.weights))
+        np.testing.assert_allclose(
+            res.weights, p.weights, rtol=0, atol=SAME_W * _w_scale(p.weights)
+        )
         assert abs(res.expected_return - p.expected_return) <= return_tol_from_volatility(p)
     if np.isfinite(ef.max_return):
         # a volatility budget above the riskiest frontier portfolio buys the maximum return
         res = max_return(case.mu, case.cov, 2 * ef.max_volatility, case.lower, case.upper)
         assert abs(res.expected_return - ef.max_return) <= 1e-12 * max(1.0, ef.max_return)
-        np.testing.assert_allclose(res.weights, ef.corner_weights[-1], rtol=0,
-                                   atol=SAME_W * _w_scale(res.weights))
+        np.testing.assert_allclose(
+            res.weights, ef.corner_weights[-1], rtol=0, atol=SAME_W * _w_scale(res.weights)
+        )

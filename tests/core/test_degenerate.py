@@ -134,8 +134,9 @@ def test_flat_frontier(bounds):
         max_utility(mu, cov, 2.0, lo, up),
     ]
     for res in same:
-        np.testing.assert_allclose(res.weights, gmv.weights, rtol=0, atol=1e-12,
-                                   err_msg=res.objective)
+        np.testing.assert_allclose(
+            res.weights, gmv.weights, rtol=0, atol=1e-12, err_msg=res.objective
+        )
         check_certificate(res, mu, cov, lo, up, where=res.objective)
     s = ef.sample(4)
     np.testing.assert_allclose(s.weights, np.tile(gmv.weights, (4, 1)), rtol=0, atol=1e-12)
@@ -167,8 +168,7 @@ def test_duplicated_asset(bounds, n):
     merged, j, _ = _merge_duplicate(case)
     assert merged.pd
     lo_r, hi_r = return_range(case.mu, case.lower, case.upper)
-    targets = [None] + ([lo_r + f * (hi_r - lo_r) for f in (0.2, 0.5, 0.8)] if hi_r > lo_r
-                        else [])
+    targets = [None] + ([lo_r + f * (hi_r - lo_r) for f in (0.2, 0.5, 0.8)] if hi_r > lo_r else [])
     for r in targets:
         if r is None:
             res = global_min_variance(case.cov, case.lower, case.upper, mu=case.mu)
@@ -176,18 +176,28 @@ def test_duplicated_asset(bounds, n):
         else:
             res = min_variance(case.mu, case.cov, r, case.lower, case.upper)
             ref = quadprog_min_variance(merged, r)
-        check_certificate(res, case.mu, case.cov, case.lower, case.upper, target_return=r,
-                          kind="gmv" if r is None else "any", where=f"{case.label} r={r}")
+        check_certificate(
+            res,
+            case.mu,
+            case.cov,
+            case.lower,
+            case.upper,
+            target_return=r,
+            kind="gmv" if r is None else "any",
+            where=f"{case.label} r={r}",
+        )
         assert rel_diff(res.variance, ref.variance) <= QUADPROG_OBJ_RTOL, (case.label, r)
         # the duplicated pair's total weight is unique: it is the merged asset's weight
         w = res.weights[:-1].copy()
         w[j] += res.weights[-1]
-        np.testing.assert_allclose(w, ref.weights, rtol=0, atol=QUADPROG_W_ATOL,
-                                   err_msg=f"{case.label} r={r}")
+        np.testing.assert_allclose(
+            w, ref.weights, rtol=0, atol=QUADPROG_W_ATOL, err_msg=f"{case.label} r={r}"
+        )
     ef = efficient_frontier(case.mu, case.cov, case.lower, case.upper)
     for c in ef.corners:
-        check_certificate(c, case.mu, case.cov, case.lower, case.upper, kind="efficient",
-                          where=case.label)
+        check_certificate(
+            c, case.mu, case.cov, case.lower, case.upper, kind="efficient", where=case.label
+        )
     assert np.all(np.diff(ef.corner_returns) > 0)
 
 
@@ -205,10 +215,14 @@ def test_duplicated_asset_unlimited_shorting():
     case = random_case(5, 4, "short_inf", "duplicate")
     merged, _, _ = _merge_duplicate(case)
     for call, ref in (
-        (lambda: global_min_variance(case.cov, case.lower, case.upper),
-         quadprog_min_variance(merged)),
-        (lambda: min_variance(case.mu, case.cov, 0.1, case.lower, case.upper),
-         quadprog_min_variance(merged, 0.1)),
+        (
+            lambda: global_min_variance(case.cov, case.lower, case.upper),
+            quadprog_min_variance(merged),
+        ),
+        (
+            lambda: min_variance(case.mu, case.cov, 0.1, case.lower, case.upper),
+            quadprog_min_variance(merged, 0.1),
+        ),
     ):
         res, err = _outcome(call)
         if err is not None:
@@ -244,9 +258,13 @@ def test_tie_for_highest_return(n):
     assert ef.max_return == pytest.approx(0.1, rel=1e-14)
     # the efficient end of the tie is the least risky mix of the tied assets
     np.testing.assert_allclose(ef.corner_weights[-1], top, rtol=0, atol=1e-12)
-    for res in (min_variance(mu, cov, 0.1), max_return(mu, cov, 10.0),
-                ef.at_return(0.1), ef.at_volatility(ef.max_volatility),
-                max_utility(mu, cov, 1e-6)):
+    for res in (
+        min_variance(mu, cov, 0.1),
+        max_return(mu, cov, 10.0),
+        ef.at_return(0.1),
+        ef.at_volatility(ef.max_volatility),
+        max_utility(mu, cov, 1e-6),
+    ):
         np.testing.assert_allclose(res.weights, top, rtol=0, atol=1e-12, err_msg=res.objective)
         check_certificate(res, mu, cov, lo, up, where=res.objective)
     assert ef.max_volatility == pytest.approx(np.sqrt(top @ cov @ top), rel=1e-13)
@@ -277,8 +295,15 @@ def test_targets_at_range_ends(bounds, seed):
     lo, hi = return_range(case.mu, case.lower, case.upper)
     for r in (lo, hi):
         res = min_variance(case.mu, case.cov, r, case.lower, case.upper)
-        check_certificate(res, case.mu, case.cov, case.lower, case.upper, target_return=r,
-                          where=f"{case.label} r={r!r}")
+        check_certificate(
+            res,
+            case.mu,
+            case.cov,
+            case.lower,
+            case.upper,
+            target_return=r,
+            where=f"{case.label} r={r!r}",
+        )
         ex = exact_min_variance(case, r, res.weights)
         ref_v = ex.variance if ex is not None else clarabel_min_variance(case, r).variance
         rtol = QUADPROG_OBJ_RTOL if ex is not None else CLARABEL_OBJ_RTOL
@@ -367,8 +392,9 @@ def test_low_rank_covariance(n, rank, bounds):
     mu = rng.normal(0.08, 0.04, n)
     lo = np.zeros(n) if bounds != "short_half" else np.full(n, -0.5)
     up = np.full(n, INF) if bounds != "upper" else np.full(n, 3.0 / n)
-    case = Case(mu, cov, lo, up, f"lowrank n={n} rank={rank} {bounds}", pd=False,
-                extra={"factor": f})
+    case = Case(
+        mu, cov, lo, up, f"lowrank n={n} rank={rank} {bounds}", pd=False, extra={"factor": f}
+    )
     gmv = global_min_variance(cov, lo, up, mu=mu)
     check_certificate(gmv, mu, cov, lo, up, kind="gmv", where=case.label)
     ref = clarabel_min_variance(case)
@@ -379,33 +405,40 @@ def test_low_rank_covariance(n, rank, bounds):
     s = ef.sample(5)
     for r, v in zip(s.returns, s.volatilities, strict=True):
         ref = clarabel_min_variance(case, r)
-        assert v * v <= ref.variance * (1 + CLARABEL_OBJ_RTOL) + 1e-12 * cov.max(), (
-            case.label, r)
+        assert v * v <= ref.variance * (1 + CLARABEL_OBJ_RTOL) + 1e-12 * cov.max(), (case.label, r)
     assert_own_kkt(gmv, *ef.corners, where=case.label)
 
 
 # ============================================================================================
 # Riskless combinations (a low-rank Σ whose null space meets the feasible set)
 # ============================================================================================
-RANK1_F = np.array([-0.03473351346499155, 0.060066402249577766, 0.14076509080502378,
-                    -0.0489190382353281])
-RANK1_MU = np.array([0.061563795398539956, 0.014379550726153476, 0.11282327893432352,
-                     0.12662064823815242])
+RANK1_F = np.array(
+    [-0.03473351346499155, 0.060066402249577766, 0.14076509080502378, -0.0489190382353281]
+)
+RANK1_MU = np.array(
+    [0.061563795398539956, 0.014379550726153476, 0.11282327893432352, 0.12662064823815242]
+)
 
 
 def _riskless_combinations() -> list[tuple[str, np.ndarray, np.ndarray, float]]:
-    out = [("rank1", RANK1_F[:, None], RANK1_MU, 0.75),
-           ("rank1 rounded", np.round(RANK1_F, 4)[:, None], np.round(RANK1_MU, 4), 0.75),
-           ("rank1 long-only", RANK1_F[:, None], RANK1_MU, INF)]
+    out = [
+        ("rank1", RANK1_F[:, None], RANK1_MU, 0.75),
+        ("rank1 rounded", np.round(RANK1_F, 4)[:, None], np.round(RANK1_MU, 4), 0.75),
+        ("rank1 long-only", RANK1_F[:, None], RANK1_MU, INF),
+    ]
     for seed, (n, k) in enumerate([(5, 1), (6, 2), (8, 3), (12, 2)]):
         rng = np.random.default_rng(400 + seed)
-        out.append((f"rank{k} n={n}", rng.normal(0.0, 0.1, size=(n, k)),
-                    rng.normal(0.08, 0.04, n), INF))
+        out.append(
+            (f"rank{k} n={n}", rng.normal(0.0, 0.1, size=(n, k)), rng.normal(0.08, 0.04, n), INF)
+        )
     return out
 
 
-@pytest.mark.parametrize(("name", "f", "mu", "upper"), _riskless_combinations(),
-                         ids=[x[0] for x in _riskless_combinations()])
+@pytest.mark.parametrize(
+    ("name", "f", "mu", "upper"),
+    _riskless_combinations(),
+    ids=[x[0] for x in _riskless_combinations()],
+)
 def test_riskless_combination_gmv_is_the_efficient_one(name, f, mu, upper):
     # When some feasible portfolio has zero variance, every GMV portfolio is riskless and the
     # efficient one is the riskless portfolio with the highest return: an LP, solved exactly
@@ -417,15 +450,21 @@ def test_riskless_combination_gmv_is_the_efficient_one(name, f, mu, upper):
     lo, up = np.zeros(n), np.full(n, upper)
     a_eq = np.vstack([np.ones(n), f.T])
     b_eq = np.r_[1.0, np.zeros(f.shape[1])]
-    lp = linprog(-mu, A_eq=a_eq, b_eq=b_eq,
-                 bounds=[(0, None if np.isinf(upper) else upper)] * n, method="highs")
+    lp = linprog(
+        -mu,
+        A_eq=a_eq,
+        b_eq=b_eq,
+        bounds=[(0, None if np.isinf(upper) else upper)] * n,
+        method="highs",
+    )
     assert lp.status == 0, name  # the examples are built so that a riskless mix exists
     best = -lp.fun
     for res in (global_min_variance(cov, lo, up, mu=mu), efficient_frontier(mu, cov, lo, up).gmv):
         check_certificate(res, mu, cov, lo, up, kind="gmv", where=name)
         assert res.variance <= 1e-15 * float(np.abs(cov).max()), name
         assert res.expected_return == pytest.approx(best, abs=1e-9), (
-            f"{name}: GMV return {res.expected_return!r}, best riskless return {best!r}")
+            f"{name}: GMV return {res.expected_return!r}, best riskless return {best!r}"
+        )
         assert_own_kkt(res, where=name)
 
 
@@ -439,21 +478,42 @@ def test_bounded_low_rank_problem_is_never_unbounded(seed):
     hi = return_range(case.mu, case.lower, case.upper)[1]
     assert ef.max_return == pytest.approx(hi, rel=1e-12)
     for i, c in enumerate(ef.corners):
-        check_certificate(c, case.mu, case.cov, case.lower, case.upper, kind="efficient",
-                          where=f"{case.label} corner {i}")
+        check_certificate(
+            c,
+            case.mu,
+            case.cov,
+            case.lower,
+            case.upper,
+            kind="efficient",
+            where=f"{case.label} corner {i}",
+        )
     res = min_variance(case.mu, case.cov, hi, case.lower, case.upper)
     check_certificate(res, case.mu, case.cov, case.lower, case.upper, target_return=hi)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "solver bug (bound violation 5.8e-11 > 1e-12): long-only, cov = f fᵀ with this 8x2 f and "
-    "mu; efficient_frontier(mu, cov).corners[1].weights[0] == -5.80e-11 (kkt.primal 5.8e-11); "
-    "expected >= 0. Earlier versions raised UnboundedError / reported max_return = inf here."))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "solver bug (bound violation 5.8e-11 > 1e-12): long-only, cov = f fᵀ with this 8x2 f and "
+        "mu; efficient_frontier(mu, cov).corners[1].weights[0] == -5.80e-11 (kkt.primal 5.8e-11); "
+        "expected >= 0. Earlier versions raised UnboundedError / reported max_return = inf here."
+    ),
+)
 def test_long_only_rank_two_covariance():
     # 8 assets, rank-2 covariance, long-only: a bounded problem, yet riskless long/short
     # combinations of the assets exist; nothing may be reported as unbounded
-    f = np.array([[0.178, 0.101], [0.016, 0.14], [0.02, 0.1], [0.087, 0.085],
-                  [-0.106, 0.156], [-0.085, 0.058], [0.089, 0.138], [0.136, 0.271]])
+    f = np.array(
+        [
+            [0.178, 0.101],
+            [0.016, 0.14],
+            [0.02, 0.1],
+            [0.087, 0.085],
+            [-0.106, 0.156],
+            [-0.085, 0.058],
+            [0.089, 0.138],
+            [0.136, 0.271],
+        ]
+    )
     mu = np.array([0.159, 0.205, 0.043, 0.056, 0.149, 0.019, 0.114, 0.048])
     cov = f @ f.T
     n = mu.size

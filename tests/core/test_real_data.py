@@ -94,8 +94,7 @@ def test_real_max_sharpe(market, name):
     lo, up = (np.full(n, b) for b in BOUNDS[name])
     case = Case(mu, cov, lo, up, f"sp500 {name}")
     res = max_sharpe(mu, cov, RF, lo, up)
-    check_certificate(res, mu, cov, lo, up, kind="efficient", risk_free_rate=RF,
-                      where=case.label)
+    check_certificate(res, mu, cov, lo, up, kind="efficient", risk_free_rate=RF, where=case.label)
     g = quadprog_min_variance(case).expected_return
     best = golden_max_sharpe(case, RF, max(g, RF), return_range(mu, lo, up)[1])
     assert res.sharpe_ratio >= best - 1e-12 * best
@@ -137,8 +136,7 @@ def test_real_frontier(market, name):
     sigma = 0.5 * (ef.gmv.volatility + ef.max_volatility)
     res = max_return(mu, cov, sigma, lo, up)
     assert res.volatility == pytest.approx(sigma, rel=1e-12)
-    np.testing.assert_allclose(res.weights, ef.at_volatility(sigma).weights, rtol=0,
-                               atol=1e-10)
+    np.testing.assert_allclose(res.weights, ef.at_volatility(sigma).weights, rtol=0, atol=1e-10)
     assert_own_kkt(*ef.corners)
 
 

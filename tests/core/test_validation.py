@@ -46,31 +46,36 @@ from xlfrontier.exceptions import (
 
 INF = np.inf
 MU = np.array([0.05, 0.08, 0.12])
-COV = np.array([
-    [0.0400, 0.0060, 0.0020],
-    [0.0060, 0.0900, 0.0150],
-    [0.0020, 0.0150, 0.1600],
-])
+COV = np.array(
+    [
+        [0.0400, 0.0060, 0.0020],
+        [0.0060, 0.0900, 0.0150],
+        [0.0020, 0.0150, 0.1600],
+    ]
+)
 
 ENTRY_POINTS = {
     "min_variance": lambda mu, cov, lo=0.0, up=INF: min_variance(mu, cov, 0.08, lo, up),
-    "global_min_variance": lambda mu, cov, lo=0.0, up=INF: global_min_variance(cov, lo, up,
-                                                                               mu=mu),
+    "global_min_variance": lambda mu, cov, lo=0.0, up=INF: global_min_variance(cov, lo, up, mu=mu),
     "max_sharpe": lambda mu, cov, lo=0.0, up=INF: max_sharpe(mu, cov, 0.01, lo, up),
     "max_return": lambda mu, cov, lo=0.0, up=INF: max_return(mu, cov, 0.25, lo, up),
     "max_utility": lambda mu, cov, lo=0.0, up=INF: max_utility(mu, cov, 3.0, lo, up),
     "efficient_frontier": lambda mu, cov, lo=0.0, up=INF: efficient_frontier(mu, cov, lo, up),
 }
-entry_points = pytest.mark.parametrize("solve", list(ENTRY_POINTS.values()),
-                                       ids=list(ENTRY_POINTS))
+entry_points = pytest.mark.parametrize("solve", list(ENTRY_POINTS.values()), ids=list(ENTRY_POINTS))
 
 
 # ============================================================================================
 # Exceptions module
 # ============================================================================================
 def test_exception_hierarchy():
-    for cls in (InputError, NotPositiveSemidefiniteError, InfeasibleError,
-                TargetOutOfRangeError, NoPositiveExcessReturnError):
+    for cls in (
+        InputError,
+        NotPositiveSemidefiniteError,
+        InfeasibleError,
+        TargetOutOfRangeError,
+        NoPositiveExcessReturnError,
+    ):
         assert issubclass(cls, XlfrontierError)
         assert issubclass(cls, ValueError)
         assert issubclass(cls, InputError)
@@ -82,7 +87,11 @@ def test_exception_hierarchy():
     assert not issubclass(SolverError, ValueError)
     err = TargetOutOfRangeError("msg", "return", 0.3, (0.05, 0.12), "target_return")
     assert (err.quantity, err.target, err.feasible_range, err.argument) == (
-        "return", 0.3, (0.05, 0.12), "target_return")
+        "return",
+        0.3,
+        (0.05, 0.12),
+        "target_return",
+    )
     err = NotPositiveSemidefiniteError("msg", -0.5)
     assert (err.min_eigenvalue, err.argument) == (-0.5, "cov")
 
@@ -136,8 +145,11 @@ def test_non_finite_returns(solve, bad):
 def test_non_finite_covariance(solve, bad):
     cov = COV.copy()
     cov[0, 2] = cov[2, 0] = bad
-    with pytest.raises(InputError, match=r"cov has a missing or non-finite value at row 1, "
-                                         r"column 3"):
+    with pytest.raises(
+        InputError,
+        match=r"cov has a missing or non-finite value at row 1, "
+        r"column 3",
+    ):
         solve(MU, cov)
 
 
@@ -158,8 +170,11 @@ def test_empty_inputs(solve):
 def test_negative_variance_on_diagonal():
     cov = COV.copy()
     cov[1, 1] = -0.01
-    with pytest.raises(InputError, match=r"cov has a negative variance -0.01 on the diagonal "
-                                         r"\(asset 2\)"):
+    with pytest.raises(
+        InputError,
+        match=r"cov has a negative variance -0.01 on the diagonal "
+        r"\(asset 2\)",
+    ):
         min_variance(MU, cov, 0.08)
 
 
@@ -181,8 +196,11 @@ def test_tiny_asymmetry_is_symmetrised(solve):
 def test_large_asymmetry_is_rejected_naming_the_cells(solve):
     cov = COV.copy()
     cov[2, 0] = 0.0035
-    with pytest.raises(InputError, match=r"cov is not symmetric: row 1, column 3 is 0\.002 but "
-                                         r"row 3, column 1 is 0\.0035") as e:
+    with pytest.raises(
+        InputError,
+        match=r"cov is not symmetric: row 1, column 3 is 0\.002 but "
+        r"row 3, column 1 is 0\.0035",
+    ) as e:
         solve(MU, cov)
     assert e.value.argument == "cov"
 
@@ -191,8 +209,10 @@ def test_large_asymmetry_is_rejected_naming_the_cells(solve):
 def test_not_positive_semidefinite(solve):
     cov = np.array([[0.04, 0.05, 0.0], [0.05, 0.04, 0.0], [0.0, 0.0, 0.09]])
     smallest = float(np.linalg.eigvalsh(cov)[0])  # -0.01
-    with pytest.raises(NotPositiveSemidefiniteError,
-                       match=r"not positive semi-definite: smallest eigenvalue -0\.01\b") as e:
+    with pytest.raises(
+        NotPositiveSemidefiniteError,
+        match=r"not positive semi-definite: smallest eigenvalue -0\.01\b",
+    ) as e:
         solve(MU, cov)
     assert e.value.min_eigenvalue == pytest.approx(smallest, rel=1e-12)
     assert e.value.argument == "cov"
@@ -241,8 +261,11 @@ def test_upper_bounds_sum_below_one(solve):
 
 @entry_points
 def test_lower_above_upper(solve):
-    with pytest.raises(InputError, match=r"asset 2: lower bound 50% is above its upper bound "
-                                         r"10%"):
+    with pytest.raises(
+        InputError,
+        match=r"asset 2: lower bound 50% is above its upper bound "
+        r"10%",
+    ):
         solve(MU, COV, [0.0, 0.5, 0.0], [1.0, 0.1, 1.0])
 
 
@@ -294,12 +317,22 @@ def test_validate_problem_broadcasts():
 # ============================================================================================
 @pytest.mark.parametrize(
     ("target", "lower", "upper"),
-    [(0.15, 0.0, INF), (0.03, 0.0, INF), (0.11, 0.0, 0.6), (0.055, [0.1, 0.0, 0.2], INF),
-     (0.2, -0.5, INF), (-0.01, -0.5, 1.5)],
+    [
+        (0.15, 0.0, INF),
+        (0.03, 0.0, INF),
+        (0.11, 0.0, 0.6),
+        (0.055, [0.1, 0.0, 0.2], INF),
+        (0.2, -0.5, INF),
+        (-0.01, -0.5, 1.5),
+    ],
 )
 def test_target_return_out_of_range(target, lower, upper):
-    lo, hi = return_range(MU, *np.broadcast_arrays(np.asarray(lower, float) * np.ones(3),
-                                                   np.asarray(upper, float) * np.ones(3)))
+    lo, hi = return_range(
+        MU,
+        *np.broadcast_arrays(
+            np.asarray(lower, float) * np.ones(3), np.asarray(upper, float) * np.ones(3)
+        ),
+    )
     with pytest.raises(TargetOutOfRangeError) as e:
         min_variance(MU, COV, target, lower, upper)
     err = e.value
@@ -324,8 +357,7 @@ def test_frontier_target_return_out_of_range():
         with pytest.raises(TargetOutOfRangeError) as e:
             ef.at_return(r)
         assert e.value.quantity == "return"
-        assert e.value.feasible_range == pytest.approx((ef.min_return, ef.max_return),
-                                                       rel=1e-14)
+        assert e.value.feasible_range == pytest.approx((ef.min_return, ef.max_return), rel=1e-14)
         assert states_value(str(e.value), ef.min_return), str(e.value)
         assert states_value(str(e.value), ef.max_return), str(e.value)
 
@@ -426,7 +458,8 @@ def test_metrics():
     assert portfolio_variance(w, COV) == pytest.approx(float(w @ COV @ w), rel=1e-15)
     assert portfolio_volatility(w, COV) == pytest.approx(np.sqrt(w @ COV @ w), rel=1e-15)
     assert portfolio_sharpe(w, MU, COV, 0.02) == pytest.approx(
-        (MU @ w - 0.02) / np.sqrt(w @ COV @ w), rel=1e-14)
+        (MU @ w - 0.02) / np.sqrt(w @ COV @ w), rel=1e-14
+    )
     rc = risk_contributions(w, COV)
     np.testing.assert_allclose(rc, w * (COV @ w) / (w @ COV @ w), rtol=1e-14)
     assert rc.sum() == pytest.approx(1.0, rel=1e-15)
@@ -443,8 +476,15 @@ def test_metrics():
 
 @pytest.mark.parametrize(
     ("x", "text"),
-    [(0.1825, "18.25%"), (0.35, "35%"), (0.059, "5.9%"), (-0.05, "-5%"), (1.2, "120%"),
-     (np.inf, "unbounded"), (-np.inf, "-unbounded")],
+    [
+        (0.1825, "18.25%"),
+        (0.35, "35%"),
+        (0.059, "5.9%"),
+        (-0.05, "-5%"),
+        (1.2, "120%"),
+        (np.inf, "unbounded"),
+        (-np.inf, "-unbounded"),
+    ],
 )
 def test_fmt_pct(x, text):
     assert fmt_pct(x) == text

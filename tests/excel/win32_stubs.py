@@ -40,17 +40,28 @@ def _install_fakes():
     class TimeType(dt.datetime):
         pass
 
-    class com_error(Exception):  # noqa: N801 - pywin32's name
+    class com_error(Exception):  # pywin32's name
         pass
 
-    _mod("pywintypes", TimeType=TimeType, com_error=com_error, error=com_error,
-         IID=lambda s: s, _xlw_stub=True)
+    _mod(
+        "pywintypes",
+        TimeType=TimeType,
+        com_error=com_error,
+        error=com_error,
+        IID=lambda s: s,
+        _xlw_stub=True,
+    )
 
     class PyIDispatch:
         pass
 
-    _mod("pythoncom", __file__="pythoncom-stub", IID_IDispatch="IID_IDispatch",
-         TypeIIDs={"IID_IDispatch": PyIDispatch}, CoInitialize=lambda: None)
+    _mod(
+        "pythoncom",
+        __file__="pythoncom-stub",
+        IID_IDispatch="IID_IDispatch",
+        TypeIIDs={"IID_IDispatch": PyIDispatch},
+        CoInitialize=lambda: None,
+    )
 
     class CDispatch:
         pass
@@ -65,8 +76,14 @@ def _install_fakes():
         raise RuntimeError("no COM on Linux")
 
     w = _mod("win32com")
-    w.client = _mod("win32com.client", CDispatch=CDispatch, DispatchBaseClass=DispatchBaseClass,
-                    CoClassBaseClass=CoClassBaseClass, Dispatch=dispatch, DispatchEx=dispatch)
+    w.client = _mod(
+        "win32com.client",
+        CDispatch=CDispatch,
+        DispatchBaseClass=DispatchBaseClass,
+        CoClassBaseClass=CoClassBaseClass,
+        Dispatch=dispatch,
+        DispatchEx=dispatch,
+    )
     w.client.gencache = _mod("win32com.client.gencache")
     w.server = _mod("win32com.server")
 
