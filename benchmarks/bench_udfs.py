@@ -3,8 +3,9 @@
 Each timed call goes through xlwings' own COM entry point (run on Linux under the pywin32
 stubs of ``tests/excel/win32_stubs.py``): argument conversion of the Excel-shaped ranges,
 validation, the solve, and writing the result back, exactly what the generated VBA triggers.
-The core alone (numpy arrays in, result object out) is timed beside it, so the difference is
-the cost of the Excel layer. BLAS is pinned to one thread, as in a single Excel calculation.
+The core alone (numpy arrays in, result object out) is timed beside it, call for call in
+alternation so that both see the same machine load; the difference is the cost of the Excel
+layer. BLAS is pinned to one thread, as in a single Excel calculation.
 
 Usage::
 
@@ -72,17 +73,23 @@ def excel_block(m: np.ndarray) -> tuple:
     return tuple(tuple(float(x) for x in row) for row in m)
 
 
-def timeit(fn, seconds: float, min_runs: int = 30) -> list[float]:
-    """Per-call wall times in ms after a warm-up, for about ``seconds`` seconds."""
+def timeit_pair(f, g, seconds: float, min_runs: int = 30) -> tuple[list[float], list[float]]:
+    """Per-call wall times in ms of ``f`` and ``g``, alternated so both see the same load."""
     for _ in range(3):
-        fn()
-    times = []
+        f()
+        g()
+    tf, tg = [], []
+    clock = time.perf_counter_ns
     start = time.perf_counter()
-    while len(times) < min_runs or time.perf_counter() - start < seconds:
-        t0 = time.perf_counter_ns()
-        fn()
-        times.append((time.perf_counter_ns() - t0) / 1e6)
-    return times
+    while len(tf) < min_runs or time.perf_counter() - start < seconds:
+        t0 = clock()
+        f()
+        t1 = clock()
+        g()
+        t2 = clock()
+        tf.append((t1 - t0) / 1e6)
+        tg.append((t2 - t1) / 1e6)
+    return tf, tg
 
 
 def p90(xs: list[float]) -> float:
@@ -118,10 +125,11 @@ def main() -> None:
             out = server.CallUDF(MODULE, name, args)
             if isinstance(out, str):
                 raise SystemExit(f"{name} n={n} failed: {out}")
-            udf_ms = timeit(
-                lambda name=name, args=args: server.CallUDF(MODULE, name, args), opts.seconds
+            udf_ms, core_ms = timeit_pair(
+                lambda name=name, args=args: server.CallUDF(MODULE, name, args),
+                core,
+                opts.seconds,
             )
-            core_ms = timeit(core, opts.seconds)
             rows.append(
                 (
                     name,

@@ -300,7 +300,8 @@ def _summary(assumptions: Any, result: Any, replaced: bool) -> str:
     lines.append(f"Inputs: {origin}")
     lines.append(f"Wrote {_shown(result.path)}{' (replaced)' if replaced else ''}")
     lines.append(
-        "  sheets Start, Inputs, Optimizer, Frontier; open it in Excel with the xlfrontier add-in"
+        "  sheets Start, Inputs, Optimizer, Frontier, Prices; open it in Excel with the xlfrontier"
+        " add-in"
     )
     rng = t.get("frontier_range")
     if rng is not None and rng.shape == (3, 3):

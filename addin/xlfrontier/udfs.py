@@ -286,10 +286,12 @@ def _frontier_table(
     rf: float,
     p: _Inputs,
 ) -> list[list[Any]]:
+    # Weights are cleaned as one matrix (finite, no -0.0): only the statistics need clean().
+    w = cv.clean_weights(_feasible(weights, p), p.lower, p.upper).tolist()
     rows: list[list[Any]] = [["Return", "Volatility", "Sharpe", *names]]
-    for r, v, w in zip(returns.tolist(), vols.tolist(), _feasible(weights, p), strict=True):
-        rows.append([r, v, _sharpe(r, v, rf), *cv.clean_weights(w, p.lower, p.upper).tolist()])
-    return cv.table(rows)
+    for r, v, wr in zip(returns.tolist(), vols.tolist(), w, strict=True):
+        rows.append([cv.clean(r), cv.clean(v), cv.clean(_sharpe(r, v, rf)), *wr])
+    return rows
 
 
 @xw.func(category=CATEGORY)
@@ -578,7 +580,10 @@ COV_METHOD = (
 
 
 def _matrix_out(m: NDArray[np.float64]) -> list[list[Any]]:
-    return [[cv.clean(x) for x in row] for row in np.asarray(m, dtype=np.float64).tolist()]
+    a = np.asarray(m, dtype=np.float64)
+    if np.isfinite(a).all():
+        return (a + 0.0).tolist()  # + 0.0 turns -0.0 into 0.0
+    return [[cv.clean(x) for x in row] for row in a.tolist()]
 
 
 @xw.func(category=CATEGORY)

@@ -128,7 +128,7 @@ def test_one_page_per_sheet(rendered):
         info = subprocess.run(
             ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True
         ).stdout
-        assert re.search(r"^Pages:\s+4$", info, re.MULTILINE), info
+        assert re.search(r"^Pages:\s+5$", info, re.MULTILINE), info
 
 
 def test_live_template_renders_its_text(rendered):
@@ -188,3 +188,23 @@ def test_static_optimizer_page(rendered):
     ):
         assert words in text, words
     assert "#NAME?" not in text
+
+
+def test_static_prices_page(rendered, tmp_path):
+    text = page_text(rendered["static"], 5)
+    for words in (
+        "Prices",
+        "Covariance matrix (annual, COV_MATRIX)",
+        "Correlation matrix",
+        "Efficient frontier of these assets",
+        "AAPL",
+        "2012-11-30",
+        "2022-11-30",
+        "skfolio",
+        "BSD-3-Clause",
+    ):
+        assert words in text, words
+    assert "#NAME?" not in text
+    assert "#INPUT!" not in text
+    page_pixels(rendered["static"], 5, tmp_path / "prices")
+    assert (tmp_path / "prices.png").stat().st_size > 20_000

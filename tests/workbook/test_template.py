@@ -51,7 +51,7 @@ BUILTIN_ARITY = {
     "SUM": (1, 255),
 }
 
-SHEETS = ["Start", "Inputs", "Optimizer", "Frontier"]
+SHEETS = ["Start", "Inputs", "Optimizer", "Frontier", "Prices"]
 N = SAMPLE.n_assets
 POINTS = SAMPLE.frontier_points
 

@@ -108,9 +108,14 @@ def merton_frontier(mu: ArrayLike, cov: ArrayLike) -> MertonFrontier:
             "cov",
         ) from err
     rhs = np.column_stack([np.ones_like(m), m])
-    y = np.linalg.solve(chol, rhs)
-    x = np.linalg.solve(chol.T, y)
+    with np.errstate(all="ignore"):
+        y = np.linalg.solve(chol, rhs)
+        x = np.linalg.solve(chol.T, y)
     inv_ones, inv_mu = x[:, 0], x[:, 1]
+    if not (np.isfinite(x).all() and np.sum(inv_ones) > 0):
+        raise InputError(
+            "cov is too close to singular for the closed-form frontier (variances near zero)", "cov"
+        )
     a = float(np.sum(inv_ones))
     b = float(np.sum(inv_mu))
     cc = float(m @ inv_mu)

@@ -73,7 +73,8 @@ class PortfolioResult:
     sharpe_ratio : float or None
         ``(μᵀw − rf) / σ`` when a risk-free rate was given (NaN when σ = 0).
     status : str
-        ``"optimal"``.
+        ``"optimal"`` when the KKT residuals are at most 1e-8, otherwise ``"inaccurate"``
+        (extreme scaling of the inputs; the residuals say how far off).
     """
 
     weights: NDArray[np.float64]

@@ -1,4 +1,4 @@
-"""Generate the xlfrontier template workbook (sheets Start, Inputs, Optimizer, Frontier).
+"""Generate the xlfrontier template workbook (sheets Start, Inputs, Optimizer, Frontier, Prices).
 
 The workbook is written with XlsxWriter because it stores the dynamic-array metadata that makes
 Excel spill a formula's result (openpyxl cannot). Every formula cell also stores its value:
@@ -41,6 +41,7 @@ import xlsxwriter.exceptions
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from xlfrontier.exceptions import InputError
+from xlfrontier.workbook import sample_prices
 
 __all__ = [
     "SAMPLE",
@@ -593,13 +594,15 @@ class _Book:
         *,
         array: bool = True,
         name: str | None = None,
+        transpose: bool = False,
     ) -> np.ndarray:
         """Write ``=func(args)`` at (row, col) with the value :mod:`xlfrontier.udfs` gives.
 
         Array functions are written as dynamic-array formulas over the result's range (so Excel
         spills them and does not add an implicit-intersection ``@``); the spilled cells hold the
         values, as Excel itself saves them. ``args`` are defined names, ranges, numbers or
-        ``None`` (an omitted optional argument, written as an empty slot).
+        ``None`` (an omitted optional argument, written as an empty slot). ``transpose`` writes
+        ``=TRANSPOSE(func(args))`` (a column result laid out as a row, or the reverse).
         """
         self._current = sheet
         texts = [self._text(a) for a in args]
@@ -607,6 +610,9 @@ class _Book:
             texts.pop()
         text = f"={func}({','.join(texts)})"
         result = call_udf(func, *[self._value(a) for a in args])
+        if transpose:
+            text = f"=TRANSPOSE({text[1:]})"
+            result = result.T
         self._current = ""
 
         def cell_fmt(i: int, j: int, _v: Any) -> Any:
@@ -706,6 +712,9 @@ class _Styles:
         self.integer = wb.add_format({**base, "num_format": "0"})
         self.out_text = wb.add_format({**base})
         self.error = wb.add_format({**base, "font_color": "#C00000"})
+        self.in_price = wb.add_format({**inp, "num_format": "#,##0.000"})
+        self.in_date = wb.add_format({**inp, "num_format": "yyyy-mm-dd"})
+        self.in_num = wb.add_format({**inp, "num_format": "General"})
 
 
 # Built-in Excel functions the template uses besides the worksheet functions of
@@ -828,6 +837,14 @@ class StartSheet(Sheet):
             "PORTFOLIO_EXPLAIN(mu, cov, r, [lower], [upper])",
             "binding bounds, shadow prices and optimality check of the target portfolio",
         ),
+        (
+            "MEAN_RETURNS(prices, [periods_per_year], [method])",
+            "annualised expected returns estimated from prices (Prices sheet)",
+        ),
+        (
+            "COV_MATRIX / CORR_MATRIX(prices, ...[method])",
+            "annualised covariance / correlations from prices: sample or Ledoit-Wolf shrinkage",
+        ),
     )
 
     def build(self) -> None:
@@ -850,6 +867,8 @@ class StartSheet(Sheet):
                     "Shows the minimum-variance, maximum-Sharpe and target-return portfolios, "
                     "their risk contributions, and charts the frontier with your assets.",
                     "Everything is a formula: change an input and the results and charts update.",
+                    "Have prices rather than assumptions? The Prices sheet estimates expected "
+                    "returns and covariance from a price history and optimises them on the spot.",
                 ),
             ),
             (
@@ -864,6 +883,8 @@ class StartSheet(Sheet):
                     "4. Different number of assets: insert or delete rows inside the asset table, "
                     "and rows and columns inside the three matrices, so the named ranges follow; "
                     "or build a workbook from a CSV with: xlfrontier run --assets my_assets.csv",
+                    "5. Or start from prices: paste them on the Prices sheet (dates down, one "
+                    "column per asset, oldest first) and choose the estimation methods there.",
                 ),
             ),
             (
@@ -873,6 +894,8 @@ class StartSheet(Sheet):
                     "side, risk contributions, and why the target portfolio looks as it does.",
                     "Frontier: the frontier table (it grows with the number of points), the "
                     "frontier chart and the weights along the frontier.",
+                    "Prices: expected returns, volatilities, covariance and correlations "
+                    "estimated from the prices, and the portfolios and frontier of those assets.",
                 ),
             ),
             (
@@ -903,6 +926,7 @@ class StartSheet(Sheet):
             ("Inputs", "your assumptions"),
             ("Optimizer", "the portfolios"),
             ("Frontier", "the frontier table and charts"),
+            ("Prices", "the same from a price history (a second example)"),
         ):
             ws.write_url(row, 1, f"internal:'{sheet}'!A1", s.link, string=f"{sheet}: {what}")
             self.book.cells[self.name][(row, 1)] = f"{sheet}: {what}"
@@ -920,6 +944,12 @@ class StartSheet(Sheet):
         lines = [self.a.source] if self.a.source else []
         if self.a.source == SAMPLE.source:
             lines += list(_SAMPLE_NOTE)
+        tickers, history = sample_prices.TICKERS, sample_prices.MONTH_END_PRICES
+        lines.append(
+            f"Prices sheet: month-end prices of {len(tickers)} S&P 500 stocks "
+            f"({', '.join(tickers)}), {history[0][0][:7]} to {history[-1][0][:7]}. "
+            f"{sample_prices.SOURCE}"
+        )
         for line in lines:
             ws.set_row(row, 31)
             ws.merge_range(row, 1, row, 2, line, s.note_wrap)
@@ -990,6 +1020,12 @@ class InputsSheet(Sheet):
             self.put(row, 2, value, fmt)
             self.put(row, 4, note, s.note)
             book.define(name, Ref.cell(self.name, row, 2))
+        self.put(
+            r0 + 1 + len(settings),
+            1,
+            "Have prices instead? The Prices sheet estimates returns and covariance from them.",
+            s.note,
+        )
         # The covariance choice is long text: give it two columns.
         ws.merge_range(r0 + 4, 2, r0 + 4, 3, settings[3][2], s.in_text)
         ws.data_validation(
@@ -1641,6 +1677,376 @@ class FrontierSheet(Sheet):
         return s.pct if j < 2 else s.pct1
 
 
+class PricesSheet(Sheet):
+    """A second, self-contained route: μ and Σ estimated from a price history, and optimised.
+
+    The sample is month-end prices of eight S&P 500 stocks (:mod:`.sample_prices`), a universe
+    of its own: the sheet estimates expected returns (``MEAN_RETURNS``), the covariance
+    (``COV_MATRIX``, method chosen in a validated cell) and correlations from them, and shows
+    the minimum-variance and maximum-Sharpe portfolios and a frontier table of those stocks
+    right there. It shares only the risk-free rate with the Inputs sheet.
+    """
+
+    name = "Prices"
+    tab_color = "#7F6000"
+
+    SETTINGS_ROW = 3  # subtitle; settings below
+    ESTIMATES_ROW = 11  # subtitle; header row below
+    PRICES_ROW = 19  # header row of the price table (Date, tickers)
+    RIGHT_COL = 11  # column L: matrices, portfolios and frontier table
+    PERIODS_PER_YEAR = 12
+    MEAN_METHODS = ("arithmetic", "geometric", "ewma")
+    COV_METHODS = ("sample", "ledoit_wolf", "ledoit_wolf_identity", "ewma")
+    MAX_WEIGHT = 0.40
+    POINTS = 11
+
+    def build(self) -> None:
+        ws, s, book = self.ws, self.s, self.book
+        tickers, rows = sample_prices.TICKERS, sample_prices.MONTH_END_PRICES
+        n, t = len(tickers), len(rows)
+        rc = self.RIGHT_COL
+        ws.set_column(0, 0, 2)
+        ws.set_column(1, 1, 24)
+        ws.set_column(2, 1 + n, 10.5)
+        ws.set_column(2 + n, 2 + n, 3)
+        ws.set_column(rc, rc, 24)
+        ws.set_column(rc + 1, rc + 3 + n, 12)
+        self.title(
+            "Prices",
+            "A second route: expected returns and covariance estimated from prices, and "
+            "optimised here. Its assets are its own, not those of the Inputs sheet.",
+        )
+        self.put(
+            2,
+            1,
+            f"Sample: month-end prices of {n} S&P 500 stocks, {rows[0][0][:7]} to "
+            f"{rows[-1][0][:7]}. {sample_prices.SOURCE}",
+            s.note,
+        )
+
+        # Price table (the input) -----------------------------------------------------------
+        hr = self.PRICES_ROW
+        first, last = hr + 1, hr + t
+        self.put(hr - 1, 1, "Prices (oldest first; paste your own)", s.subtitle)
+        self.put(
+            hr - 1,
+            4,
+            "dates down, one column per asset; blank = no price; insert rows inside",
+            s.note,
+        )
+        self.put(hr, 1, "Date", s.head)
+        for j, ticker in enumerate(tickers):
+            self.put(hr, 2 + j, ticker, s.in_text)
+        epoch = _dt.date(1899, 12, 30)
+        for i, (day, prices) in enumerate(rows):
+            serial = (_dt.date.fromisoformat(day) - epoch).days
+            self.put(first + i, 1, float(serial), s.in_date)
+            for j, price in enumerate(prices):
+                self.put(first + i, 2 + j, price, s.in_price)
+        book.define("prices_dates", Ref(self.name, first, 1, last, 1))
+        book.define("prices_labels", Ref(self.name, hr, 2, hr, 1 + n))
+        prices = book.define("prices", Ref(self.name, first, 2, last, 1 + n))
+        ws.data_validation(
+            prices.row,
+            prices.col,
+            prices.last_row,
+            prices.last_col,
+            {
+                "validate": "decimal",
+                "criteria": ">",
+                "value": 0,
+                "ignore_blank": True,
+                "error_type": "warning",
+                "input_title": "Price",
+                "input_message": "A positive price; leave blank when there is none.",
+                "error_title": "Price",
+                "error_message": "Prices must be positive numbers. Keep this value?",
+            },
+        )
+
+        # Settings --------------------------------------------------------------------------
+        r0 = self.SETTINGS_ROW
+        self.put(r0, 1, "Settings", s.subtitle)
+        settings = (
+            (
+                "prices_periods",
+                "Periods per year",
+                self.PERIODS_PER_YEAR,
+                s.in_num,
+                "12 for month-end prices, 52 weekly, 252 daily",
+            ),
+            (
+                "prices_mean_method",
+                "Expected returns method",
+                self.MEAN_METHODS[0],
+                s.in_text,
+                "MEAN_RETURNS: arithmetic mean, geometric (CAGR) or ewma, annualised",
+            ),
+            (
+                "prices_cov_method",
+                "Covariance method",
+                self.COV_METHODS[0],
+                s.in_text,
+                "COV_MATRIX: sample, Ledoit-Wolf shrinkage or ewma",
+            ),
+            (
+                "prices_upper",
+                "Max weight per asset",
+                self.MAX_WEIGHT,
+                s.in_pct,
+                "for the portfolios below; blank = no limit (no short selling)",
+            ),
+            (
+                "prices_points",
+                "Frontier points",
+                self.POINTS,
+                s.in_int,
+                f"rows of the frontier table on this sheet (2 to {MAX_POINTS})",
+            ),
+        )
+        for k, (name, label, value, fmt, note) in enumerate(settings):
+            row = r0 + 1 + k
+            self.put(row, 1, label, s.label)
+            self.put(row, 2, value, fmt)
+            if fmt is s.in_text:
+                ws.merge_range(row, 2, row, 3, value, fmt)
+            self.put(row, 4, note, s.note)
+            book.define(name, Ref.cell(self.name, row, 2))
+        rf_row = r0 + 1 + len(settings)
+        self.put(rf_row, 1, "Risk-free rate", s.label)
+        book.formula(self.name, rf_row, 2, "=rf", self.a.risk_free_rate, s.pct)
+        self.put(rf_row, 4, "from the Inputs sheet", s.note)
+        validations = (
+            (
+                0,
+                {
+                    "validate": "integer",
+                    "criteria": "between",
+                    "minimum": 1,
+                    "maximum": 366,
+                    "input_title": "Periods per year",
+                    "input_message": "12 for monthly prices, 52 weekly, 252 daily.",
+                    "error_title": "Periods per year",
+                    "error_message": "Enter a whole number such as 12, 52 or 252.",
+                },
+            ),
+            (1, self._list("Expected returns method", self.MEAN_METHODS)),
+            (2, self._list("Covariance method", self.COV_METHODS)),
+            (
+                3,
+                {
+                    "validate": "decimal",
+                    "criteria": "between",
+                    "minimum": 0,
+                    "maximum": 1,
+                    "ignore_blank": True,
+                    "error_type": "warning",
+                    "input_title": "Max weight per asset",
+                    "input_message": "E.g. 40%; blank for no limit.",
+                    "error_title": "Max weight per asset",
+                    "error_message": "Expected a weight between 0% and 100%. Keep this value?",
+                },
+            ),
+            (
+                4,
+                {
+                    "validate": "integer",
+                    "criteria": "between",
+                    "minimum": 2,
+                    "maximum": MAX_POINTS,
+                    "input_title": "Frontier points",
+                    "input_message": "Rows of the frontier table on this sheet.",
+                    "error_title": "Frontier points",
+                    "error_message": f"Enter a whole number from 2 to {MAX_POINTS}.",
+                },
+            ),
+        )
+        for k, rule in validations:
+            ws.data_validation(r0 + 1 + k, 2, r0 + 1 + k, 2, rule)
+
+        # Covariance and correlation (right) ------------------------------------------------
+        names = np.array(tickers, dtype=object)
+        cr = self.SETTINGS_ROW
+        self.put(cr, rc, "Covariance matrix (annual, COV_MATRIX)", s.subtitle)
+        self._headers(cr + 1, names)
+        book.udf(
+            self.name,
+            cr + 2,
+            rc + 1,
+            "COV_MATRIX",
+            ("prices", "prices_periods", "prices_cov_method"),
+            self._matrix_format(s.cov),
+            name="cov_prices",
+        )
+        cov = book.define("cov_prices", Ref.block(self.name, cr + 2, rc + 1, n, n))
+        kr = cov.last_row + 3
+        self.put(kr - 1, rc, "Correlation matrix (CORR_MATRIX)", s.subtitle)
+        self._headers(kr, names)
+        book.udf(
+            self.name,
+            kr + 1,
+            rc + 1,
+            "CORR_MATRIX",
+            ("prices", "prices_cov_method"),
+            self._matrix_format(s.ratio),
+            name="corr_prices",
+        )
+        corr = book.define("corr_prices", Ref.block(self.name, kr + 1, rc + 1, n, n))
+
+        # Estimates and portfolios per asset (left, above the prices) -----------------------
+        er = self.ESTIMATES_ROW
+        self.put(er, 1, "Estimated from the prices (annual) and optimised", s.subtitle)
+        self.put(er + 1, 1, "", s.head)
+        book.array_formula(
+            Ref.block(self.name, er + 1, 2, 1, n),
+            "=prices_labels",
+            names.reshape(1, n),
+            s.head_right,
+        )
+        self.put(er + 2, 1, "Expected return", s.label)
+        book.udf(
+            self.name,
+            er + 2,
+            2,
+            "MEAN_RETURNS",
+            ("prices", "prices_periods", "prices_mean_method"),
+            self._matrix_format(s.pct),
+            name="mu_prices",
+        )
+        book.define("mu_prices", Ref.block(self.name, er + 2, 2, 1, n))
+        self.put(er + 3, 1, "Volatility", s.label)
+        cov_values = book.numbers(cov)
+        for j in range(n):
+            book.formula(
+                self.name,
+                er + 3,
+                2 + j,
+                f"=SQRT(INDEX(cov_prices,{j + 1},{j + 1}))",
+                float(np.sqrt(cov_values[j, j])) if cov_values[j, j] >= 0 else "",
+                s.pct,
+            )
+        book.define("vol_prices", Ref.block(self.name, er + 3, 2, 1, n))
+        portfolios = (
+            (
+                "w_gmv_prices",
+                "Min variance",
+                "GMV_WEIGHTS",
+                ("cov_prices", None, "prices_upper"),
+                True,
+            ),
+            (
+                "w_maxsharpe_prices",
+                "Max Sharpe",
+                "MAXSHARPE_WEIGHTS",
+                ("mu_prices", "cov_prices", "rf", None, "prices_upper"),
+                False,
+            ),
+        )
+        for k, (name, label, func, args, transpose) in enumerate(portfolios):
+            row = er + 4 + k
+            self.put(row, 1, f"{label} weight", s.label)
+            book.udf(
+                self.name,
+                row,
+                2,
+                func,
+                args,
+                self._matrix_format(s.pct1),
+                name=name,
+                transpose=transpose,
+            )
+            book.define(name, Ref.block(self.name, row, 2, 1, n))
+
+        # Portfolio statistics (right, under the correlations) ------------------------------
+        pr = corr.last_row + 3
+        self.put(pr - 1, rc, "Portfolios of these assets", s.subtitle)
+        self.put(pr, rc, "", s.head)
+        stats = (
+            ("Expected return", "PORTFOLIO_RETURN", ("mu_prices",), s.pct),
+            ("Volatility", "PORTFOLIO_VOL", ("cov_prices",), s.pct),
+            ("Sharpe ratio", "PORTFOLIO_SHARPE", ("mu_prices", "cov_prices", "rf"), s.ratio),
+        )
+        for i, (stat, *_rest) in enumerate(stats):
+            self.put(pr + 1 + i, rc, stat, s.label)
+        for k, (name, label, *_rest) in enumerate(portfolios):
+            self.put(pr, rc + 1 + k, label, s.head_right)
+            key = name[2:].removesuffix("_prices")
+            for i, (_stat, func, args, fmt) in enumerate(stats):
+                res = book.udf(
+                    self.name, pr + 1 + i, rc + 1 + k, func, (name, *args), fmt, array=False
+                )
+                stat_name = f"{key}_prices_{func.split('_')[1].lower()}"
+                book.result.tables[stat_name] = res
+                book.define(stat_name, Ref.cell(self.name, pr + 1 + i, rc + 1 + k))
+
+        # Frontier table (right, at the bottom) ---------------------------------------------
+        fr = pr + len(stats) + 3
+        self.put(fr - 1, rc, "Efficient frontier of these assets (EFFICIENT_FRONTIER)", s.subtitle)
+        book.udf(
+            self.name,
+            fr,
+            rc,
+            "EFFICIENT_FRONTIER",
+            (
+                "mu_prices",
+                "cov_prices",
+                "prices_points",
+                None,
+                "prices_upper",
+                "rf",
+                "prices_labels",
+            ),
+            self._frontier_format,
+            name="frontier_prices",
+        )
+        book.define("frontier_prices", Ref.block(self.name, fr, rc, self.POINTS + 1, 3 + n))
+
+    # --------------------------------------------------------------------------- helpers
+    @staticmethod
+    def _list(title: str, options: Sequence[str]) -> dict[str, Any]:
+        return {
+            "validate": "list",
+            "source": list(options),
+            "input_title": title,
+            "input_message": "Choose from the list: " + ", ".join(options) + ".",
+            "error_title": title,
+            "error_message": "Choose one of: " + ", ".join(options) + ".",
+        }
+
+    def _headers(self, header_row: int, names: np.ndarray) -> None:
+        """Tickers across and down, as formulas that follow ``prices_labels``."""
+        n, rc = names.size, self.RIGHT_COL
+        self.put(header_row, rc, "", self.s.head)
+        self.book.array_formula(
+            Ref.block(self.name, header_row, rc + 1, 1, n),
+            "=prices_labels",
+            names.reshape(1, n),
+            self.s.head_right,
+        )
+        self.book.array_formula(
+            Ref.block(self.name, header_row + 1, rc, n, 1),
+            "=TRANSPOSE(prices_labels)",
+            names.reshape(n, 1),
+            self.s.bold,
+        )
+
+    def _matrix_format(self, fmt: Any) -> Callable[[np.ndarray, int, int], Any]:
+        def pick(table: np.ndarray, i: int, j: int) -> Any:
+            return self.s.error if is_error_text(table[i, j]) else fmt
+
+        return pick
+
+    def _frontier_format(self, table: np.ndarray, i: int, j: int) -> Any:
+        s, v = self.s, table[i, j]
+        if isinstance(v, str):
+            if is_error_text(v):
+                return s.error
+            return s.head if j == 0 else s.head_right
+        if j == 2:
+            return s.ratio
+        return s.pct if j < 2 else s.pct1
+
+
 # Geometry of the plot area of the 620 x 440 px frontier chart, for placing asset labels.
 _PLOT_W, _PLOT_H = 500.0, 290.0
 _CHAR_W, _LABEL_H, _GAP = 5.4, 11.0, 7.0
@@ -1734,7 +2140,13 @@ def _float_sum(table: np.ndarray) -> Any:
 
 
 #: The sheets in tab order, which is also the build order (later sheets read earlier ones).
-SHEETS: tuple[type[Sheet], ...] = (StartSheet, InputsSheet, OptimizerSheet, FrontierSheet)
+SHEETS: tuple[type[Sheet], ...] = (
+    StartSheet,
+    InputsSheet,
+    OptimizerSheet,
+    FrontierSheet,
+    PricesSheet,
+)
 
 
 def build_workbook(
