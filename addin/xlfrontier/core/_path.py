@@ -80,16 +80,14 @@ def snap_to_bounds(w, lo, up, state=None):
         at_lower |= state == -1
         at_upper |= (state == 1) & ~at_lower
     snapped = np.where(at_lower, lo0, np.where(at_upper, up0, w))
-    moved = (snapped - w).sum(axis=-1, keepdims=True)
+    moved = (snapped - w).sum(axis=-1)
     free = ~(at_lower | at_upper)
     if free.any():
         big = np.argmax(np.where(free, np.abs(w), -1.0), axis=-1)
-        np.put_along_axis(
-            snapped,
-            big[..., None],
-            np.take_along_axis(snapped, big[..., None], axis=-1) - moved,
-            axis=-1,
-        )
+        if snapped.ndim == 1:
+            snapped[big] -= moved
+        else:
+            snapped[np.arange(snapped.shape[0]), big] -= moved
     return snapped + 0.0, at_lower, at_upper
 
 
@@ -147,13 +145,18 @@ class PathSolver:
         self.s_mu = 1.0 if self.flat else spread
         mu_hat = np.zeros_like(mu) if self.flat else (mu - self.mu_c) / self.s_mu
         self._cov_hat = cov / self.s_cov
-        self._chol_hat = None if problem.chol is None else problem.chol / np.sqrt(self.s_cov)
         self._mu_hat = mu_hat
         self._up_engine: Engine | None = None
         self._down: Engine | None = None
         self.upper = Branch(problem.n)
         self.lower = Branch(problem.n)
         self._range: tuple[float, float] | None = None
+
+    @property
+    def _chol_hat(self) -> NDArray[np.float64] | None:
+        """Cholesky factor of the scaled covariance (from validation), when available."""
+        chol = self.p.chol
+        return None if chol is None else chol / np.sqrt(self.s_cov)
 
     @property
     def r_min(self) -> float:

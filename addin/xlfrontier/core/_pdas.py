@@ -89,39 +89,44 @@ def pdas(
     m = A.shape[0]
     state = np.zeros(n, dtype=np.int8)
     lin = np.zeros(n) if mu is None else t * mu
+    lo_f = np.where(np.isfinite(lo), lo, 0.0)
+    tol_w = 1e-13 * np.maximum(1.0, np.abs(lo_f))
+    lo_t, up_t = lo - tol_w, up + tol_w
     seen: set[bytes] = set()
     for _ in range(max_iter):
         key = state.tobytes()
         if key in seen:
             return None
         seen.add(key)
-        free = np.flatnonzero(state == 0)
+        is_free = state == 0
+        free = np.flatnonzero(is_free)
         k = free.size
         if k < m:
             return None
-        wfix = np.where(state == -1, lo, np.where(state == 1, up, 0.0))
-        if not np.isfinite(wfix).all():
-            return None
         all_free = k == n
-        A_f = A[:, free]
-        sw_fix = np.zeros(n) if all_free else S @ wfix
-        x = _solve_kkt(
-            S if all_free else S[np.ix_(free, free)],
-            A_f,
-            b - A @ wfix,
-            lin[free] - sw_fix[free],
-            chol if all_free else None,
-        )
+        if all_free:
+            x = _solve_kkt(S, A, b, lin, chol)
+            wfix = np.zeros(n)
+        else:
+            wfix = np.where(state == -1, lo, np.where(state == 1, up, 0.0))
+            if not np.isfinite(wfix).all():
+                return None
+            sw_fix = S @ wfix
+            x = _solve_kkt(
+                S.take(free, 0).take(free, 1),
+                A.take(free, 1),
+                b - A @ wfix,
+                lin[free] - sw_fix[free],
+            )
         if x is None or not np.isfinite(x).all() or np.abs(x[m:]).max(initial=0.0) > 1e8:
             return None
-        w = wfix.copy()
+        w = wfix
         w[free] = x[m:]
         z = S @ w - lin + A.T @ x[:m]
-        tol_w = 1e-13 * np.maximum(1.0, np.abs(np.where(np.isfinite(lo), lo, 0.0)))
         tol_z = 1e-12 * max(1.0, float(np.abs(z).max()))
         new = state.copy()
-        new[(state == 0) & (w < lo - tol_w)] = -1
-        new[(state == 0) & (w > up + tol_w)] = 1
+        new[is_free & (w < lo_t)] = -1
+        new[is_free & (w > up_t)] = 1
         new[(state == -1) & (z < -tol_z)] = 0
         new[(state == 1) & (z > tol_z)] = 0
         if (new == state).all():

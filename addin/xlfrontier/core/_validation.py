@@ -168,6 +168,10 @@ def check_psd_matrix(c: NDArray[np.float64], name: str = "cov") -> NDArray[np.fl
     return None
 
 
+def _is_default(val, default: float) -> bool:
+    return val is None or (isinstance(val, (int, float)) and val == default)
+
+
 def as_bounds(
     lower: ArrayLike | None, upper: ArrayLike | None, n: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -187,6 +191,8 @@ def as_bounds(
     -------
     l, u : ndarray of shape (n_assets,)
     """
+    if _is_default(lower, 0.0) and _is_default(upper, np.inf):  # the common case, fast
+        return np.zeros(n), np.full(n, np.inf)
     out = []
     for val, name, default in ((lower, "lower", 0.0), (upper, "upper", np.inf)):
         if val is None:
