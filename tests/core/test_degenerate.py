@@ -491,14 +491,7 @@ def test_bounded_low_rank_problem_is_never_unbounded(seed):
     check_certificate(res, case.mu, case.cov, case.lower, case.upper, target_return=hi)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "solver bug (bound violation 5.8e-11 > 1e-12): long-only, cov = f fᵀ with this 8x2 f and "
-        "mu; efficient_frontier(mu, cov).corners[1].weights[0] == -5.80e-11 (kkt.primal 5.8e-11); "
-        "expected >= 0. Earlier versions raised UnboundedError / reported max_return = inf here."
-    ),
-)
+# Regression: a corner entered on an ill-conditioned segment landed 5.8e-11 below 0.
 def test_long_only_rank_two_covariance():
     # 8 assets, rank-2 covariance, long-only: a bounded problem, yet riskless long/short
     # combinations of the assets exist; nothing may be reported as unbounded

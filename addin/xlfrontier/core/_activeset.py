@@ -476,6 +476,7 @@ class Engine:
                 cross = np.where(
                     ((st == -1) & (z1 < -tol_z)) | ((st == 1) & (z1 > tol_z)), -z0 / z1, np.inf
                 )
+            end = None
             cands = (t_up, t_dn, cross)
             mins = [float(c.min(initial=np.inf)) for c in cands]
             kind = int(np.argmin(mins))
@@ -491,6 +492,9 @@ class Engine:
                 i = pos
                 v, s, noise = self._border(i)
                 if s > noise:
+                    # The corner is the end of the old segment, where i sits exactly on its
+                    # bound; the new working set's solution at t_e can be ill-conditioned in t.
+                    end = self.corner(t_e, x0, x1, z0, z1)
                     self.add(i, v, s)
                 else:
                     # Zero-curvature move at t = t_e: record every kink, with i (and the
@@ -507,12 +511,16 @@ class Engine:
                     self._null_step(i, v, w, record)
             t = t_e
             x0, x1, z0, z1 = self.solve()
+            entered = kind == 2 and self.state[pos] == 0 and end is not None
             # The budget row is a cheap O(k) probe of drift in the updated inverse.
             drift = abs(x0[1:].sum() - self.budget) + abs(x1[1:].sum()) * max(1.0, abs(t))
             if drift > 1e-14 * (1.0 + float(np.abs(x0[1:]).max(initial=0.0))):
                 self.refactor()
                 x0, x1, z0, z1 = self.solve()
-            corners.append(self.corner(t, x0, x1, z0, z1))
+            new = self.corner(t, x0, x1, z0, z1)
+            if entered:
+                new = Corner(t, end.w, end.sw, new.free, new.state)
+            corners.append(new)
         raise SolverError("frontier tracing did not terminate (cycling)")
 
 
