@@ -42,14 +42,48 @@ class FrontierSample:
         return np.where(self.volatilities > 0, s, np.nan)
 
 
-def _segment_quadratics(br: Branch) -> tuple[NDArray[np.float64], ...]:
-    """Variance ``a + 2bλ + cλ²`` and return ``r + λ·dr`` on each segment between corners."""
-    dw = np.diff(br.w, axis=0)
-    dsw = np.diff(br.sw, axis=0)
-    a = br.var[:-1]
-    b = np.einsum("ij,ij->i", br.w[:-1], dsw)
+def _segment_quadratics(br: Branch, sl: slice = slice(None)) -> tuple[NDArray[np.float64], ...]:
+    """Variance ``a + 2bλ + cλ²`` and return ``r + λ·dr`` on the segments of ``br[sl]``.
+
+    ``sl`` selects at least two consecutive corners.
+    """
+    w, sw, ret = br.w[sl], br.sw[sl], br.ret[sl]
+    dw = np.diff(w, axis=0)
+    dsw = np.diff(sw, axis=0)
+    a = br.var[sl][:-1]
+    b = np.einsum("ij,ij->i", w[:-1], dsw)
     c = np.maximum(np.einsum("ij,ij->i", dw, dsw), 0.0)
-    return a, b, c, br.ret[:-1], np.diff(br.ret)
+    return a, b, c, ret[:-1], np.diff(ret)
+
+
+def locate(values, k0: int, x: float, ray_rate: float | None) -> tuple[int, float]:
+    """Segment ``k`` and fraction ``λ`` where piecewise-linear ``values`` reach ``x``.
+
+    ``values`` are non-decreasing from corner ``k0``. Past the last corner ``λ`` is Δt on the
+    ray, along which ``values`` grow at ``ray_rate`` per unit ``t`` (None: no ray).
+    """
+    last = values.size - 1
+    if x >= values[last] or last == k0:
+        return last, (0.0 if ray_rate is None else (x - values[last]) / ray_rate)
+    k = int(np.searchsorted(values[k0:], x, side="right")) - 1 + k0
+    k = min(max(k, k0), last - 1)
+    dv = values[k + 1] - values[k]
+    return k, (0.0 if dv <= 0 else min(max((x - values[k]) / dv, 0.0), 1.0))
+
+
+def locate_variance(br: Branch, k0: int, target: float) -> tuple[int, float]:
+    """Segment and fraction where the efficient branch's variance reaches ``target``."""
+    last = br.var.size - 1
+    if target >= br.var[last] or last == k0:
+        if br.ray is None:
+            return last, 0.0
+        dw, dsw = br.ray
+        b = float(br.w[last] @ dsw)
+        return last, float(_solve_variance(br.var[last], b, max(float(dw @ dsw), 0.0), target))
+    k = int(np.searchsorted(br.var[k0:], target, side="right")) - 1 + k0
+    k = min(max(k, k0), last - 1)
+    a, b, c, _, _ = (x[0] for x in _segment_quadratics(br, slice(k, k + 2)))
+    return k, min(max(float(_solve_variance(a, b, c, target)), 0.0), 1.0)
 
 
 def _solve_variance(a, b, c, target):
@@ -149,17 +183,9 @@ class EfficientFrontier:
 
     # ------------------------------------------------------------------ evaluation
     def _locate_return(self, r: float) -> tuple[int, float]:
-        br, k0 = self._br, self._k0
-        ret = br.ret
-        last = ret.size - 1
-        if r >= ret[last] or last == k0:
-            if br.ray is None:
-                return last, 0.0
-            return last, (r - ret[last]) / float(self._ps.p.mu @ br.ray[0])
-        k = int(np.searchsorted(ret[k0:], r, side="right")) - 1 + k0
-        k = min(max(k, k0), last - 1)
-        dr = ret[k + 1] - ret[k]
-        return k, (0.0 if dr <= 0 else min(max((r - ret[k]) / dr, 0.0), 1.0))
+        br = self._br
+        rate = None if br.ray is None else float(self._ps.p.mu @ br.ray[0])
+        return locate(br.ret, self._k0, r, rate)
 
     def at_return(self, target_return: float) -> PortfolioResult:
         """Efficient portfolio with the given expected return.
@@ -189,27 +215,12 @@ class EfficientFrontier:
         lo, hi = self.min_volatility, self.max_volatility
         tol = 1e-12 * max(1.0, s)
         if not lo - tol <= s <= hi + tol:
-            raise _vol_error(s, lo, hi, efficient=True)
+            raise _vol_error(s, lo, hi)
         k, lam = self._locate_volatility(min(max(s, lo), hi))
         return self._ps.point(self._br, k, lam, "frontier_point")
 
     def _locate_volatility(self, s: float) -> tuple[int, float]:
-        br, k0 = self._br, self._k0
-        target = s * s
-        last = br.var.size - 1
-        if target >= br.var[last] or last == k0:
-            if br.ray is None:
-                return last, 0.0
-            dw, dsw = br.ray
-            a = br.var[last]
-            b = float(br.w[last] @ dsw)
-            c = max(float(dw @ dsw), 0.0)
-            return last, float(_solve_variance(a, b, c, target))
-        k = int(np.searchsorted(br.var[k0:], target, side="right")) - 1 + k0
-        k = min(max(k, k0), last - 1)
-        a, b, c, _, _ = (x[0] for x in _segment_quadratics_slice(br, k))
-        lam = float(_solve_variance(a, b, c, target))
-        return k, min(max(lam, 0.0), 1.0)
+        return locate_variance(self._br, self._k0, s * s)
 
     def sample(self, points: int = 50, by: str = "return") -> FrontierSample:
         """``points`` efficient portfolios evenly spaced in return or in volatility.
@@ -273,15 +284,7 @@ class EfficientFrontier:
         return _max_sharpe_on(self._ps, float(risk_free_rate), self._k0)
 
 
-def _segment_quadratics_slice(br: Branch, k: int):
-    sub = Branch(br.w.shape[1])
-    sub.w, sub.sw = br.w[k : k + 2], br.sw[k : k + 2]
-    sub.var, sub.ret = br.var[k : k + 2], br.ret[k : k + 2]
-    return _segment_quadratics(sub)
-
-
 def _return_error(r: float, lo: float, hi: float, efficient: bool) -> TargetOutOfRangeError:
-    what = "efficient" if efficient else "attainable"
     rng = f"(feasible {fmt_pct(lo)} to {fmt_pct(hi)})"
     if r > hi:
         msg = f"target return {fmt_pct(r)} is above the highest attainable {fmt_pct(hi)} {rng}"
@@ -291,11 +294,11 @@ def _return_error(r: float, lo: float, hi: float, efficient: bool) -> TargetOutO
             f"{fmt_pct(lo)} {rng}"
         )
     else:
-        msg = f"target return {fmt_pct(r)} is below the lowest {what} {fmt_pct(lo)} {rng}"
+        msg = f"target return {fmt_pct(r)} is below the lowest attainable {fmt_pct(lo)} {rng}"
     return TargetOutOfRangeError(msg, "return", r, (lo, hi), "target_return")
 
 
-def _vol_error(s: float, lo: float, hi: float, efficient: bool = False) -> TargetOutOfRangeError:
+def _vol_error(s: float, lo: float, hi: float) -> TargetOutOfRangeError:
     if s < lo:
         msg = (
             f"target volatility {fmt_pct(s)} is below the lowest attainable {fmt_pct(lo)} "
@@ -339,10 +342,7 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
     k_end = br.t.size
     cand_k, cand_l, cand_s = [], [], []
     if k_end - k0 >= 2:
-        sub = Branch(mu.size)
-        sl = slice(k0, k_end)
-        sub.w, sub.sw, sub.var, sub.ret = br.w[sl], br.sw[sl], br.var[sl], br.ret[sl]
-        a, b, c, r0, dr = _segment_quadratics(sub)
+        a, b, c, r0, dr = _segment_quadratics(br, slice(k0, k_end))
         e = r0 - rf
         with np.errstate(divide="ignore", invalid="ignore"):
             lam = (e * b - dr * a) / (dr * b - e * c)

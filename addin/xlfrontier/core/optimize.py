@@ -11,7 +11,13 @@ from numpy.typing import ArrayLike
 
 from xlfrontier.core._path import T_ZERO, PathSolver, gmv_index
 from xlfrontier.core._validation import validate_problem
-from xlfrontier.core.frontier import _max_sharpe_on, _return_error, _solve_variance, _vol_error
+from xlfrontier.core.frontier import (
+    _max_sharpe_on,
+    _return_error,
+    _vol_error,
+    locate,
+    locate_variance,
+)
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.exceptions import InputError
 
@@ -86,23 +92,13 @@ def min_variance(
         return fast
     mu_v = ps.p.mu
     up = ps.extend_upper(stop=lambda c: True)
+    # Both branches as non-decreasing sequences: returns upwards, minus returns downwards.
     if r >= up.ret[0]:
-        br = ps.extend_upper(stop=lambda c: float(mu_v @ c.w) >= r)
-        ret = br.ret
+        br, sign = ps.extend_upper(stop=lambda c: float(mu_v @ c.w) >= r), 1.0
     else:
-        br = ps.extend_lower(stop=lambda c: float(mu_v @ c.w) <= r)
-        ret = -br.ret
-    x = r if br is ps.upper else -r
-    last = ret.size - 1
-    if x >= ret[last]:
-        if br.ray is None:
-            return ps.point(br, last, 0.0, "min_variance", rf, target=r)
-        slope = float(mu_v @ br.ray[0]) * (1 if br is ps.upper else -1)
-        return ps.point(br, last, (x - ret[last]) / slope, "min_variance", rf, target=r)
-    k = int(np.searchsorted(ret, x, side="right")) - 1
-    k = min(max(k, 0), last - 1)
-    dr = ret[k + 1] - ret[k]
-    lam = 0.0 if dr <= 0 else min(max((x - ret[k]) / dr, 0.0), 1.0)
+        br, sign = ps.extend_lower(stop=lambda c: float(mu_v @ c.w) <= r), -1.0
+    rate = None if br.ray is None else sign * float(mu_v @ br.ray[0])
+    k, lam = locate(sign * br.ret, 0, sign * r, rate)
     return ps.point(br, k, lam, "min_variance", rf, target=r)
 
 
@@ -212,21 +208,7 @@ def max_return(
     if target < v0 * (1 - 1e-12) - 1e-300:
         raise _vol_error(s, float(np.sqrt(v0)), float("inf"))
     br = ps.extend_upper(stop=lambda c: float(c.w @ c.sw) * s_cov >= target)
-    last = br.t.size - 1
-    if target >= br.var[last]:
-        if br.ray is None:
-            return ps.point(br, last, 0.0, "max_return", rf)
-        dw, dsw = br.ray
-        lam = _solve_variance(
-            br.var[last], float(br.w[last] @ dsw), max(float(dw @ dsw), 0.0), target
-        )
-        return ps.point(br, last, float(lam), "max_return", rf)
-    k = int(np.searchsorted(br.var[k0:], target, side="right")) - 1 + k0
-    k = min(max(k, k0), last - 1)
-    dw = br.w[k + 1] - br.w[k]
-    dsw = br.sw[k + 1] - br.sw[k]
-    lam = _solve_variance(br.var[k], float(br.w[k] @ dsw), max(float(dw @ dsw), 0.0), target)
-    return ps.point(br, k, float(min(max(lam, 0.0), 1.0)), "max_return", rf)
+    return ps.point(br, *locate_variance(br, k0, target), "max_return", rf)
 
 
 def max_utility(
