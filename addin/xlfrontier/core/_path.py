@@ -9,6 +9,8 @@ are exactly linear, and builds a certified :class:`PortfolioResult`.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -91,6 +93,16 @@ def snap_to_bounds(w, lo, up, state=None):
     return snapped + 0.0, at_lower, at_upper
 
 
+def _snap_long_only(w, state):
+    """:func:`snap_to_bounds` for one portfolio with the default bounds ``0 ≤ w``."""
+    at_lower = (state == -1) | (np.abs(w) <= _SNAP)
+    snapped = np.where(at_lower, 0.0, w)
+    free = ~at_lower
+    if free.any():
+        snapped[np.argmax(np.where(free, np.abs(w), -1.0))] += w[at_lower].sum()
+    return snapped + 0.0, at_lower, np.zeros(w.shape[0], dtype=bool)
+
+
 def gmv_index(br: Branch, ps: PathSolver) -> int:
     """Index of the efficient GMV corner: the last one reached at ``t ≈ 0``.
 
@@ -137,26 +149,34 @@ class PathSolver:
     def __init__(self, problem: Problem) -> None:
         self.p = problem
         mu, cov = problem.mu, problem.cov
+        self._var_max = float(cov.diagonal().max())
+        self._mu_absmax = max(float(mu.max()), -float(mu.min()))
         # All-riskless universes (Σ = 0) are valid: the engine's zero-curvature steps handle them.
-        self.s_cov = float(np.diag(cov).max()) or 1.0
+        self.s_cov = self._var_max or 1.0
         self.mu_c = float(mu.mean())
-        spread = float(np.abs(mu - self.mu_c).max())
-        self.flat = spread <= 1e-14 * max(1.0, float(np.abs(mu).max()))
+        spread = max(float(mu.max()) - self.mu_c, self.mu_c - float(mu.min()))
+        self.flat = spread <= 1e-14 * max(1.0, self._mu_absmax)
         self.s_mu = 1.0 if self.flat else spread
         mu_hat = np.zeros_like(mu) if self.flat else (mu - self.mu_c) / self.s_mu
-        self._cov_hat = cov / self.s_cov
         self._mu_hat = mu_hat
         self._up_engine: Engine | None = None
         self._down: Engine | None = None
-        self.upper = Branch(problem.n)
-        self.lower = Branch(problem.n)
         self._range: tuple[float, float] | None = None
 
-    @property
-    def _chol_hat(self) -> NDArray[np.float64] | None:
-        """Cholesky factor of the scaled covariance (from validation), when available."""
-        chol = self.p.chol
-        return None if chol is None else chol / np.sqrt(self.s_cov)
+    @cached_property
+    def upper(self) -> Branch:
+        """Corners of the efficient branch traced so far."""
+        return Branch(self.p.n)
+
+    @cached_property
+    def lower(self) -> Branch:
+        """Corners of the inefficient branch traced so far."""
+        return Branch(self.p.n)
+
+    @cached_property
+    def _cov_hat(self) -> NDArray[np.float64]:
+        """Scaled covariance (largest variance 1) for the path engines."""
+        return self.p.cov / self.s_cov
 
     @property
     def r_min(self) -> float:
@@ -305,37 +325,40 @@ class PathSolver:
 
         Give ``target`` (a return) or ``t`` (a risk tolerance, 0 for the GMV portfolio).
         """
+        # Unscaled Σ: the method is scale-free, and Σ's Cholesky factor from validation applies.
         p, n = self.p, self.p.n
-        ones = np.ones((1, n))
         if target is not None:
             if self.flat:
                 return None
+            A = np.empty((2, n))
+            A[0] = 1.0
+            A[1] = self._mu_hat
             r_hat = (target - self.mu_c) / self.s_mu
             out = pdas(
-                self._cov_hat,
+                p.cov,
                 None,
-                0.0,
-                np.vstack([ones, self._mu_hat]),
+                A,
                 np.array([1.0, r_hat]),
                 p.lower,
                 p.upper,
-                chol=self._chol_hat,
+                chol=p.chol,
+                long_only=p.long_only,
             )
             if out is None:
                 return None
             w, nu, state = out
-            t_orig = self.s_cov * float(nu[1]) / self.s_mu
+            t_orig = float(nu[1]) / self.s_mu
         else:
-            t_hat = float(t) / self._t_scale()
+            lin = None if t == 0.0 else (float(t) * self.s_mu) * self._mu_hat
             out = pdas(
-                self._cov_hat,
-                self._mu_hat,
-                t_hat,
-                ones,
+                p.cov,
+                lin,
+                np.ones((1, n)),
                 np.ones(1),
                 p.lower,
                 p.upper,
-                chol=self._chol_hat,
+                chol=p.chol,
+                long_only=p.long_only,
             )
             if out is None:
                 return None
@@ -358,14 +381,14 @@ class PathSolver:
             return None
         e_hat = excess / s_e
         out = pdas(
-            self._cov_hat,
+            p.cov,
             None,
-            0.0,
             e_hat[None, :],
             np.ones(1),
             p.lower,
             p.upper,
-            chol=self._chol_hat,
+            chol=p.chol,
+            long_only=p.long_only,
         )
         if out is None:
             return None
@@ -374,7 +397,7 @@ class PathSolver:
         if not s_y > 0:
             return None
         w = y / s_y
-        t_orig = self.s_cov * float(nu[0]) / (s_y * s_e)
+        t_orig = float(nu[0]) / (s_y * s_e)
         res = self.result(w, p.cov @ w, t_orig, state, "max_sharpe", rf)
         if not res.kkt.is_optimal(1e-9) or not res.volatility > 0:
             return None  # riskless tangency: the path reports the unbounded ratio
@@ -430,13 +453,15 @@ class PathSolver:
         """
         p = self.p
         lo, up, mu = p.lower, p.upper, p.mu
-        w = np.array(w, dtype=np.float64)
-        w, at_lower, at_upper = snap_to_bounds(w, lo, up, state)
+        if p.long_only:
+            w, at_lower, at_upper = _snap_long_only(w, state)
+        else:
+            w, at_lower, at_upper = snap_to_bounds(w, lo, up, state)
         var = max(float(w @ sw), 0.0)
         g = 2.0 * sw
         eta = 0.0 if self.flat else 2.0 * t
         free = state == 0
-        h = g - eta * mu
+        h = g - eta * mu if eta else g
         if free.any():
             gamma = float(h[free].mean())
         else:  # a vertex: any γ between the bound conditions certifies it
@@ -449,26 +474,25 @@ class PathSolver:
         scale = max(
             float(np.abs(g).max()),
             abs(gamma),
-            abs(eta) * float(np.abs(mu).max()),
-            2.0 * float(np.diag(p.cov).max()) * float(np.abs(w).max()),
+            abs(eta) * self._mu_absmax,
+            2.0 * self._var_max * float(np.abs(w).max()),
             1e-300,
         )
-        dual = (
-            max(
-                float(np.abs(z[free]).max(initial=0.0)),
-                float(np.maximum(-z[state == -1], 0.0).max(initial=0.0)),
-                float(np.maximum(z[state == 1], 0.0).max(initial=0.0)),
+        # Wrong-signed multipliers: any on free assets, negative at lower, positive at upper.
+        wrong = np.where(free, np.abs(z), np.where(state == -1, -z, z))
+        dual = max(float(wrong.max()), 0.0) / scale
+        if p.long_only:
+            comp = float((np.abs(z) * w).max()) / scale
+            viol = max(abs(float(w.sum()) - 1.0), -float(w.min()), 0.0)
+        else:
+            dist = np.minimum(w - lo, up - w)  # inf where unbounded: finite z there is 0 on free
+            fin = np.isfinite(dist)
+            comp = float((np.abs(z[fin]) * dist[fin]).max(initial=0.0)) / scale
+            viol = max(
+                abs(float(w.sum()) - 1.0),
+                float(np.maximum(lo - w, 0.0).max()),
+                float(np.maximum(w - up, 0.0).max()),
             )
-            / scale
-        )
-        dist = np.minimum(w - lo, up - w)  # inf where unbounded: finite z there is 0 on free
-        fin = np.isfinite(dist)
-        comp = float((np.abs(z[fin]) * dist[fin]).max(initial=0.0)) / scale
-        viol = max(
-            abs(float(w.sum()) - 1.0),
-            float(np.maximum(lo - w, 0.0).max()),
-            float(np.maximum(w - up, 0.0).max()),
-        )
         ret = float(mu @ w)
         if target is not None:
             viol = max(viol, abs(ret - target))

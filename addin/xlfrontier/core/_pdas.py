@@ -1,6 +1,6 @@
 """Primal-dual active-set method for a single box-constrained QP with a few equalities.
 
-Solves ``min ½ wᵀSw − t·μᵀw`` s.t. ``A w = b``, ``l ≤ w ≤ u`` by guessing the bounds that bind,
+Solves ``min ½ wᵀSw − linᵀw`` s.t. ``A w = b``, ``l ≤ w ≤ u`` by guessing the bounds that bind,
 solving the KKT system of the guess directly, and correcting the guess by the bounds the
 solution violates and the multipliers with the wrong sign (Hintermüller, Ito & Kunisch 2002).
 On typical covariance matrices it converges in a handful of iterations, which makes it the
@@ -10,8 +10,12 @@ certificate and fall back to the path engine when it fails.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
+
+from xlfrontier.core._linalg import cho_solve, cholesky
 
 __all__ = ["pdas"]
 
@@ -27,109 +31,169 @@ def _solve_kkt(S_ff, A_f, b_eff, lin_eff, chol=None):
     """
     m, k = A_f.shape
     if k >= _BIG:
-        from scipy.linalg import cho_solve  # lazy: keeps the import of the core light
-
-        try:
-            L = np.linalg.cholesky(S_ff) if chol is None else chol
-        except np.linalg.LinAlgError:
-            L = None
+        L = cholesky(S_ff) if chol is None else chol
         if L is not None:
-            X = cho_solve((L, True), np.column_stack([lin_eff, A_f.T]))
+            rhs = np.empty((k, m + 1))
+            rhs[:, 0] = lin_eff
+            rhs[:, 1:] = A_f.T
+            X = cho_solve(L, rhs)
             schur = A_f @ X[:, 1:]
             try:
                 y = np.linalg.solve(schur, A_f @ X[:, 0] - b_eff)
             except np.linalg.LinAlgError:
                 return None
-            return np.concatenate([y, X[:, 0] - X[:, 1:] @ y])
+            out = np.empty(m + k)
+            out[:m] = y
+            out[m:] = X[:, 0] - X[:, 1:] @ y
+            return out
     K = np.zeros((m + k, m + k))
     K[:m, m:] = A_f
     K[m:, :m] = A_f.T
     K[m:, m:] = S_ff
+    rhs = np.empty(m + k)
+    rhs[:m] = b_eff
+    rhs[m:] = lin_eff
     try:
-        return np.linalg.solve(K, np.concatenate([b_eff, lin_eff]))
+        return np.linalg.solve(K, rhs)
     except np.linalg.LinAlgError:
         return None
 
 
 def pdas(
     S: NDArray[np.float64],
-    mu: NDArray[np.float64] | None,
-    t: float,
+    lin: NDArray[np.float64] | None,
     A: NDArray[np.float64],
     b: NDArray[np.float64],
     lo: NDArray[np.float64],
     up: NDArray[np.float64],
     max_iter: int = 15,
     chol: NDArray[np.float64] | None = None,
+    long_only: bool | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int8]] | None:
     """Return ``(w, nu, state)`` or ``None`` when the method fails.
+
+    Solves ``min ½ wᵀSw − linᵀw`` s.t. ``A w = b``, ``lo ≤ w ≤ up``.
 
     Parameters
     ----------
     S : ndarray of shape (n, n)
-    mu : ndarray of shape (n,) or None
-        Linear term (times ``t``); None for zero.
-    t : float
+    lin : ndarray of shape (n,) or None
+        Linear term; None for zero.
     A : ndarray of shape (m, n)
         Equality constraints ``A w = b``.
     b : ndarray of shape (m,)
     lo, up : ndarray of shape (n,)
     chol : ndarray of shape (n, n), optional
-        Lower Cholesky factor of ``S``, used while every asset is free.
+        Lower Cholesky factor of ``S`` (see :mod:`._linalg`), used while every asset is free.
+    long_only : bool, optional
+        Whether ``lo = 0`` and ``up = +inf`` (worked out when not given).
 
     Returns
     -------
     w : ndarray of shape (n,)
     nu : ndarray of shape (m,)
-        Multipliers: ``S w − tμ − Aᵀν = z`` with ``z ≥ 0`` at lower, ``≤ 0`` at upper bounds.
+        Multipliers: ``S w − lin − Aᵀν = z`` with ``z ≥ 0`` at lower, ``≤ 0`` at upper bounds.
     state : ndarray of int8, shape (n,)
         -1 at lower, +1 at upper, 0 free.
     """
     n = S.shape[0]
     m = A.shape[0]
     state = np.zeros(n, dtype=np.int8)
-    lin = np.zeros(n) if mu is None else t * mu
-    lo_f = np.where(np.isfinite(lo), lo, 0.0)
-    tol_w = 1e-13 * np.maximum(1.0, np.abs(lo_f))
+    # Long-only without caps (the default) keeps every fixed weight at 0: no fixed-part terms.
+    if long_only is None:
+        long_only = not lo.any() and bool(np.isposinf(up).all())
+    if long_only:
+        return _pdas_long_only(S, lin, A, b, max_iter, chol)
+    tol_w = 1e-13 * np.maximum(1.0, np.abs(np.where(np.isfinite(lo), lo, 0.0)))
     lo_t, up_t = lo - tol_w, up + tol_w
     seen: set[bytes] = set()
-    for _ in range(max_iter):
-        key = state.tobytes()
-        if key in seen:
-            return None
-        seen.add(key)
-        is_free = state == 0
-        free = np.flatnonzero(is_free)
+    free = np.arange(n)
+    for it in range(max_iter):
+        if it:
+            key = state.tobytes()
+            if key in seen:
+                return None
+            seen.add(key)
+            free = np.flatnonzero(state == 0)
         k = free.size
         if k < m:
             return None
-        all_free = k == n
-        if all_free:
-            x = _solve_kkt(S, A, b, lin, chol)
-            wfix = np.zeros(n)
+        if k == n:
+            x = _solve_kkt(S, A, b, np.zeros(n) if lin is None else lin, chol)
+            w = np.zeros(n)
         else:
-            wfix = np.where(state == -1, lo, np.where(state == 1, up, 0.0))
-            if not np.isfinite(wfix).all():
+            w = np.where(state == -1, lo, np.where(state == 1, up, 0.0))
+            if not np.isfinite(w).all():
                 return None
-            sw_fix = S @ wfix
+            lin_f = -(S[free] @ w)
+            if lin is not None:
+                lin_f += lin[free]
+            x = _solve_kkt(S.take(free, 0).take(free, 1), A[:, free], b - A @ w, lin_f)
+        if x is None:
+            return None
+        y, w_f = x[:m], x[m:]
+        big = float(np.abs(w_f).max(initial=0.0))
+        if not (big <= 1e8 and np.isfinite(y).all()):  # also catches NaN
+            return None
+        w[free] = w_f
+        z = S @ w + A.T @ y
+        if lin is not None:
+            z -= lin
+        tol_z = 1e-12 * max(1.0, float(np.abs(z).max()))
+        is_free = state == 0
+        to_lo = is_free & (w < lo_t)
+        to_up = is_free & (w > up_t)
+        off_lo = (state == -1) & (z < -tol_z)
+        off_up = (state == 1) & (z > tol_z)
+        off = off_lo | off_up
+        if not (to_lo | to_up | off).any():
+            return w, -y, state
+        state = state.copy()
+        state[to_lo] = -1
+        state[to_up] = 1
+        state[off] = 0
+    return None
+
+
+def _pdas_long_only(S, lin, A, b, max_iter, chol):
+    """:func:`pdas` for ``0 ≤ w`` (no upper bounds): fixed weights are all zero."""
+    n = S.shape[0]
+    m = A.shape[0]
+    fixed = np.zeros(n, dtype=bool)
+    seen: set[bytes] = set()
+    for it in range(max_iter):
+        if it:
+            key = fixed.tobytes()
+            if key in seen:
+                return None
+            seen.add(key)
+            free = np.flatnonzero(~fixed)
+            k = free.size
+            if k < m:
+                return None
             x = _solve_kkt(
                 S.take(free, 0).take(free, 1),
-                A.take(free, 1),
-                b - A @ wfix,
-                lin[free] - sw_fix[free],
+                A[:, free],
+                b,
+                np.zeros(k) if lin is None else lin[free],
             )
-        if x is None or not np.isfinite(x).all() or np.abs(x[m:]).max(initial=0.0) > 1e8:
+        else:
+            free = slice(None)
+            x = _solve_kkt(S, A, b, np.zeros(n) if lin is None else lin, chol)
+        if x is None:
             return None
-        w = wfix
+        y = x[:m]
+        if not (float(np.abs(x[m:]).max(initial=0.0)) <= 1e8 and all(map(math.isfinite, y))):
+            return None
+        w = np.zeros(n)
         w[free] = x[m:]
-        z = S @ w - lin + A.T @ x[:m]
+        z = S @ w + A.T @ y
+        if lin is not None:
+            z -= lin
         tol_z = 1e-12 * max(1.0, float(np.abs(z).max()))
-        new = state.copy()
-        new[is_free & (w < lo_t)] = -1
-        new[is_free & (w > up_t)] = 1
-        new[(state == -1) & (z < -tol_z)] = 0
-        new[(state == 1) & (z > tol_z)] = 0
-        if (new == state).all():
-            return w, -x[:m], state
-        state = new
+        neg = w < -1e-13  # only free weights can be negative
+        release = fixed & (z < -tol_z)
+        if not (neg | release).any():
+            return w, -y, np.where(fixed, -1, 0).astype(np.int8)
+        fixed = (fixed | neg) & ~release
     return None

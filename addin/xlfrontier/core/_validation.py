@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from xlfrontier.core._linalg import cholesky
 from xlfrontier.exceptions import InfeasibleError, InputError, NotPositiveSemidefiniteError
 
 __all__ = ["Problem", "as_bounds", "as_covariance", "as_vector", "fmt_pct", "validate_problem"]
@@ -112,20 +113,20 @@ def as_covariance(
             f"it must be {n}x{n}, in the same asset order",
             name,
         )
-    bad = ~np.isfinite(c)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
+    if not np.isfinite(c).all():
+        i, j = np.argwhere(~np.isfinite(c))[0]
         raise InputError(
             f"{name} has a missing or non-finite value at row {i + 1}, column {j + 1}", name
         )
-    diag = np.diag(c)
+    diag = c.diagonal()
     if (diag < 0).any():
         i = int(np.flatnonzero(diag < 0)[0])
         raise InputError(
             f"{name} has a negative variance {diag[i]:.4g} on the diagonal (asset {i + 1})", name
         )
-    scale = float(np.abs(c).max())
-    if m > 1:
+    # Few full-size temporaries: each one costs page faults on large matrices.
+    if m > 1 and not np.array_equal(c, c.T):
+        scale = max(float(c.max()), -float(c.min()))
         asym = np.abs(c - c.T)
         worst = float(asym.max())
         if worst > SYMMETRY_TOL * max(scale, 1e-300):
@@ -152,10 +153,9 @@ def check_psd_matrix(c: NDArray[np.float64], name: str = "cov") -> NDArray[np.fl
     ndarray of shape (n, n) or None
         The lower Cholesky factor when ``c`` is positive definite (solvers reuse it).
     """
-    try:
-        return np.linalg.cholesky(c)
-    except np.linalg.LinAlgError:
-        pass
+    chol = cholesky(c)
+    if chol is not None:
+        return chol
     eig = np.linalg.eigvalsh(c)
     top = max(float(np.abs(eig).max()), 1e-300)
     if eig[0] < -PSD_TOL * top:
@@ -259,6 +259,7 @@ class Problem:
     lower: NDArray[np.float64]
     upper: NDArray[np.float64]
     chol: NDArray[np.float64] | None = None  # lower Cholesky factor of cov, when PD
+    long_only: bool = False  # the default bounds: lower 0, no upper
 
     @property
     def n(self) -> int:
@@ -282,4 +283,4 @@ def validate_problem(
         c = as_covariance(cov, n=m.size, check_psd=False)
     chol = check_psd_matrix(c) if check_psd else None
     lo, up = as_bounds(lower, upper, m.size)
-    return Problem(m, c, lo, up, chol)
+    return Problem(m, c, lo, up, chol, not lo.any() and bool(np.isposinf(up).all()))
