@@ -520,3 +520,23 @@ def test_long_only_rank_two_covariance():
     check_certificate(res, mu, cov, lo, up, kind="efficient")
     ref = clarabel_max_return(case, 0.2)
     assert res.expected_return >= ref.expected_return - CLARABEL_OBJ_RTOL
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_locate_many_matches_locate(seed):
+    """The vectorised segment lookup used by ``sample`` agrees with the scalar one everywhere:
+    repeated values (flat segments), a later start corner, targets outside the range, a ray."""
+    from xlfrontier.core.frontier import locate, locate_many
+
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(1, 8))
+    values = np.cumsum(rng.choice([0.0, 0.0, 0.5, 1.0, 2.0], size=m))
+    k0 = int(rng.integers(0, m))
+    rate = None if seed % 2 else float(rng.uniform(0.1, 2.0))
+    xs = np.concatenate(
+        [values, rng.uniform(values[0] - 1.0, values[-1] + 1.0, size=30), [values[-1] + 0.5]]
+    )
+    ks, lam = locate_many(values, k0, xs, rate)
+    for x, k, lm in zip(xs, ks, lam, strict=True):
+        k_ref, lam_ref = locate(values, k0, float(x), rate)
+        assert (k, lm) == (k_ref, lam_ref), (x, k, lm, k_ref, lam_ref)

@@ -35,11 +35,12 @@ are absolute numbers near machine precision.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
+from xlfrontier.core._pdas import pdas
 from xlfrontier.exceptions import SolverError, UnboundedError
 
 __all__ = ["Corner", "Engine"]
@@ -47,8 +48,7 @@ __all__ = ["Corner", "Engine"]
 _REFRESH_EVERY = 32  # working-set changes between refactorisations of K_F
 
 
-@dataclass(frozen=True)
-class Corner:
+class Corner(NamedTuple):
     """A point on the solution path (scaled units).
 
     Attributes
@@ -59,17 +59,19 @@ class Corner:
         Weights.
     sw : ndarray of shape (n,)
         ``Σ̂ w`` (scaled covariance times weights), for variances and multipliers.
-    free : ndarray of bool, shape (n,)
-        Assets free (between bounds) on the segment that *starts* at this corner.
     state : ndarray of int8, shape (n,)
-        -1 at lower bound, +1 at upper bound, 0 free, on that segment.
+        -1 at lower bound, +1 at upper bound, 0 free, on the segment that *starts* here.
     """
 
     t: float
     w: NDArray[np.float64]
     sw: NDArray[np.float64]
-    free: NDArray[np.bool_]
     state: NDArray[np.int8]
+
+    @property
+    def free(self) -> NDArray[np.bool_]:
+        """Assets free (between bounds) on the segment that starts at this corner."""
+        return self.state == 0
 
 
 class Engine:
@@ -98,6 +100,9 @@ class Engine:
         self.mu = mu
         self.lo = lower
         self.up = upper
+        # Which kinds of bound exist: skips the event tests that cannot fire (long-only: no caps).
+        self._any_up = bool(np.isfinite(upper).any())
+        self._any_lo = bool(np.isfinite(lower).any())
         self.Minv = np.zeros((n + 1, n + 1))  # inverse of K_F in its leading (k+1) block
         self.R = np.zeros((n, n))  # R[p] = Σ[free[p]]: rows of the free assets, in order
         self.free: list[int] = []
@@ -148,20 +153,22 @@ class Engine:
         """Fix the free asset at position ``p`` at ``value`` (a bound, ``side`` = ∓1)."""
         k = len(self.free)
         last = k - 1
-        M = self.Minv
-        if p != last:
-            q, r = p + 1, last + 1
-            M[[q, r], : k + 1] = M[[r, q], : k + 1]
-            M[: k + 1, [q, r]] = M[: k + 1, [r, q]]
-            self.R[[p, last]] = self.R[[last, p]]
-            self.free[p], self.free[last] = self.free[last], self.free[p]
-        piv = M[k, k]
+        i = self.free[p]
+        q, r = p + 1, k  # row/column of the asset in K_F⁻¹, and the last one
+        Mk = self.Minv[: k + 1, : k + 1]
+        piv = Mk[q, q]
         if piv == 0.0:
             raise SolverError("singular working set while removing an asset")
-        M[:k, :k] -= np.outer(M[:k, k], M[k, :k] / piv)
-        M[k, : k + 1] = 0.0
-        M[: k + 1, k] = 0.0
-        i = self.free.pop()
+        # Rank-one downdate eliminating q; the last row/column then moves into its place.
+        Mk -= Mk[:, q, None] * (Mk[q] / piv)
+        if q != r:
+            Mk[q] = Mk[r]
+            Mk[:, q] = Mk[:, r]
+            self.R[p] = self.R[last]
+            self.free[p] = self.free[last]
+        Mk[r] = 0.0
+        Mk[:, r] = 0.0
+        self.free.pop()
         self._set_fixed(i, value, side)
         self._after_change()
 
@@ -239,11 +246,12 @@ class Engine:
 
     def corner(self, t: float, x0, x1, z0, z1) -> Corner:
         """Snapshot the path at ``t`` on the current segment."""
-        x = x0 + t * x1
-        w = self.weights(x)
-        sw = z0 + t * z1 + t * self.mu - x[0]
-        free = self.state == 0
-        return Corner(t, w, sw, free, self.state.copy())
+        w = self.wfix.copy()
+        if self.free:
+            w[np.asarray(self.free, dtype=np.intp)] = x0[1:] + t * x1[1:]
+        # Σw = z − y + tμ on every asset (z = Σw − tμ + y).
+        sw = (z0 - x0[0]) + t * (z1 + self.mu - x1[0])
+        return Corner(t, w, sw, self.state.copy())
 
     # ------------------------------------------------------------------ start
     def start_feasible(self) -> NDArray[np.float64]:
@@ -309,54 +317,24 @@ class Engine:
         ``None`` (the caller falls back to the primal method).
         """
         S, lo, up, n = self.S, self.lo, self.up, self.n
-        state = np.zeros(n, dtype=np.int8)
-        seen = set()
-        for _ in range(max_iter):
-            key = state.tobytes()
-            if key in seen:
-                return None
-            seen.add(key)
-            free = np.flatnonzero(state == 0)
-            if free.size == 0:
-                return None
-            wfix = np.where(state == -1, lo, np.where(state == 1, up, 0.0))
-            if not np.isfinite(wfix).all():
-                return None
-            k = free.size
-            K = np.empty((k + 1, k + 1))
-            K[0, 0] = 0.0
-            K[0, 1:] = K[1:, 0] = 1.0
-            K[1:, 1:] = S[np.ix_(free, free)]
-            sw_fix = S @ wfix
-            rhs = np.empty(k + 1)
-            rhs[0] = 1.0 - wfix.sum()
-            rhs[1:] = -sw_fix[free]
-            try:
-                x = np.linalg.solve(K, rhs)
-            except np.linalg.LinAlgError:
-                return None
-            w = wfix.copy()
-            w[free] = x[1:]
-            z = S @ w + x[0]
-            new = state.copy()
-            new[(state == 0) & (w < lo)] = -1
-            new[(state == 0) & (w > up)] = 1
-            tol = 1e-12 * max(1.0, float(np.abs(z).max()))
-            new[(state == -1) & (z < -tol)] = 0
-            new[(state == 1) & (z > tol)] = 0
-            if (new == state).all():
-                self.free = [int(i) for i in free]
-                self.state = state
-                self.wfix = wfix
-                self.R[:k] = S[free]
-                self.refactor()
-                # A (nearly) singular working set gives a consistent but meaningless inverse;
-                # its size gives it away (K_F has entries of order one).
-                if float(np.abs(self.Minv[: k + 1, : k + 1]).max()) > 1e10:
-                    return None
-                return w
-            state = new
-        return None
+        out = pdas(S, None, np.ones((1, n)), np.ones(1), lo, up, max_iter=max_iter)
+        if out is None:
+            return None
+        w, _, state = out
+        free = np.flatnonzero(state == 0)
+        k = free.size
+        if k == 0:
+            return None
+        self.free = [int(i) for i in free]
+        self.state = state
+        self.wfix = np.where(state == -1, lo, np.where(state == 1, up, 0.0))
+        self.R[:k] = S[free]
+        self.refactor()
+        # A (nearly) singular working set gives a consistent but meaningless inverse;
+        # its size gives it away (K_F has entries of order one).
+        if float(np.abs(self.Minv[: k + 1, : k + 1]).max()) > 1e10:
+            return None
+        return w
 
     # ------------------------------------------------------------------ fixed t
     def solve_at(self, t: float, w: NDArray[np.float64], max_iter: int | None = None) -> None:
@@ -455,11 +433,20 @@ class Engine:
         max_events : int, optional
             Safety cap on working-set changes.
         """
-        lo, up = self.lo, self.up
         max_events = max_events or 20 * self.n + 200
         t = t0
         x0, x1, z0, z1 = self.solve()
         corners = [self.corner(t, x0, x1, z0, z1)]
+        err = np.seterr(divide="ignore", invalid="ignore")
+        try:
+            return self._trace(t, x0, x1, z0, z1, corners, stop, max_events)
+        finally:
+            np.seterr(**err)
+
+    def _trace(self, t, x0, x1, z0, z1, corners, stop, max_events) -> list[Corner]:
+        lo, up = self.lo, self.up
+        any_up, any_lo = self._any_up, self._any_lo
+        inf = np.inf
         for _ in range(max_events):
             if stop is not None and stop(corners[-1]):
                 return corners
@@ -468,23 +455,32 @@ class Engine:
             if idx.size == 1:
                 cf = np.zeros(1)  # a lone free asset is pinned by the budget: rounding only
             tol_c = 1e-12 * max(1.0, float(np.abs(cf).max(initial=0.0)))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t_up = np.where(cf > tol_c, (up[idx] - wf0) / cf, np.inf)
-                t_dn = np.where(cf < -tol_c, (lo[idx] - wf0) / cf, np.inf)
-                tol_z = 1e-12 * max(1.0, float(np.abs(z1).max()))
-                st = self.state
-                cross = np.where(
-                    ((st == -1) & (z1 < -tol_z)) | ((st == 1) & (z1 > tol_z)), -z0 / z1, np.inf
-                )
+            tol_z = 1e-12 * max(1.0, float(np.abs(z1).max()))
+            st = self.state
+            # The first event: a free asset reaching a bound (up, then down: ties keep this
+            # order) or an asset at a bound whose multiplier changes sign. Only the kinds of
+            # bound that exist are tested (long-only: lower bounds only).
             end = None
-            cands = (t_up, t_dn, cross)
-            mins = [float(c.min(initial=np.inf)) for c in cands]
-            kind = int(np.argmin(mins))
-            t_e = mins[kind]
-            if not np.isfinite(t_e):
+            t_e, kind, pos = inf, -1, -1
+            if any_up:
+                cand = np.where(cf > tol_c, (up[idx] - wf0) / cf, inf)
+                j = int(cand.argmin())
+                t_e, kind, pos = float(cand[j]), 0, j
+            if any_lo:
+                cand = np.where(cf < -tol_c, (lo[idx] - wf0) / cf, inf)
+                j = int(cand.argmin())
+                if cand[j] < t_e:
+                    t_e, kind, pos = float(cand[j]), 1, j
+            leaving = (st == -1) & (z1 < -tol_z)
+            if any_up:
+                leaving |= (st == 1) & (z1 > tol_z)
+            cand = np.where(leaving, -z0 / z1, inf)
+            j = int(cand.argmin())
+            if cand[j] < t_e:
+                t_e, kind, pos = float(cand[j]), 2, j
+            if not t_e < inf:
                 return corners  # no further event: the last corner is the end of the path
             t_e = max(t_e, t)
-            pos = int(np.argmin(cands[kind]))
             if kind < 2:
                 value = up[idx[pos]] if kind == 0 else lo[idx[pos]]
                 self.remove(pos, value, 1 if kind == 0 else -1)
@@ -504,23 +500,23 @@ class Engine:
                     def record(w_now, i_moving, t_now=t_e):
                         state = self.state.copy()
                         state[i_moving] = 0
-                        corners.append(
-                            Corner(t_now, w_now.copy(), self.S @ w_now, state == 0, state)
-                        )
+                        corners.append(Corner(t_now, w_now.copy(), self.S @ w_now, state))
 
                     self._null_step(i, v, w, record)
             t = t_e
             x0, x1, z0, z1 = self.solve()
             entered = kind == 2 and self.state[pos] == 0 and end is not None
             # The budget row is a cheap O(k) probe of drift in the updated inverse.
-            drift = abs(x0[1:].sum() - self.budget) + abs(x1[1:].sum()) * max(1.0, abs(t))
-            if drift > 1e-14 * (1.0 + float(np.abs(x0[1:]).max(initial=0.0))):
+            drift = abs(float(x0[1:].sum()) - self.budget) + abs(float(x1[1:].sum())) * max(
+                1.0, abs(t)
+            )
+            if drift > 1e-14 and drift > 1e-14 * (1.0 + float(np.abs(x0[1:]).max(initial=0.0))):
                 self.refactor()
                 x0, x1, z0, z1 = self.solve()
-            new = self.corner(t, x0, x1, z0, z1)
-            if entered:
-                new = Corner(t, end.w, end.sw, new.free, new.state)
-            corners.append(new)
+            if entered:  # the end of the old segment, with the new working set
+                corners.append(Corner(t, end.w, end.sw, self.state.copy()))
+            else:
+                corners.append(self.corner(t, x0, x1, z0, z1))
         raise SolverError("frontier tracing did not terminate (cycling)")
 
 

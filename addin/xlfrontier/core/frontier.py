@@ -71,6 +71,26 @@ def locate(values, k0: int, x: float, ray_rate: float | None) -> tuple[int, floa
     return k, (0.0 if dv <= 0 else min(max((x - values[k]) / dv, 0.0), 1.0))
 
 
+def locate_many(values, k0: int, xs, ray_rate: float | None):
+    """:func:`locate` for an array of targets ``xs`` at once; returns arrays ``(k, λ)``."""
+    last = values.size - 1
+    ks = np.full(xs.size, last, dtype=np.intp)
+    lam = np.zeros(xs.size)
+    inside = xs < values[last] if last != k0 else np.zeros(xs.size, dtype=bool)
+    if ray_rate is not None:
+        lam[~inside] = (xs[~inside] - values[last]) / ray_rate
+    if inside.any():
+        x = xs[inside]
+        k = np.searchsorted(values[k0:], x, side="right") - 1 + k0
+        k = np.clip(k, k0, last - 1)
+        dv = values[k + 1] - values[k]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.clip((x - values[k]) / dv, 0.0, 1.0)
+        ks[inside] = k
+        lam[inside] = np.where(dv <= 0, 0.0, frac)
+    return ks, lam
+
+
 def locate_variance(br: Branch, k0: int, target: float) -> tuple[int, float]:
     """Segment and fraction where the efficient branch's variance reaches ``target``."""
     last = br.var.size - 1
@@ -243,7 +263,8 @@ class EfficientFrontier:
         br = self._br
         if by == "return":
             grid = np.linspace(self.min_return, self._sample_top_return(), points)
-            loc = [self._locate_return(r) for r in grid]
+            rate = None if br.ray is None else float(self._ps.p.mu @ br.ray[0])
+            ks, lam = locate_many(br.ret, self._k0, grid, rate)
         elif by == "volatility":
             top = self.max_volatility
             if not np.isfinite(top):
@@ -256,10 +277,11 @@ class EfficientFrontier:
                 )
             grid = np.linspace(self.min_volatility, top, points)
             loc = [self._locate_volatility(s) for s in grid]
+            ks = np.array([k for k, _ in loc])
+            lam = np.array([x for _, x in loc])
         else:
             raise InputError('by must be "return" or "volatility"', "by")
-        ks = np.array([k for k, _ in loc])
-        lam = np.array([x for _, x in loc])[:, None]
+        lam = lam[:, None]
         nxt = np.minimum(ks + 1, br.t.size - 1)
         dw = br.w[nxt] - br.w[ks]
         dsw = br.sw[nxt] - br.sw[ks]
