@@ -16,13 +16,16 @@ __all__ = ["LAPACK_FROM", "cho_solve", "cholesky"]
 LAPACK_FROM = 96  # from this size the SciPy import pays for itself
 
 
-def cholesky(a: NDArray[np.float64]) -> NDArray[np.float64] | None:
+def cholesky(a: NDArray[np.float64], overwrite: bool = False) -> NDArray[np.float64] | None:
     """Lower Cholesky factor of the symmetric matrix ``a``; None if it is not positive definite.
 
     Parameters
     ----------
     a : ndarray of shape (n, n)
-        Only the lower triangle is read.
+        Symmetric; only one triangle is read.
+    overwrite : bool
+        Whether ``a`` (a C-contiguous scratch matrix) may hold the factor: no new n×n
+        allocation, which on large matrices saves the page faults of fresh memory.
 
     Returns
     -------
@@ -32,7 +35,10 @@ def cholesky(a: NDArray[np.float64]) -> NDArray[np.float64] | None:
     if a.shape[0] >= LAPACK_FROM:
         from scipy.linalg.lapack import dpotrf
 
-        c, info = dpotrf(a, lower=1, clean=1)
+        # A symmetric C-ordered matrix is its own transpose: .T is the same matrix in Fortran
+        # order, which LAPACK can factor in place.
+        src = a.T if overwrite and a.flags.c_contiguous else a
+        c, info = dpotrf(src, lower=1, clean=1, overwrite_a=overwrite)
         return c if info == 0 else None
     try:
         return np.linalg.cholesky(a)

@@ -26,12 +26,13 @@ _BIG = 150  # from this many free assets, Cholesky + Schur complement beats LU o
 def _solve_kkt(S_ff, A_f, b_eff, lin_eff, chol=None):
     """Solve ``[[0, A_f], [A_fᵀ, S_ff]] [y; w] = [b_eff; lin_eff]``; None if singular.
 
-    Large systems use a Cholesky factor of ``S_ff`` (``chol`` when given) and the small Schur
-    complement ``A_f S_ff⁻¹ A_fᵀ``: half the flops of LU on the indefinite KKT matrix.
+    Large systems use a Cholesky factor of ``S_ff`` (``chol`` when given; otherwise ``S_ff``,
+    a scratch copy, is overwritten) and the small Schur complement ``A_f S_ff⁻¹ A_fᵀ``: half
+    the flops of LU on the indefinite KKT matrix.
     """
     m, k = A_f.shape
     if k >= _BIG:
-        L = cholesky(S_ff) if chol is None else chol
+        L = cholesky(S_ff, overwrite=True) if chol is None else chol
         if L is not None:
             rhs = np.empty((k, m + 1))
             rhs[:, 0] = lin_eff
@@ -57,6 +58,13 @@ def _solve_kkt(S_ff, A_f, b_eff, lin_eff, chol=None):
         return np.linalg.solve(K, rhs)
     except np.linalg.LinAlgError:
         return None
+
+
+def _sub(S, free):
+    """``S[free][:, free]``: two cheap takes when small, one allocation when large."""
+    if free.size >= _BIG:
+        return S[np.ix_(free, free)]
+    return S.take(free, 0).take(free, 1)
 
 
 def pdas(
@@ -128,7 +136,7 @@ def pdas(
             lin_f = -(S[free] @ w)
             if lin is not None:
                 lin_f += lin[free]
-            x = _solve_kkt(S.take(free, 0).take(free, 1), A[:, free], b - A @ w, lin_f)
+            x = _solve_kkt(_sub(S, free), A[:, free], b - A @ w, lin_f)
         if x is None:
             return None
         y, w_f = x[:m], x[m:]
@@ -172,7 +180,7 @@ def _pdas_long_only(S, lin, A, b, max_iter, chol):
             if k < m:
                 return None
             x = _solve_kkt(
-                S.take(free, 0).take(free, 1),
+                _sub(S, free),
                 A[:, free],
                 b,
                 np.zeros(k) if lin is None else lin[free],

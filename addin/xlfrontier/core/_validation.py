@@ -73,7 +73,11 @@ def as_vector(x: ArrayLike, name: str, n: int | None = None) -> NDArray[np.float
 
 
 def as_covariance(
-    cov: ArrayLike, name: str = "cov", n: int | None = None, check_psd: bool = True
+    cov: ArrayLike,
+    name: str = "cov",
+    n: int | None = None,
+    check_psd: bool = True,
+    copy: bool = True,
 ) -> NDArray[np.float64]:
     """Return ``cov`` as a symmetric, positive semi-definite float matrix.
 
@@ -91,13 +95,16 @@ def as_covariance(
         Required size (the number of expected returns).
     check_psd : bool
         Whether to test positive semi-definiteness.
+    copy : bool
+        Whether the result must not share memory with ``cov`` (False: a float64 array is
+        used as given, which saves a copy for one-shot solves that never keep it).
 
     Returns
     -------
     ndarray of shape (n_assets, n_assets)
     """
     try:
-        c = np.array(cov, dtype=np.float64)
+        c = np.array(cov, dtype=np.float64) if copy else np.asarray(cov, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise InputError(f"{name} must contain numbers only", name) from err
     if c.ndim == 0 or (c.ndim == 1 and c.size == 1):
@@ -273,14 +280,18 @@ def validate_problem(
     lower: ArrayLike | None = 0.0,
     upper: ArrayLike | None = np.inf,
     check_psd: bool = True,
+    copy: bool = True,
 ) -> Problem:
-    """Validate all inputs of an optimisation; ``mu=None`` means zeros (GMV problems)."""
+    """Validate all inputs of an optimisation; ``mu=None`` means zeros (GMV problems).
+
+    ``copy=False`` lets the problem share ``cov``'s memory (one-shot solves that drop it).
+    """
     if mu is None:
-        c = as_covariance(cov, check_psd=False)
+        c = as_covariance(cov, check_psd=False, copy=copy)
         m = np.zeros(c.shape[0])
     else:
         m = as_vector(mu, "mu")
-        c = as_covariance(cov, n=m.size, check_psd=False)
+        c = as_covariance(cov, n=m.size, check_psd=False, copy=copy)
     chol = check_psd_matrix(c) if check_psd else None
     lo, up = as_bounds(lower, upper, m.size)
     return Problem(m, c, lo, up, chol, not lo.any() and bool(np.isposinf(up).all()))

@@ -79,7 +79,7 @@ def min_variance(
     """
     r = _number(target_return, "target_return")
     rf = _rf(risk_free_rate)
-    ps = PathSolver(validate_problem(mu, cov, lower, upper))
+    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
     lo, hi = ps.r_min, ps.r_max
     tol = 1e-12 * max(
         1.0, abs(r), abs(lo) if np.isfinite(lo) else 0.0, abs(hi) if np.isfinite(hi) else 0.0
@@ -128,7 +128,7 @@ def global_min_variance(
     PortfolioResult
     """
     rf = _rf(risk_free_rate)
-    ps = PathSolver(validate_problem(mu, cov, lower, upper))
+    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
     rf = rf if mu is not None else None
     fast = ps.direct("global_min_variance", rf, t=0.0) if mu is None else None
     if fast is not None:
@@ -169,7 +169,7 @@ def max_sharpe(
         With unlimited short selling when the ratio has no maximum.
     """
     rf = _number(risk_free_rate, "risk_free_rate")
-    ps = PathSolver(validate_problem(mu, cov, lower, upper))
+    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
     if ps.r_max > rf:
         fast = ps.direct_tangency(rf)
         if fast is not None:
@@ -199,7 +199,7 @@ def max_return(
     rf = _rf(risk_free_rate)
     if s < 0:
         raise InputError("target volatility must not be negative", "target_volatility")
-    ps = PathSolver(validate_problem(mu, cov, lower, upper))
+    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
     s_cov = ps.s_cov
     target = s * s
     br = ps.extend_upper(stop=lambda c: c.t > T_ZERO)
@@ -235,7 +235,7 @@ def max_utility(
     rf = _rf(risk_free_rate)
     if delta <= 0:
         raise InputError("risk aversion must be positive (typical values 1 to 10)", "risk_aversion")
-    ps = PathSolver(validate_problem(mu, cov, lower, upper))
+    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
     t = 1.0 / delta
     if not ps.flat:
         fast = ps.direct("max_utility", rf, t=t)
