@@ -463,14 +463,16 @@ def _periods_per_year(dates: Sequence[str]) -> int:
 
 
 def read_prices_csv(path: str | Path, base: PriceHistory = SAMPLE_PRICES) -> PriceHistory:
-    """Read a price history from a CSV file; the target return comes from ``base``.
+    """Read a price history from a CSV file for the Prices sheet.
 
     The file has a header row ``date,<ticker 1>,<ticker 2>,...`` and one row per date, oldest
     first: an ISO date (``2024-01-31``; a time after it is ignored) and one price per asset.
     A blank price means no price on that date. Prices must be positive numbers. The periods
     per year are guessed from the median spacing of the dates (daily 252, weekly 52, monthly
     12, quarterly 4, half-yearly 2, else 1); every asset is long-only without an upper limit
-    (blank bounds): change both on the Prices sheet.
+    (blank bounds): change both on the Prices sheet. The target return is the middle of the
+    feasible range of those bounds, rounded to 0.5% (``base.target_return`` when the prices
+    cannot be estimated; the sheet's cells then say why).
 
     Raises
     ------
@@ -838,7 +840,7 @@ class _Book:
             raise ValueError(f"{text}: value of shape {value.shape} for {ref.local()}")
         if self.static:
             for (i, j), v in np.ndenumerate(value):
-                self.put(ref.sheet, ref.row + i, ref.col + j, v, fmt)
+                self.put(ref.sheet, ref.row + i, ref.col + j, None if v == "" else v, fmt)
             return
         self.sheets[ref.sheet].write_dynamic_array_formula(
             ref.row, ref.col, ref.last_row, ref.last_col, text, fmt, value[0, 0]
@@ -846,7 +848,8 @@ class _Book:
         self.cells[ref.sheet][(ref.row, ref.col)] = value[0, 0]
         for (i, j), v in np.ndenumerate(value):
             if (i, j) != (0, 0):
-                self.put(ref.sheet, ref.row + i, ref.col + j, v, fmt)
+                # An empty-text result is stored as a blank, as Excel and xlfrontier recalc do.
+                self.put(ref.sheet, ref.row + i, ref.col + j, None if v == "" else v, fmt)
         self.result.formulas[(ref.sheet, xl_rowcol_to_cell(ref.row, ref.col))] = text
 
     def udf(
@@ -1935,7 +1938,11 @@ class FrontierSheet(Sheet):
             [book.numbers("vol_used").ravel(), book.numbers("mu_used").ravel()]
         )
         asset_names = [str(x) for x in book.value_block(book.ref("labels_used")).ravel()]
-        positions = label_positions(asset_xy, asset_names, np.vstack([chart_points, frontier]))
+        # The capital market line is an obstacle too: points along it, between its two ends.
+        steps = np.linspace(0.0, 1.0, 41)[:, None]
+        cml_line = chart_points[3] + steps * (chart_points[4] - chart_points[3])
+        obstacles = np.vstack([chart_points, frontier, cml_line])
+        positions = label_positions(asset_xy, asset_names, obstacles)
         chart = book.wb.add_chart({"type": "scatter", "subtype": "straight"})
         chart.add_series(
             {
