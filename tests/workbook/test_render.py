@@ -253,13 +253,15 @@ def values_only(src: Path, dest: Path) -> Path:
 def switched_render(tmp_path_factory) -> Path:
     """The live template, 'Inputs from' set to Prices, recalculated, values only, rendered."""
     pytest.importorskip("formulas")
-    from test_switch import set_cell
+    from test_switch import cell_of, set_cell
+    from test_template import Book
 
     from xlfrontier.workbook.recalc import recalc_workbook
 
     work = tmp_path_factory.mktemp("render_switch")
     build_workbook(work / "template.xlsx")
-    edited = set_cell(work / "template.xlsx", work / "edited.xlsx", "Inputs", "C9", "Prices")
+    switch = cell_of(Book(work / "template.xlsx"), "inputs_from")
+    edited = set_cell(work / "template.xlsx", work / "edited.xlsx", "Inputs", switch, "Prices")
     result = recalc_workbook(edited, work / "recalculated.xlsx")
     assert result.errors == []
     values_only(result.path, work / "switched.xlsx")

@@ -751,6 +751,20 @@ def test_label_positions_avoid_overlaps():
     assert label_positions(np.array([[np.nan, np.nan]]), ["x"], np.empty((0, 2))) == ["right"]
 
 
+def test_label_positions_suit_both_routes_of_the_switch():
+    # Alone, the label goes right. In the other scene (the other route of the switch, same
+    # label, same series) the right side is crowded: a position good in both is chosen.
+    points, names = np.array([[0.10, 0.05]]), ["MSFT"]
+    scale = np.array([[0.30, 0.20]])
+    assert label_positions(points, names, scale) == ["right"]
+    crowd = np.array([[0.10 + 0.004 * i, 0.05] for i in range(1, 12)])
+    other = (np.array([[0.10, 0.05]]), ["MSFT"], np.vstack([scale, crowd]))
+    assert label_positions(points, names, scale, also=[other]) != ["right"]
+    # A scene without finite points does not count.
+    empty = (np.array([[np.nan, np.nan]]), ["MSFT"], np.empty((0, 2)))
+    assert label_positions(points, names, scale, also=[empty]) == ["right"]
+
+
 def test_assumptions_defaults():
     a = Assumptions(
         names=("A", "B"),

@@ -1942,7 +1942,9 @@ class FrontierSheet(Sheet):
         steps = np.linspace(0.0, 1.0, 41)[:, None]
         cml_line = chart_points[3] + steps * (chart_points[4] - chart_points[3])
         obstacles = np.vstack([chart_points, frontier, cml_line])
-        positions = label_positions(asset_xy, asset_names, obstacles)
+        positions = label_positions(
+            asset_xy, asset_names, obstacles, also=self._other_route_scene()
+        )
         chart = book.wb.add_chart({"type": "scatter", "subtype": "straight"})
         chart.add_series(
             {
@@ -2031,6 +2033,44 @@ class FrontierSheet(Sheet):
         )
         chart.set_size({"width": 620, "height": 440})
         self.ws.insert_chart(self.CHART_ROW, 1, chart, {"x_offset": 4, "y_offset": 4})
+
+    def _other_route_scene(self) -> list[tuple[np.ndarray, list[str], np.ndarray]]:
+        """Return the frontier chart's points on the route the switch does not show now.
+
+        Label positions are fixed in the file while the data follow the switch, so they are
+        chosen to suit both routes: this scene has the other route's asset points, frontier
+        and capital market line (through the frontier's best Sharpe ratio), or nothing when
+        the workbook cannot switch or the other route gives errors.
+        """
+        book = self.book
+        if not book.switchable:
+            return []
+        on_prices = book.inputs_from == INPUTS_FROM[1]
+        names = ("labels", "mu", "cov", "lower", "upper")
+        if not on_prices:
+            names = ("prices_labels", "mu_prices", "cov_prices", "prices_lower", "prices_upper")
+        labels, mu, cov, lower, upper = (book.ref(name) for name in names)
+        table = call_udf(
+            "EFFICIENT_FRONTIER",
+            *(book._value(arg) for arg in (mu, cov)),
+            float(self.a.frontier_points),
+            *(book._value(arg) for arg in (lower, upper)),
+            self.a.risk_free_rate,
+        )
+        cov_values = book.numbers(cov)
+        vols = np.sqrt(np.where(np.diag(cov_values) >= 0, np.diag(cov_values), np.nan))
+        points = np.column_stack([vols, book.numbers(mu).ravel()])
+        body = table[1:, :3] if table.shape[0] > 1 and table.shape[1] >= 3 else None
+        if body is None or not all(isinstance(v, float) for v in body.ravel()):
+            return []
+        curve = body[:, 1::-1].astype(float)  # (volatility, return)
+        rf = self.a.risk_free_rate
+        x_end = float(np.nanmax(np.concatenate([vols, curve[:, 0]])))
+        steps = np.linspace(0.0, 1.0, 41)
+        sharpe = float(body[:, 2].astype(float).max())
+        cml_line = np.column_stack([steps * x_end, rf + sharpe * steps * x_end])
+        texts = [str(x) for x in book.value_block(labels).ravel()]
+        return [(points, texts, np.vstack([curve, cml_line]))]
 
     def _weights_chart(self, body: Ref, table_row: int) -> None:
         book, a = self.book, self.a
@@ -2429,7 +2469,13 @@ def _nice_max(value: float) -> float:
     return math.ceil(value * 1.02 / step) * step
 
 
-def label_positions(points: np.ndarray, names: Sequence[str], obstacles: np.ndarray) -> list[str]:
+def label_positions(
+    points: np.ndarray,
+    names: Sequence[str],
+    obstacles: np.ndarray,
+    *,
+    also: Sequence[tuple[np.ndarray, Sequence[str], np.ndarray]] = (),
+) -> list[str]:
     """Choose a data-label position per asset point so that labels overlap as little as possible.
 
     A greedy placement in the chart's approximate pixel space: each label tries right, left,
@@ -2444,55 +2490,93 @@ def label_positions(points: np.ndarray, names: Sequence[str], obstacles: np.ndar
         The labels.
     obstacles : ndarray of shape (m, 2)
         Other plotted points (markers and the frontier curve); NaN rows are ignored.
+    also : sequence of (points, names, obstacles)
+        Other scenes the same chart shows (the other route of the Inputs sheet's switch: the
+        label positions are fixed in the file, the data follow the switch). A position's score
+        is summed over all scenes, each in its own axis scale.
 
     Returns
     -------
     list of str
         XlsxWriter label positions, one per point.
     """
-    everything = np.vstack([points, obstacles]) if obstacles.size else points
-    finite = everything[np.isfinite(everything).all(axis=1)]
-    if not finite.size:
-        return ["right"] * len(names)
-    x_max = _nice_max(float(finite[:, 0].max()))
-    y_lo = min(0.0, float(finite[:, 1].min()))
-    y_max = _nice_max(float(finite[:, 1].max()) - y_lo) + y_lo
-
-    def pixel(xy: np.ndarray) -> tuple[float, float]:
-        return (xy[0] / x_max * _PLOT_W, (y_max - xy[1]) / (y_max - y_lo) * _PLOT_H)
-
-    def overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-        w = min(a[2], b[2]) - max(a[0], b[0])
-        h = min(a[3], b[3]) - max(a[1], b[1])
-        return w * h if w > 0 and h > 0 else 0.0
-
-    dots = [(*(c - 4 for c in pixel(p)), *(c + 4 for c in pixel(p))) for p in finite]
-    placed: list[tuple[float, ...]] = []
+    scenes = [_Scene(points, names, obstacles), *(_Scene(*scene) for scene in also)]
+    scenes = [scene for scene in scenes if scene.ok]
     result = ["right"] * len(names)
-    order = sorted(range(len(names)), key=lambda k: (points[k, 0], points[k, 1]))
+    if not scenes:
+        return result
+    first = scenes[0]
+    order = sorted(range(len(names)), key=lambda k: (first.points[k, 0], first.points[k, 1]))
     for k in order:
-        if not np.isfinite(points[k]).all():
-            continue
-        x, y = pixel(points[k])
-        w, h = _CHAR_W * len(str(names[k])), _LABEL_H
-        boxes = {
+        scores = dict.fromkeys(("right", "left", "above", "below"), 0.0)
+        for scene in scenes:
+            for pos, score in scene.scores(k).items():
+                scores[pos] += score
+        best = min(scores, key=lambda pos: scores[pos])
+        result[k] = best
+        for scene in scenes:
+            scene.place(k, best)
+    return result
+
+
+class _Scene:
+    """One set of labelled points and obstacles in the chart's approximate pixel space."""
+
+    def __init__(self, points: np.ndarray, names: Sequence[str], obstacles: np.ndarray) -> None:
+        self.points = np.asarray(points, dtype=float)
+        self.names = [str(x) for x in names]
+        everything = np.vstack([self.points, obstacles]) if obstacles.size else self.points
+        finite = everything[np.isfinite(everything).all(axis=1)]
+        self.ok = bool(finite.size)
+        self.placed: list[tuple[float, ...]] = []
+        if not self.ok:
+            return
+        self.x_max = _nice_max(float(finite[:, 0].max()))
+        self.y_lo = min(0.0, float(finite[:, 1].min()))
+        self.y_max = _nice_max(float(finite[:, 1].max()) - self.y_lo) + self.y_lo
+        self.dots = [
+            (*(c - 4 for c in self.pixel(p)), *(c + 4 for c in self.pixel(p))) for p in finite
+        ]
+
+    def pixel(self, xy: np.ndarray) -> tuple[float, float]:
+        return (
+            xy[0] / self.x_max * _PLOT_W,
+            (self.y_max - xy[1]) / (self.y_max - self.y_lo) * _PLOT_H,
+        )
+
+    def boxes(self, k: int) -> dict[str, tuple[float, float, float, float]]:
+        x, y = self.pixel(self.points[k])
+        w, h = _CHAR_W * len(self.names[k]), _LABEL_H
+        return {
             "right": (x + _GAP, y - h / 2, x + _GAP + w, y + h / 2),
             "left": (x - _GAP - w, y - h / 2, x - _GAP, y + h / 2),
             "above": (x - w / 2, y - _GAP - h, x + w / 2, y - _GAP),
             "below": (x - w / 2, y + _GAP, x + w / 2, y + _GAP + h),
         }
-        scores = {}
-        for pos, box in boxes.items():
+
+    def scores(self, k: int) -> dict[str, float]:
+        if not np.isfinite(self.points[k]).all():
+            return {}
+        out = {}
+        for pos, box in self.boxes(k).items():
             outside = box[2] - box[0]
             inside = (min(box[2], _PLOT_W) - max(box[0], 0.0)) if box[1] >= 0 else 0.0
-            score = 4 * max(outside - max(inside, 0.0), 0.0) * h
-            score += 3 * sum(overlap(box, other) for other in placed)
-            score += sum(overlap(box, dot) for dot in dots)
-            scores[pos] = score
-        best = min(boxes, key=lambda pos: scores[pos])
-        result[k] = best
-        placed.append(boxes[best])
-    return result
+            score = 4 * max(outside - max(inside, 0.0), 0.0) * _LABEL_H
+            score += 3 * sum(_overlap(box, other) for other in self.placed)
+            score += sum(_overlap(box, dot) for dot in self.dots)
+            # Per unit of label area: scenes with long names and with tickers weigh the same.
+            out[pos] = score / ((box[2] - box[0]) * _LABEL_H)
+        return out
+
+    def place(self, k: int, pos: str) -> None:
+        if np.isfinite(self.points[k]).all():
+            self.placed.append(self.boxes(k)[pos])
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
 
 
 def _numbers(values: Any) -> list[float]:
