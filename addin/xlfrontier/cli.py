@@ -141,6 +141,21 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "correlation matrix (one column per asset)",
     )
     parser.add_argument(
+        "--prices",
+        type=Path,
+        metavar="CSV",
+        help="your price history for the Prices sheet instead of the sample: columns date "
+        "(YYYY-MM-DD, oldest first), then one column of prices per asset; as many assets as "
+        "the asset table for the 'Inputs from' switch to offer Prices",
+    )
+    parser.add_argument(
+        "--inputs-from",
+        choices=("assumptions", "prices"),
+        default="assumptions",
+        help="the route the Optimizer and Frontier start on (the Inputs sheet's switch): "
+        "the asset table (default) or the estimates from the prices",
+    )
+    parser.add_argument(
         "--rf", type=_rate, metavar="RATE", help="risk-free rate, e.g. 3%% (default 3%%)"
     )
     parser.add_argument(
@@ -167,10 +182,25 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     from dataclasses import replace
 
     from xlfrontier.exceptions import InputError
-    from xlfrontier.workbook.template import SAMPLE, build_workbook, read_assumptions_csv
+    from xlfrontier.workbook.template import (
+        INPUTS_FROM,
+        SAMPLE,
+        SAMPLE_PRICES,
+        build_workbook,
+        read_assumptions_csv,
+        read_prices_csv,
+    )
 
+    inputs_from = INPUTS_FROM[1] if args.inputs_from == "prices" else INPUTS_FROM[0]
     try:
         assumptions = read_assumptions_csv(args.assets) if args.assets else SAMPLE
+        prices = read_prices_csv(args.prices) if args.prices else SAMPLE_PRICES
+        if inputs_from == INPUTS_FROM[1] and prices.n_assets != assumptions.n_assets:
+            raise InputError(
+                f"--inputs-from prices needs as many price columns as assets: the prices have "
+                f"{prices.n_assets}, the asset table {assumptions.n_assets}",
+                "inputs_from",
+            )
         changes: dict[str, Any] = {}
         if args.rf is not None:
             changes["risk_free_rate"] = args.rf
@@ -189,13 +219,15 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         raise _UserError(f"{path.name}: the workbook must be an .xlsx file")
     existed = path.exists()
     try:
-        result = build_workbook(path, assumptions, static=args.static)
+        result = build_workbook(
+            path, assumptions, prices=prices, inputs_from=inputs_from, static=args.static
+        )
     except OSError as err:
         raise _UserError(f"cannot write {path}: {err.strerror or err}") from err
     if args.quiet:
         print(path, file=out)
     else:
-        print(_summary(assumptions, result, existed), file=out)
+        print(_summary(assumptions, prices, inputs_from, result, existed), file=out)
     if result.errors:
         print("\nSome results are errors; fix the inputs:", file=sys.stderr)
         _print_errors(result.errors)
@@ -282,27 +314,38 @@ def _num(x: Any) -> str:
     return f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
-def _summary(assumptions: Any, result: Any, replaced: bool) -> str:
+def _summary(assumptions: Any, prices: Any, inputs_from: str, result: Any, replaced: bool) -> str:
     from xlfrontier import __version__
 
     t = result.tables
     n = assumptions.n_assets
+    on_prices = inputs_from == "Prices"
+    names = prices.tickers if on_prices else assumptions.names
+    target = prices.target_return if on_prices else assumptions.target_return
     lines = [
         f"xlfrontier {__version__}: {n} assets, risk-free rate "
-        f"{_pct(assumptions.risk_free_rate)}, target return "
-        f"{_pct(assumptions.target_return)}"
+        f"{_pct(assumptions.risk_free_rate)}, target return {_pct(target)}"
     ]
-    origin = (
-        "sample data (illustrative long-run capital-market assumptions)"
-        if assumptions.source.startswith("Sample data")
-        else assumptions.source
-    )
-    lines.append(f"Inputs: {origin}")
+    if on_prices:
+        origin = (
+            f"estimated from the Prices sheet ({len(prices.dates)} dates, "
+            f"{prices.dates[0]} to {prices.dates[-1]})"
+        )
+    elif assumptions.source.startswith("Sample data"):
+        origin = "sample data (illustrative long-run capital-market assumptions)"
+    else:
+        origin = assumptions.source
+    lines.append(f"Inputs from {inputs_from}: {origin}")
     lines.append(f"Wrote {_shown(result.path)}{' (replaced)' if replaced else ''}")
     lines.append(
         "  sheets Start, Inputs, Optimizer, Frontier, Prices; open it in Excel with the xlfrontier"
         " add-in"
     )
+    if len(result.inputs_from_choices) == 1:
+        lines.append(
+            f"  'Inputs from' offers only Assumptions: the Prices sheet has {prices.n_assets} "
+            f"assets, the asset table {n} (give --prices with {n} price columns to switch)"
+        )
     rng = t.get("frontier_range")
     if rng is not None and rng.shape == (3, 3):
         lines.append("")
@@ -310,8 +353,8 @@ def _summary(assumptions: Any, result: Any, replaced: bool) -> str:
             f"Feasible target returns: {_pct(rng[1, 1])} (minimum variance) to "
             f"{_pct(rng[2, 1])} (highest attainable)"
         )
-    width = max(24, *(len(name) + 4 for name in assumptions.names)) + 2
-    heads = ("Minimum variance", "Maximum Sharpe", f"Target {_pct(assumptions.target_return)}")
+    width = max(24, *(len(name) + 4 for name in names)) + 2
+    heads = ("Minimum variance", "Maximum Sharpe", f"Target {_pct(target)}")
     lines += ["", "Portfolios".ljust(width) + "".join(h.rjust(18) for h in heads)]
     for label, key, fmt in (
         ("Expected return", "portfolio_return", _pct),
@@ -326,7 +369,7 @@ def _summary(assumptions: Any, result: Any, replaced: bool) -> str:
         )
     lines.append("  Weights")
     weights = [t.get(k) for k in ("w_gmv", "w_maxsharpe", "w_target")]
-    for i, name in enumerate(assumptions.names):
+    for i, name in enumerate(names):
         row = []
         for w in weights:
             value = (

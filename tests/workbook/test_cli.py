@@ -50,6 +50,8 @@ def test_main_job_writes_the_workbook_and_prints_the_results(capsys, tmp_path, m
     row = next(line for line in lines if line.strip().startswith("Sharpe ratio"))
     assert row.split()[-2] == f"{tangency.sharpe_ratio:.3f}"
     assert "Feasible target returns" in out
+    assert "Inputs from Assumptions: sample data" in out
+    assert "offers only Assumptions" not in out
     # The frontier table: one line per point, from the GMV to the highest return.
     frontier = efficient_frontier(mu, cov, lo, up).sample(SAMPLE.frontier_points)
     start = next(i for i, line in enumerate(lines) if line.startswith("Efficient frontier"))
@@ -108,6 +110,7 @@ def test_unreachable_target_is_reported_with_exit_1(capsys, tmp_path):
         (["--points", "1"], "points must be between 2 and"),
         (["recalc", "a.xlsx", "--out", "b.xlsx", "--in-place"], "not allowed with argument"),
         (["frobnicate"], "invalid choice"),
+        (["--inputs-from", "bonds"], "invalid choice"),
     ],
 )
 def test_usage_errors_exit_2(capsys, argv, message):
@@ -135,6 +138,72 @@ def test_assets_csv(capsys, tmp_path):
     assert err.startswith("xlfrontier run: error: bad.csv")
     assert not (tmp_path / "b.xlsx").exists()
     code, _, err = run(capsys, "--assets", str(tmp_path / "missing.csv"))
+    assert code == 1
+    assert "cannot read" in err
+    assert "Traceback" not in err
+
+
+def test_inputs_from_prices(capsys, tmp_path):
+    from xlfrontier.core.estimation import cov_matrix, mean_returns
+    from xlfrontier.workbook.template import SAMPLE_PRICES
+
+    code, out, err = run(capsys, "--inputs-from", "prices", "--out", str(tmp_path / "p.xlsx"))
+    assert code == 0, err
+    prices = np.array(SAMPLE_PRICES.prices, dtype=float)
+    mu, cov = mean_returns(prices, 12), cov_matrix(prices, 12)
+    lo, up = np.array(SAMPLE_PRICES.min_weights), np.array(SAMPLE_PRICES.max_weights)
+    gmv = global_min_variance(cov, lo, up, mu=mu)
+    tangency = max_sharpe(mu, cov, SAMPLE.risk_free_rate, lo, up)
+    assert out.splitlines()[0].endswith("target return 18.00%")
+    assert "Inputs from Prices: estimated from the Prices sheet (121 dates" in out
+    row = next(line for line in out.splitlines() if line.strip().startswith("Expected return"))
+    assert row.split()[-3:] == [
+        f"{gmv.expected_return:.2%}",
+        f"{tangency.expected_return:.2%}",
+        "18.00%",
+    ]
+    assert any(line.strip().startswith("MSFT ") for line in out.splitlines())
+
+
+def test_prices_csv(capsys, tmp_path):
+    assets = tmp_path / "assets.csv"
+    assets.write_text(
+        "asset,expected_return,volatility,min_weight,max_weight,Stocks,Bonds\n"
+        "Stocks,7%,16%,,,1,0.2\nBonds,4%,5%,,,0.2,1\n",
+        encoding="utf-8",
+    )
+    two = tmp_path / "two.csv"
+    two.write_text(
+        "date,SPY,AGG\n"
+        + "".join(f"2023-{m:02d}-28,{100 + m * (-1) ** m},{50 + 0.2 * m}\n" for m in range(1, 13)),
+        encoding="utf-8",
+    )
+    three = tmp_path / "three.csv"
+    three.write_text(
+        "date,A,B,C\n"
+        + "".join(f"2023-{m:02d}-28,{10 + m},{20 - m / 3},{7 + m % 4}\n" for m in range(1, 13)),
+        encoding="utf-8",
+    )
+    book = str(tmp_path / "b.xlsx")
+    code, out, err = run(capsys, "--assets", str(assets), "--prices", str(two), "--out", book)
+    assert code == 0, err
+    assert "offers only Assumptions" not in out
+    code, out, err = run(
+        capsys, "--assets", str(assets), "--prices", str(two), "--inputs-from", "prices"
+    )
+    assert code == 0, err
+    assert "    SPY " in out
+    # Another number of assets: the workbook is written, the switch offers only Assumptions.
+    code, out, err = run(capsys, "--assets", str(assets), "--prices", str(three), "--out", book)
+    assert code == 0, err
+    assert (
+        "'Inputs from' offers only Assumptions: the Prices sheet has 3 assets, the asset "
+        "table 2 (give --prices with 2 price columns to switch)"
+    ) in out
+    code, _, err = run(capsys, "--prices", str(three), "--inputs-from", "prices", "--out", book)
+    assert code == 1
+    assert "needs as many price columns as assets: the prices have 3, the asset table 10" in err
+    code, _, err = run(capsys, "--prices", str(tmp_path / "missing.csv"), "--out", book)
     assert code == 1
     assert "cannot read" in err
     assert "Traceback" not in err
@@ -173,7 +242,7 @@ def test_recalc_command(capsys, tmp_path):
     book.write_bytes((REPO / "workbook_templates" / TEMPLATE_FILENAME).read_bytes())
     code, out, err = run(capsys, "recalc", str(book))
     assert code == 0, err
-    assert out.startswith("Recalculated 76 formulas of book.xlsx -> ")
+    assert out.startswith("Recalculated 80 formulas of book.xlsx -> ")
     assert (tmp_path / "book.recalc.xlsx").is_file()
     code, out, _ = run(capsys, "recalc", str(book), "--out", str(tmp_path / "other.xlsx"))
     assert code == 0

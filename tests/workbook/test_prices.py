@@ -1,9 +1,10 @@
-"""The Prices sheet: a real price sample, μ and Σ estimated from it, and its own portfolios.
+"""The Prices sheet: a real price sample, μ and Σ estimated from it, the route's own bounds.
 
 Checks the embedded sample against the shared data, the sheet's structure (names, inputs,
-validation, formulas), the stored values against the core and against pandas, and a
-recalculation (the ``formulas`` package with our functions) after switching the covariance
-method to Ledoit-Wolf.
+validation, formulas), the stored values against the core and against pandas, a recalculation
+(the ``formulas`` package with our functions) after switching the covariance method to
+Ledoit-Wolf, and reading a price history from CSV. The switch that runs the Optimizer and
+Frontier on these estimates is tested in ``test_switch.py``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,18 @@ import pandas as pd
 import pytest
 from test_template import NS, Book, parse_range
 
-from xlfrontier.core import efficient_frontier, global_min_variance, max_sharpe
+from xlfrontier.core import efficient_frontier
 from xlfrontier.core.estimation import corr_matrix, cov_matrix, mean_returns
+from xlfrontier.exceptions import InputError
 from xlfrontier.workbook import sample_prices
-from xlfrontier.workbook.template import SAMPLE, TEMPLATE_FILENAME, PricesSheet, build_workbook
+from xlfrontier.workbook.template import (
+    SAMPLE,
+    SAMPLE_PRICES,
+    TEMPLATE_FILENAME,
+    PricesSheet,
+    build_workbook,
+    read_prices_csv,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data" / "sp500_20_prices.csv.gz"
@@ -29,9 +38,8 @@ TICKERS = sample_prices.TICKERS
 N = len(TICKERS)
 DATES = [d for d, _ in sample_prices.MONTH_END_PRICES]
 PRICES = np.array([p for _, p in sample_prices.MONTH_END_PRICES], dtype=float)
-RF = SAMPLE.risk_free_rate
-UPPER = PricesSheet.MAX_WEIGHT
-POINTS = PricesSheet.POINTS
+LOWER = np.array(SAMPLE_PRICES.min_weights, dtype=float)
+UPPER = np.array(SAMPLE_PRICES.max_weights, dtype=float)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +64,7 @@ def frame() -> pd.DataFrame:
 
 
 def test_sample_is_small_and_clean():
-    assert 6 <= N <= 10
+    assert N == SAMPLE.n_assets == 10  # as many as the asset classes: the switch works
     assert 110 <= len(DATES) <= 130
     assert sorted(DATES) == DATES
     assert len(set(DATES)) == len(DATES)
@@ -92,26 +100,21 @@ def test_prices_sheet_names(book):
         "prices_periods": (1, 1),
         "prices_mean_method": (1, 1),
         "prices_cov_method": (1, 1),
-        "prices_upper": (1, 1),
-        "prices_points": (1, 1),
+        "prices_lower": (1, N),
+        "prices_upper": (1, N),
+        "prices_target": (1, 1),
         "mu_prices": (1, N),
         "vol_prices": (1, N),
         "cov_prices": (N, N),
         "corr_prices": (N, N),
-        "w_gmv_prices": (1, N),
-        "w_maxsharpe_prices": (1, N),
-        "gmv_prices_return": (1, 1),
-        "gmv_prices_vol": (1, 1),
-        "gmv_prices_sharpe": (1, 1),
-        "maxsharpe_prices_return": (1, 1),
-        "maxsharpe_prices_vol": (1, 1),
-        "maxsharpe_prices_sharpe": (1, 1),
-        "frontier_prices": (POINTS + 1, 3 + N),
     }
     for name, (rows, cols) in expected.items():
         assert name in book.names, name
         sheet, (r0, c0, r1, c1) = parse_range(book.names[name])
         assert (sheet, r1 - r0 + 1, c1 - c0 + 1) == ("Prices", rows, cols), name
+    # The route's own portfolios and frontier are gone: the main sheets run on the estimates.
+    prices_names = {k for k, v in book.names.items() if v.startswith("Prices!")}
+    assert prices_names == set(expected)
 
 
 def test_prices_inputs_hold_the_sample_and_are_unlocked(book):
@@ -124,8 +127,11 @@ def test_prices_inputs_hold_the_sample_and_are_unlocked(book):
     assert book.name_block("prices_periods")[0, 0] == 12
     assert book.name_block("prices_mean_method")[0, 0] == "arithmetic"
     assert book.name_block("prices_cov_method")[0, 0] == "sample"
-    assert book.name_block("prices_upper")[0, 0] == UPPER
-    assert book.name_block("prices_points")[0, 0] == POINTS
+    np.testing.assert_array_equal(book.numbers("prices_lower").ravel(), LOWER)
+    np.testing.assert_array_equal(book.numbers("prices_upper").ravel(), UPPER)
+    assert (LOWER == 0).all()
+    assert (UPPER == 0.25).all()
+    assert book.name_block("prices_target")[0, 0] == SAMPLE_PRICES.target_return == 0.18
     for name in (
         "prices",
         "prices_dates",
@@ -133,8 +139,9 @@ def test_prices_inputs_hold_the_sample_and_are_unlocked(book):
         "prices_periods",
         "prices_mean_method",
         "prices_cov_method",
+        "prices_lower",
         "prices_upper",
-        "prices_points",
+        "prices_target",
     ):
         _, (r0, c0, r1, c1) = parse_range(book.names[name])
         for r in range(r0, r1 + 1):
@@ -156,9 +163,13 @@ def test_method_cells_are_validated_lists(book):
         listed = rule.find("m:formula1", NS).text.strip('"').split(",")
         assert listed == list(options)
         assert "ledoit_wolf" in PricesSheet.COV_METHODS
-    for name in ("prices_periods", "prices_points", "prices_upper"):
+    for name in ("prices_periods", "prices_target"):
         cell = book.names[name].split("!")[1].replace("$", "")
         assert cell in by_cell, name
+    boxes = [parse_range("X!" + ref)[1] for v in validations for ref in v.get("sqref").split()]
+    for name in ("prices_lower", "prices_upper"):
+        _, (r0, c0, r1, c1) = parse_range(book.names[name])
+        assert any(b[0] <= r0 and r1 <= b[2] and b[1] <= c0 and c1 <= b[3] for b in boxes), name
     prices_first = book.names["prices"].split("!")[1].split(":")[0].replace("$", "")
     assert prices_first in by_cell
 
@@ -168,15 +179,24 @@ def test_prices_formula_texts(book):
     assert "MEAN_RETURNS(prices,prices_periods,prices_mean_method)" in texts
     assert "COV_MATRIX(prices,prices_periods,prices_cov_method)" in texts
     assert "CORR_MATRIX(prices,prices_cov_method)" in texts
-    assert "TRANSPOSE(GMV_WEIGHTS(cov_prices,,prices_upper))" in texts
-    assert "MAXSHARPE_WEIGHTS(mu_prices,cov_prices,rf,,prices_upper)" in texts
-    assert (
-        "EFFICIENT_FRONTIER(mu_prices,cov_prices,prices_points,,prices_upper,rf,prices_labels)"
-        in texts
-    )
+    assert "FRONTIER_RANGE(mu_prices,cov_prices,prices_lower,prices_upper)" in texts
     assert "SQRT(INDEX(cov_prices,1,1))" in texts
+    # No optimisation on this sheet any more: the Optimizer and Frontier do it on the switch.
+    optimisers = ("GMV_WEIGHTS", "MAXSHARPE_WEIGHTS", "MINVAR_WEIGHTS", "EFFICIENT_FRONTIER")
+    assert not [t for t in texts if any(f in t for f in optimisers)]
     # The Prices route is self-contained: besides rf it reads nothing of the Inputs sheet.
-    inputs_names = {"mu", "cov", "vols", "corr", "lower", "upper", "labels", "target", "points"}
+    inputs_names = {
+        "mu",
+        "cov",
+        "vols",
+        "corr",
+        "lower",
+        "upper",
+        "labels",
+        "target",
+        "points",
+        "inputs_from",
+    }
     for text in texts:
         words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", re.sub(r'"[^"]*"', "", text)))
         assert not words & inputs_names, text
@@ -225,35 +245,15 @@ def test_stored_estimates_equal_the_core_and_pandas(book):
     assert ((vols > 0.10) & (vols < 0.40)).all()
 
 
-def test_stored_portfolios_equal_the_core(book):
+def test_stored_feasible_range_equals_the_core(built):
     mu, cov = mean_returns(PRICES, 12), cov_matrix(PRICES, 12)
-    expected = {
-        "gmv": global_min_variance(cov, 0.0, UPPER, mu=mu),
-        "maxsharpe": max_sharpe(mu, cov, RF, 0.0, UPPER),
-    }
-    for key, res in expected.items():
-        w = book.numbers(f"w_{key}_prices").ravel()
-        np.testing.assert_allclose(w, res.weights, atol=1e-9)
-        assert w.sum() == pytest.approx(1.0, abs=1e-9)
-        assert w.min() >= -1e-12
-        assert w.max() <= UPPER + 1e-12
-        assert book.name_block(f"{key}_prices_return")[0, 0] == pytest.approx(
-            res.expected_return, abs=1e-10
-        )
-        assert book.name_block(f"{key}_prices_vol")[0, 0] == pytest.approx(
-            res.volatility, abs=1e-10
-        )
-        assert book.name_block(f"{key}_prices_sharpe")[0, 0] == pytest.approx(
-            (res.expected_return - RF) / res.volatility, abs=1e-8
-        )
-    sample = efficient_frontier(mu, cov, 0.0, UPPER).sample(POINTS)
-    table = book.name_block("frontier_prices")
-    assert list(table[0]) == ["Return", "Volatility", "Sharpe", *TICKERS]
-    body = table[1:].astype(float)
-    np.testing.assert_allclose(body[:, 0], sample.returns, atol=1e-12)
-    np.testing.assert_allclose(body[:, 1], sample.volatilities, atol=1e-10)
-    np.testing.assert_allclose(body[:, 3:], sample.weights, atol=1e-9)
-    assert book.name_block("maxsharpe_prices_sharpe")[0, 0] >= body[:, 2].max() - 1e-12
+    ends = efficient_frontier(mu, cov, LOWER, UPPER).sample(2)
+    table = built[1].tables["frontier_range_prices"]
+    assert table[1, 1] == pytest.approx(ends.returns[0], abs=1e-12)
+    assert table[2, 1] == pytest.approx(ends.returns[-1], abs=1e-12)
+    # The default target of the route lies inside it (the sample's 6% would not).
+    assert table[1, 1] < SAMPLE_PRICES.target_return < table[2, 1]
+    assert not table[1, 1] < SAMPLE.target_return < table[2, 1]
 
 
 def test_static_prices_sheet(tmp_path):
@@ -312,14 +312,17 @@ def test_recalc_with_the_chosen_covariance_method(built, tmp_path, method):
     np.testing.assert_allclose(block("cov_prices"), cov, rtol=1e-10)
     np.testing.assert_allclose(block("corr_prices"), corr_matrix(PRICES, method), rtol=1e-10)
     np.testing.assert_allclose(block("vol_prices").ravel(), np.sqrt(np.diag(cov)), rtol=1e-10)
-    gmv = global_min_variance(cov, 0.0, UPPER, mu=mu)
-    np.testing.assert_allclose(block("w_gmv_prices").ravel(), gmv.weights, atol=1e-9)
-    ms = max_sharpe(mu, cov, RF, 0.0, UPPER)
-    np.testing.assert_allclose(block("w_maxsharpe_prices").ravel(), ms.weights, atol=1e-9)
-    sample = efficient_frontier(mu, cov, 0.0, UPPER).sample(POINTS)
-    sheet, ref = wb.defined_names["frontier_prices"].attr_text.split("!")
-    rows = [[c.value for c in row] for row in wb[sheet][ref.replace("$", "")]]
-    np.testing.assert_allclose(np.array(rows[1:], dtype=float)[:, 1], sample.volatilities)
+    # FRONTIER_RANGE of the route follows the method: its rows are labelled in column L+.
+    ends = efficient_frontier(mu, cov, LOWER, UPPER).sample(2)
+    ws = wb["Prices"]
+    row_of = {c.value: c for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    for label, want in (
+        ("Lowest (minimum variance)", ends.returns[0]),
+        ("Highest", ends.returns[-1]),
+    ):
+        cell = row_of[label]
+        got = ws.cell(row=cell.row, column=cell.column + 1).value
+        assert got == pytest.approx(want, abs=1e-10), label
     if method == "sample":  # the round trip reproduces every stored value of the sheet
         stored = openpyxl.load_workbook(path, data_only=True)["Prices"]
         for row in wb["Prices"].iter_rows():
@@ -331,3 +334,107 @@ def test_recalc_with_the_chosen_covariance_method(built, tmp_path, method):
                     assert c.value == want, c.coordinate
     else:  # shrinkage changes the matrix
         assert not np.allclose(cov, cov_matrix(PRICES, 12))
+
+
+# --------------------------------------------------------------------------------------------
+# A price history from CSV (xlfrontier run --prices)
+# --------------------------------------------------------------------------------------------
+
+
+def write_csv(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_read_prices_csv_from_the_shared_sample(tmp_path):
+    monthly = frame().iloc[:, :4]
+    monthly.index = monthly.index.strftime("%Y-%m-%d")
+    monthly.index.name = "Date"
+    path = tmp_path / "prices.csv"
+    monthly.to_csv(path)
+    history = read_prices_csv(path)
+    assert history.tickers == TICKERS[:4]
+    assert list(history.dates) == DATES
+    np.testing.assert_array_equal(np.array(history.prices, dtype=float), PRICES[:, :4])
+    assert history.periods_per_year == 12  # month-end dates
+    assert history.min_weights == history.max_weights == (None,) * 4
+    assert history.source == "Prices read from prices.csv."
+    # The default target is the middle of the feasible range, rounded to 0.5%.
+    ends = efficient_frontier(mean_returns(PRICES[:, :4], 12), cov_matrix(PRICES[:, :4], 12))
+    low, high = ends.sample(2).returns
+    assert low <= history.target_return <= high
+    assert history.target_return == pytest.approx((low + high) / 2, abs=0.0025 + 1e-12)
+    assert round(history.target_return * 200, 9).is_integer()
+
+
+def test_read_prices_csv_blanks_times_and_frequency(tmp_path):
+    path = write_csv(
+        tmp_path / "daily.csv",
+        "date,A,B\n"
+        "2024-01-02 00:00:00,10,20\n"
+        "2024-01-03,,21\n"
+        "2024-01-04,10.5,20.5\n"
+        "2024-01-05,10.4,\n"
+        "2024-01-08,10.6,20.7\n",
+    )
+    history = read_prices_csv(path)
+    assert history.dates[0] == "2024-01-02"
+    assert history.prices[1] == (None, 21.0)
+    assert history.prices[3] == (10.4, None)
+    assert history.periods_per_year == 252
+    weekly = write_csv(
+        tmp_path / "weekly.csv",
+        "date,A,B\n2024-01-05,1,2\n2024-01-12,1.1,2.1\n2024-01-19,1.2,2\n2024-01-26,1.1,2.2\n",
+    )
+    assert read_prices_csv(weekly).periods_per_year == 52
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("date,A,B\n2024-01-31,1,2\n", "at least 3 rows"),
+        ("when,A,B\n2024-01-31,1,2\n2024-02-29,1,2\n2024-03-29,1,2\n", "header must be date"),
+        ("date,A\n2024-01-31,1\n2024-02-29,1\n2024-03-29,1\n", "header must be date"),
+        ("date,A,A\n2024-01-31,1,2\n2024-02-29,1,2\n2024-03-29,1,2\n", "unique"),
+        ("date,A,B\n31/01/2024,1,2\n2024-02-29,1,2\n2024-03-29,1,2\n", "row 2: .*YYYY-MM-DD"),
+        ("date,A,B\n2024-01-31,1,x\n2024-02-29,1,2\n2024-03-29,1,2\n", "row 2: B 'x' is not"),
+        ("date,A,B\n2024-01-31,1,2\n2024-02-29,0,2\n2024-03-29,1,2\n", "row 3: A 0: prices must"),
+        ("date,A,B\n2024-01-31,1,2,3\n2024-02-29,1,2\n2024-03-29,1,2\n", "4 columns, expected 3"),
+        ("date,A,B\n2024-02-29,1,2\n2024-01-31,1,2\n2024-03-29,1,2\n", "strictly increasing"),
+    ],
+)
+def test_bad_prices_csv(tmp_path, text, match):
+    with pytest.raises(InputError, match=match):
+        read_prices_csv(write_csv(tmp_path / "bad.csv", text))
+
+
+def test_missing_prices_csv(tmp_path):
+    with pytest.raises(InputError, match="cannot read"):
+        read_prices_csv(tmp_path / "nope.csv")
+
+
+def test_prices_of_another_size_are_written_with_their_own_layout(tmp_path):
+    prices = read_prices_csv(
+        write_csv(
+            tmp_path / "p.csv",
+            "date,A,B,C\n"
+            + "".join(
+                f"2020-{m:02d}-28,{10 + m},{20 - m * 0.5},{5 + (m % 3)}\n" for m in range(1, 13)
+            ),
+        )
+    )
+    result = build_workbook(tmp_path / "three.xlsx", prices=prices)
+    assert result.errors == []
+    book = Book(tmp_path / "three.xlsx")
+    assert list(book.name_block("prices_labels").ravel()) == ["A", "B", "C"]
+    _, (r0, c0, r1, c1) = parse_range(book.names["cov_prices"])
+    assert (r1 - r0 + 1, c1 - c0 + 1) == (3, 3)
+    assert c0 == PricesSheet.right_col(3) + 1  # the matrices move with the number of assets
+    np.testing.assert_allclose(
+        book.numbers("cov_prices"), cov_matrix(np.array(prices.prices, dtype=float), 12)
+    )
+    start = " ".join(
+        str(c["value"]) for c in book.cells["Start"].values() if isinstance(c["value"], str)
+    )
+    assert "Prices read from p.csv." in start
+    assert "skfolio" not in start

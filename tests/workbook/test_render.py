@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from xlfrontier.workbook.template import PALETTE, SAMPLE, build_workbook
+from xlfrontier.workbook.template import PALETTE, SAMPLE, SAMPLE_PRICES, build_workbook
 
 pytestmark = [
     pytest.mark.libreoffice,
@@ -42,7 +43,7 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     return _render(work)
 
 
-def _render(work: Path) -> dict[str, Path]:
+def _render(work: Path, names: tuple[str, ...] = ("live", "static")) -> dict[str, Path]:
     profile = (work / "profile").as_uri()  # own profile: no lock on the user's
     proc = subprocess.run(
         [
@@ -53,15 +54,14 @@ def _render(work: Path) -> dict[str, Path]:
             EXPORT,
             "--outdir",
             str(work / "pdf"),
-            str(work / "live.xlsx"),
-            str(work / "static.xlsx"),
+            *(str(work / f"{name}.xlsx") for name in names),
         ],
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert proc.returncode == 0, proc.stderr
-    pdfs = {name: work / "pdf" / f"{name}.pdf" for name in ("live", "static")}
+    pdfs = {name: work / "pdf" / f"{name}.pdf" for name in names}
     for path in pdfs.values():
         assert path.is_file(), proc.stdout + proc.stderr
         assert path.stat().st_size > 10_000
@@ -196,8 +196,11 @@ def test_static_prices_page(rendered, tmp_path):
         "Prices",
         "Covariance matrix (annual, COV_MATRIX)",
         "Correlation matrix",
-        "Efficient frontier of these assets",
+        "Feasible target returns",
+        "Min weight",
+        "Max weight",
         "AAPL",
+        "WMT",
         "2012-11-30",
         "2022-11-30",
         "skfolio",
@@ -208,3 +211,99 @@ def test_static_prices_page(rendered, tmp_path):
     assert "#INPUT!" not in text
     page_pixels(rendered["static"], 5, tmp_path / "prices")
     assert (tmp_path / "prices.png").stat().st_size > 20_000
+
+
+# --------------------------------------------------------------------------------------------
+# The switch: the Frontier page after 'Inputs from' is set to Prices
+# --------------------------------------------------------------------------------------------
+
+
+def values_only(src: Path, dest: Path) -> Path:
+    """Copy a recalculated workbook with its formulas dropped and their values kept.
+
+    LibreOffice recalculates array formulas on open and has no xlfrontier functions; without
+    the formulas it shows the values ``xlfrontier recalc`` computed, as Excel with the add-in
+    would.
+    """
+    from lxml import etree
+
+    m = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            data = z.read(info.filename)
+            if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", info.filename):
+                root = etree.fromstring(data)
+                for c in root.iter(f"{m}c"):
+                    f = c.find(f"{m}f")
+                    if f is None:
+                        continue
+                    c.remove(f)
+                    c.attrib.pop("cm", None)
+                    v = c.find(f"{m}v")
+                    if c.get("t") == "str":  # a formula's text result: make it a plain string
+                        c.set("t", "inlineStr")
+                        c.remove(v)
+                        etree.SubElement(etree.SubElement(c, f"{m}is"), f"{m}t").text = v.text
+                data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+            out.writestr(zipfile.ZipInfo(info.filename, info.date_time), data)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def switched_render(tmp_path_factory) -> Path:
+    """The live template, 'Inputs from' set to Prices, recalculated, values only, rendered."""
+    pytest.importorskip("formulas")
+    from test_switch import cell_of, set_cell
+    from test_template import Book
+
+    from xlfrontier.workbook.recalc import recalc_workbook
+
+    work = tmp_path_factory.mktemp("render_switch")
+    build_workbook(work / "template.xlsx")
+    switch = cell_of(Book(work / "template.xlsx"), "inputs_from")
+    edited = set_cell(work / "template.xlsx", work / "edited.xlsx", "Inputs", switch, "Prices")
+    result = recalc_workbook(edited, work / "recalculated.xlsx")
+    assert result.errors == []
+    values_only(result.path, work / "switched.xlsx")
+    return _render(work, ("switched",))["switched"]
+
+
+def test_switched_frontier_page_shows_the_stocks(switched_render, tmp_path_factory):
+    text = page_text(switched_render, 4)
+    assert "#NAME?" not in text
+    assert "Inputs from: Prices" in text
+    for words in ("Efficient frontier", "Weights along the frontier", "Capital market line"):
+        assert words in text, words
+    for ticker in SAMPLE_PRICES.tickers:  # chart labels, legend and table headers
+        assert re.search(rf"\b{ticker}\b", text), ticker
+    for name in SAMPLE.names:  # the asset classes are gone from the page
+        assert name not in text, name
+    out = tmp_path_factory.mktemp("render_switch_png") / "frontier_prices"
+    pixels = page_pixels(switched_render, 4, out)
+    assert out.with_suffix(".png").stat().st_size > 20_000
+    height, width, _ = pixels.shape
+    charts = pixels[int(0.06 * height) : int(0.40 * height)]
+    xy, area = charts[:, : int(0.47 * width)], charts[:, int(0.47 * width) :]
+    # The long-only frontier of ten stocks with a 25% cap is short (vol 12% to 17.5%): a
+    # smaller curve share than on the asset classes' page, still twice that of the legend and
+    # title alone (~0.0005 when the chart has no data).
+    assert colour_share(xy, "#1F3864") > 0.0009  # the frontier curve
+    assert colour_share(xy, "#A6A6A6") > 0.002  # the ten stock points
+    table = build_workbook(tmp_path_factory.mktemp("again") / "p.xlsx", inputs_from="Prices")
+    weights = table.tables["frontier"][1:, 3:].astype(float)
+    held = np.flatnonzero((weights >= 0.10).sum(axis=0) >= 3)
+    assert len(held) >= 5
+    for k in held:
+        floor = 0.03 if PALETTE[k] == "#7F7F7F" else 0.01
+        assert colour_share(area, PALETTE[k]) > floor, SAMPLE_PRICES.tickers[k]
+
+
+def test_switched_optimizer_and_inputs_pages(switched_render):
+    optimizer = page_text(switched_render, 3)
+    assert "Inputs from: Prices" in optimizer
+    assert "Certified optimal" in optimizer
+    assert "MSFT" in optimizer
+    assert "#NAME?" not in optimizer
+    inputs = page_text(switched_render, 2)
+    assert "Inputs used by the Optimizer and Frontier" in inputs
+    assert "18.00%" in inputs  # the Prices route's target in use

@@ -131,6 +131,8 @@ class Book:
                         if kind == "b"
                         else float(v.text)
                     )
+                elif kind == "inlineStr":  # as written by xlfrontier recalc
+                    value = "".join(t.text or "" for t in c.iter(f"{{{NS['m']}}}t"))
                 cells[parse_cell(c.get("r"))] = {
                     "value": value,
                     "formula": f.text if f is not None else None,
@@ -253,6 +255,13 @@ def test_defined_names(book):
         "target": ("Inputs", 1, 1),
         "points": ("Inputs", 1, 1),
         "cov_source": ("Inputs", 1, 1),
+        "inputs_from": ("Inputs", 1, 1),
+        "labels_used": ("Inputs", N, 1),
+        "mu_used": ("Inputs", N, 1),
+        "lower_used": ("Inputs", N, 1),
+        "upper_used": ("Inputs", N, 1),
+        "cov_used": ("Inputs", N, N),
+        "target_used": ("Inputs", 1, 1),
         "w_gmv": ("Optimizer", N, 1),
         "w_maxsharpe": ("Optimizer", N, 1),
         "w_target": ("Optimizer", N, 1),
@@ -290,6 +299,7 @@ def test_input_cells_unlocked_and_sheets_protected(book):
         "target",
         "points",
         "cov_source",
+        "inputs_from",
     ):
         sheet, (r0, c0, r1, c1) = parse_range(book.names[name])
         for r in range(r0, r1 + 1):
@@ -313,7 +323,7 @@ def test_percent_formats_and_validation(built):
     kinds = {v.get("type") for v in validations}
     assert {"decimal", "whole", "list"} <= kinds
     covered = " ".join(v.get("sqref") for v in validations)
-    for name in ("rf", "target", "points", "cov_source", "mu", "corr", "lower"):
+    for name in ("rf", "target", "points", "cov_source", "inputs_from", "mu", "corr", "lower"):
         first = book.names[name].split("!")[1].split(":")[0].replace("$", "")
         assert first in covered, name
 
@@ -371,11 +381,14 @@ def test_array_results_are_dynamic_arrays_over_their_result(book, built):
 
 def test_formula_texts(book):
     texts = {cell["formula"] for _, _, cell in book.formulas()}
-    assert "EFFICIENT_FRONTIER(mu,cov,points,lower,upper,rf,labels)" in texts
-    assert "MINVAR_WEIGHTS(mu,cov,target,lower,upper)" in texts
-    assert "MAXSHARPE_WEIGHTS(mu,cov,rf,lower,upper)" in texts
-    assert "GMV_WEIGHTS(cov,lower,upper)" in texts
-    assert "PORTFOLIO_EXPLAIN(mu,cov,target,lower,upper)" in texts
+    assert (
+        "EFFICIENT_FRONTIER(mu_used,cov_used,points,lower_used,upper_used,rf,labels_used)" in texts
+    )
+    assert "MINVAR_WEIGHTS(mu_used,cov_used,target_used,lower_used,upper_used)" in texts
+    assert "MAXSHARPE_WEIGHTS(mu_used,cov_used,rf,lower_used,upper_used)" in texts
+    assert "GMV_WEIGHTS(cov_used,lower_used,upper_used)" in texts
+    assert "PORTFOLIO_EXPLAIN(mu_used,cov_used,target_used,lower_used,upper_used)" in texts
+    assert "FRONTIER_RANGE(mu_used,cov_used,lower_used,upper_used)" in texts
     assert 'IF(cov_source="Covariance matrix",cov_input,MMULT(vols,TRANSPOSE(vols))*corr)' in texts
 
 
@@ -507,10 +520,10 @@ def test_frontier_chart_series(book):
             psheet, (pr, pc, _, _) = parse_range(ser[axis])
             formula = book.cells[psheet][(pr, pc)]["formula"]
             assert parse_range(formula) == parse_range(book.names[f"{key}_{stat}"]), ser
-    # One labelled series per asset, bound to the asset's cells on Inputs.
-    _, (lr, lc, _, _) = parse_range(book.names["labels"])
+    # One labelled series per asset, bound to the asset's cells of the used inputs on Inputs.
+    _, (lr, lc, _, _) = parse_range(book.names["labels_used"])
     _, (vr, vc, _, _) = parse_range(book.names["vol_used"])
-    _, (mr, mc, _, _) = parse_range(book.names["mu"])
+    _, (mr, mc, _, _) = parse_range(book.names["mu_used"])
     assets = refs[5:]
     assert len(assets) == N
     for i, ser in enumerate(assets):
@@ -736,6 +749,20 @@ def test_label_positions_avoid_overlaps():
     assert pos[0] != "right"
     assert pos[2] == "right"
     assert label_positions(np.array([[np.nan, np.nan]]), ["x"], np.empty((0, 2))) == ["right"]
+
+
+def test_label_positions_suit_both_routes_of_the_switch():
+    # Alone, the label goes right. In the other scene (the other route of the switch, same
+    # label, same series) the right side is crowded: a position good in both is chosen.
+    points, names = np.array([[0.10, 0.05]]), ["MSFT"]
+    scale = np.array([[0.30, 0.20]])
+    assert label_positions(points, names, scale) == ["right"]
+    crowd = np.array([[0.10 + 0.004 * i, 0.05] for i in range(1, 12)])
+    other = (np.array([[0.10, 0.05]]), ["MSFT"], np.vstack([scale, crowd]))
+    assert label_positions(points, names, scale, also=[other]) != ["right"]
+    # A scene without finite points does not count.
+    empty = (np.array([[np.nan, np.nan]]), ["MSFT"], np.empty((0, 2)))
+    assert label_positions(points, names, scale, also=[empty]) == ["right"]
 
 
 def test_assumptions_defaults():

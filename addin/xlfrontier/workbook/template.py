@@ -9,17 +9,29 @@ correct numbers and charts on first open, before any recalculation and without t
 Layout in one line per sheet (see ``docs/readme/template.md`` for the user's view):
 
 - **Start**: what the workbook does, how to fill it, the function legend.
-- **Inputs**: settings (``rf``, ``target``, ``points``, ``cov_source``), the asset table
-  (``labels``, ``mu``, ``vols``, ``lower``, ``upper``), the correlation matrix (``corr``), an
-  optional pasted covariance (``cov_input``) and the covariance actually used (``cov``).
+- **Inputs**: settings (``rf``, ``target``, ``points``, ``cov_source`` and the switch
+  ``inputs_from``), the asset table of the Assumptions route (``labels``, ``mu``, ``vols``,
+  ``lower``, ``upper``), the correlation matrix (``corr``), an optional pasted covariance
+  (``cov_input``), the covariance of the assumptions (``cov``), and the inputs the optimiser
+  uses, chosen by the switch (``labels_used``, ``mu_used``, ``vol_used``, ``lower_used``,
+  ``upper_used``, ``target_used``, ``cov_used``).
 - **Optimizer**: minimum-variance, maximum-Sharpe and target-return portfolios side by side,
   their risk contributions, ``PORTFOLIO_STATS`` and ``PORTFOLIO_EXPLAIN`` of the target.
 - **Frontier**: ``EFFICIENT_FRONTIER`` spilling its table, an XY chart (frontier, assets, the
   three portfolios, capital market line) and a stacked-area chart of the weights.
+- **Prices**: the Prices route: a price history, μ and Σ estimated from it (``mu_prices``,
+  ``cov_prices``), and its own bounds and target return (``prices_lower``, ``prices_upper``,
+  ``prices_target``).
 
-Each sheet is one :class:`Sheet` subclass listed in :data:`SHEETS`, built in that order (which
-is also the tab order and the order of dependencies): adding a sheet, such as a price-history
-sheet that feeds ``mu`` and ``cov``, means writing one more subclass and listing it.
+Optimizer and Frontier read only the ``*_used`` names, so the one cell ``inputs_from``
+re-targets them (and the charts) from the asset table to the estimates of the Prices sheet.
+The switch needs both routes to have the same number of assets (the layout is sized at build
+time); otherwise it offers only ``Assumptions``.
+
+Each sheet is one :class:`Sheet` subclass listed in :data:`SHEETS` (the tab order). Sheets are
+built in the order of their :attr:`Sheet.stage` (ties keep the tab order), so that a sheet's
+formulas are evaluated after the sheets they read: the Prices sheet is built before Inputs,
+whose used-inputs block reads its estimates.
 
 Output is deterministic: fixed document properties and XlsxWriter's fixed zip timestamps make
 regenerating give a byte-identical file (a test compares the committed template with a fresh
@@ -29,6 +41,7 @@ generation).
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -44,17 +57,21 @@ from xlfrontier.exceptions import InputError
 from xlfrontier.workbook import sample_prices
 
 __all__ = [
+    "INPUTS_FROM",
     "SAMPLE",
+    "SAMPLE_PRICES",
     "SHEETS",
     "TEMPLATE_FILENAME",
     "Assumptions",
     "BuildResult",
+    "PriceHistory",
     "Ref",
     "Sheet",
     "build_workbook",
     "call_udf",
     "generate_template",
     "read_assumptions_csv",
+    "read_prices_csv",
 ]
 
 TEMPLATE_FILENAME = "xlfrontier_template.xlsx"
@@ -69,6 +86,9 @@ _CREATED = _dt.datetime(2024, 1, 1, 0, 0, 0)
 _CALC_ID = 191029
 
 MAX_POINTS = 500
+
+#: The choices of the Inputs sheet's "Inputs from" switch (defined name ``inputs_from``).
+INPUTS_FROM = ("Assumptions", "Prices")
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,6 +337,238 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
     return result
 
 
+@dataclass(frozen=True)
+class PriceHistory:
+    """The price history written into the Prices sheet, and the Prices route's own settings.
+
+    Attributes
+    ----------
+    tickers : tuple of str, length n_assets
+        Asset names (the price table's header; they label the tables and the charts when the
+        workbook runs on prices).
+    dates : tuple of str, length n_dates
+        ISO dates (``2012-11-30``), oldest first.
+    prices : tuple of tuple of float or None, shape (n_dates, n_assets)
+        Prices; ``None`` is a blank cell (no price on that date).
+    min_weights, max_weights : tuple of float or None, length n_assets
+        The Prices route's weight bounds; ``None`` leaves the cell blank (lower 0, no upper
+        limit).
+    target_return : float
+        The Prices route's target return (annual decimal).
+    periods_per_year : int
+        Price dates per year (12 for month-end prices, 52 weekly, 252 daily).
+    source : str
+        One line on where the prices come from (shown on the Prices and Start sheets).
+    """
+
+    tickers: tuple[str, ...]
+    dates: tuple[str, ...]
+    prices: tuple[tuple[float | None, ...], ...]
+    min_weights: tuple[float | None, ...]
+    max_weights: tuple[float | None, ...]
+    target_return: float = 0.18
+    periods_per_year: int = 12
+    source: str = ""
+
+    @property
+    def n_assets(self) -> int:
+        """Number of assets (price columns)."""
+        return len(self.tickers)
+
+    def check(self) -> None:
+        """Check the shapes the sheet layout depends on.
+
+        The estimation itself (enough prices, positive values) is checked by the worksheet
+        functions, whose messages appear in the cells.
+
+        Raises
+        ------
+        InputError
+            When there are fewer than 2 assets or 3 dates, a ticker is blank or repeated, a row
+            or a bounds list has the wrong length, a date is not ISO (YYYY-MM-DD), or the
+            dates are not strictly increasing.
+        """
+        n = self.n_assets
+        if n < 2:
+            raise InputError("need prices of at least 2 assets", "prices")
+        if any(not str(t).strip() for t in self.tickers):
+            raise InputError("every price column needs a ticker", "prices")
+        if len(set(self.tickers)) != n:
+            raise InputError("tickers must be unique", "prices")
+        if len(self.dates) < 3:
+            raise InputError("need at least 3 dates of prices", "prices")
+        if len(self.prices) != len(self.dates):
+            raise InputError(
+                f"{len(self.prices)} rows of prices for {len(self.dates)} dates", "prices"
+            )
+        for i, row in enumerate(self.prices):
+            if len(row) != n:
+                raise InputError(
+                    f"price row {i + 1} has {len(row)} values for {n} assets", "prices"
+                )
+        for label, values in (("min_weights", self.min_weights), ("max_weights", self.max_weights)):
+            if len(values) != n:
+                raise InputError(f"{label} has {len(values)} values for {n} assets", label)
+        days = [_iso_date(d) for d in self.dates]
+        for k in range(1, len(days)):
+            if days[k] <= days[k - 1]:
+                raise InputError(
+                    f"dates must be strictly increasing (oldest first): {self.dates[k]} follows "
+                    f"{self.dates[k - 1]}",
+                    "prices",
+                )
+        if not 1 <= int(self.periods_per_year) <= 366:
+            raise InputError("periods per year must be between 1 and 366", "prices")
+
+
+def _iso_date(text: str) -> _dt.date:
+    try:
+        return _dt.date.fromisoformat(str(text).strip()[:10])
+    except ValueError as err:
+        raise InputError(f"date {text!r} is not YYYY-MM-DD", "prices") from err
+
+
+def _sample_prices() -> PriceHistory:
+    rows = sample_prices.MONTH_END_PRICES
+    n = len(sample_prices.TICKERS)
+    return PriceHistory(
+        tickers=sample_prices.TICKERS,
+        dates=tuple(day for day, _ in rows),
+        prices=tuple(tuple(prices) for _, prices in rows),
+        min_weights=(0.0,) * n,
+        max_weights=(0.25,) * n,
+        target_return=0.18,
+        periods_per_year=12,
+        source=(
+            f"Sample: month-end prices of {n} S&P 500 stocks, {rows[0][0][:7]} to "
+            f"{rows[-1][0][:7]}. {sample_prices.SOURCE}"
+        ),
+    )
+
+
+#: The sample price history of the Prices sheet (:mod:`.sample_prices`), with the Prices
+#: route's default policy: long only, at most 25% per stock, target return 18%.
+SAMPLE_PRICES = _sample_prices()
+
+
+def _periods_per_year(dates: Sequence[str]) -> int:
+    """Guess the price frequency from the median spacing of the dates."""
+    days = [_iso_date(d) for d in dates]
+    gaps = sorted((b - a).days for a, b in itertools.pairwise(days))
+    median = gaps[len(gaps) // 2]
+    for most, periods in ((4, 252), (10, 52), (45, 12), (135, 4), (200, 2)):
+        if median <= most:
+            return periods
+    return 1
+
+
+def read_prices_csv(path: str | Path, base: PriceHistory = SAMPLE_PRICES) -> PriceHistory:
+    """Read a price history from a CSV file for the Prices sheet.
+
+    The file has a header row ``date,<ticker 1>,<ticker 2>,...`` and one row per date, oldest
+    first: an ISO date (``2024-01-31``; a time after it is ignored) and one price per asset.
+    A blank price means no price on that date. Prices must be positive numbers. The periods
+    per year are guessed from the median spacing of the dates (daily 252, weekly 52, monthly
+    12, quarterly 4, half-yearly 2, else 1); every asset is long-only without an upper limit
+    (blank bounds): change both on the Prices sheet. The target return is the middle of the
+    feasible range of those bounds, rounded to 0.5% (``base.target_return`` when the prices
+    cannot be estimated; the sheet's cells then say why).
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read or its content does not fit the layout above; the message
+        names the row and column.
+    """
+    import csv
+
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read {path}: {err}", "prices") from err
+    if len(rows) < 4:
+        raise InputError(f"{path.name}: need a header row and at least 3 rows of prices", "prices")
+    header = [cell.strip() for cell in rows[0]]
+    if header[0].lower() != "date" or len(header) < 3:
+        raise InputError(
+            f"{path.name}: the header must be date, then one ticker per price column", "prices"
+        )
+    tickers = tuple(header[1:])
+    n = len(tickers)
+    dates, prices = [], []
+    for i, row in enumerate(rows[1:]):
+        line = i + 2
+        if len(row) > n + 1 and any(cell.strip() for cell in row[n + 1 :]):
+            raise InputError(
+                f"{path.name} row {line}: {len(row)} columns, expected {n + 1}", "prices"
+            )
+        row = [*row, *[""] * (n + 1 - len(row))]
+        day = row[0].strip()
+        try:
+            dates.append(_iso_date(day).isoformat())
+        except InputError as err:
+            raise InputError(f"{path.name} row {line}: {err}", "prices") from err
+        values: list[float | None] = []
+        for j, text in enumerate(row[1 : n + 1]):
+            text = text.strip()
+            if not text:
+                values.append(None)
+                continue
+            try:
+                value = float(text)
+            except ValueError as err:
+                raise InputError(
+                    f"{path.name} row {line}: {tickers[j]} {text!r} is not a number", "prices"
+                ) from err
+            if not (math.isfinite(value) and value > 0):
+                raise InputError(
+                    f"{path.name} row {line}: {tickers[j]} {text}: prices must be positive",
+                    "prices",
+                )
+            values.append(value)
+        prices.append(tuple(values))
+    result = PriceHistory(
+        tickers=tickers,
+        dates=tuple(dates),
+        prices=tuple(prices),
+        min_weights=(None,) * n,
+        max_weights=(None,) * n,
+        target_return=base.target_return,
+        periods_per_year=12,
+        source=f"Prices read from {path.name}.",
+    )
+    result.check()
+    result = replace(result, periods_per_year=_periods_per_year(result.dates))
+    return replace(result, target_return=_middle_target(result, base.target_return))
+
+
+def _middle_target(history: PriceHistory, default: float) -> float:
+    """Return the middle of the feasible target returns (long only), rounded to 0.5%.
+
+    ``default`` when the prices cannot be estimated or optimised (the Prices sheet's cells then
+    say why).
+    """
+    from xlfrontier.core import cov_matrix as estimate_cov_matrix
+    from xlfrontier.core import efficient_frontier, mean_returns
+    from xlfrontier.exceptions import XlfrontierError
+
+    data = np.array(
+        [[np.nan if v is None else v for v in row] for row in history.prices], dtype=float
+    )
+    try:
+        mu = mean_returns(data, history.periods_per_year)
+        cov = estimate_cov_matrix(data, history.periods_per_year)
+        ends = efficient_frontier(mu, cov).sample(2).returns
+    except XlfrontierError:
+        return default
+    low, high = float(ends[0]), float(ends[-1])
+    middle = (low + high) / 2
+    rounded = round(middle * 200) / 200
+    return rounded if low <= rounded <= high else middle
+
+
 # --------------------------------------------------------------------------------------------
 # Calling the worksheet functions the way Excel does
 # --------------------------------------------------------------------------------------------
@@ -445,6 +697,9 @@ class BuildResult:
         Named results as they appear in the sheet (e.g. ``"frontier"``, ``"w_gmv"``).
     errors : list of str
         Error texts that worksheet functions put in cells (empty for good inputs).
+    inputs_from_choices : tuple of str
+        What the Inputs sheet's switch offers: ``("Assumptions", "Prices")``, or only
+        ``("Assumptions",)`` when the prices have another number of assets.
     """
 
     path: Path
@@ -452,6 +707,7 @@ class BuildResult:
     formulas: dict[tuple[str, str], str] = field(default_factory=dict)
     tables: dict[str, np.ndarray] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    inputs_from_choices: tuple[str, ...] = INPUTS_FROM
 
 
 _Arg = str | Ref | float | int | None
@@ -460,9 +716,21 @@ _Arg = str | Ref | float | int | None
 class _Book:
     """The workbook under construction: formats, names and the values of written cells."""
 
-    def __init__(self, path: Path, assumptions: Assumptions, static: bool) -> None:
+    def __init__(
+        self,
+        path: Path,
+        assumptions: Assumptions,
+        prices: PriceHistory,
+        inputs_from: str,
+        static: bool,
+    ) -> None:
         self.path = path
         self.a = assumptions
+        self.prices = prices
+        self.inputs_from = inputs_from
+        # Set by build_workbook: whether the Inputs sheet's switch can choose the Prices route
+        # (a Prices sheet is built and has as many assets as the asset table).
+        self.switchable = False
         self.static = static
         self.wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
         self.wb.set_properties(
@@ -572,7 +840,7 @@ class _Book:
             raise ValueError(f"{text}: value of shape {value.shape} for {ref.local()}")
         if self.static:
             for (i, j), v in np.ndenumerate(value):
-                self.put(ref.sheet, ref.row + i, ref.col + j, v, fmt)
+                self.put(ref.sheet, ref.row + i, ref.col + j, None if v == "" else v, fmt)
             return
         self.sheets[ref.sheet].write_dynamic_array_formula(
             ref.row, ref.col, ref.last_row, ref.last_col, text, fmt, value[0, 0]
@@ -580,7 +848,8 @@ class _Book:
         self.cells[ref.sheet][(ref.row, ref.col)] = value[0, 0]
         for (i, j), v in np.ndenumerate(value):
             if (i, j) != (0, 0):
-                self.put(ref.sheet, ref.row + i, ref.col + j, v, fmt)
+                # An empty-text result is stored as a blank, as Excel and xlfrontier recalc do.
+                self.put(ref.sheet, ref.row + i, ref.col + j, None if v == "" else v, fmt)
         self.result.formulas[(ref.sheet, xl_rowcol_to_cell(ref.row, ref.col))] = text
 
     def udf(
@@ -767,14 +1036,16 @@ class Sheet:
     A sheet writes constants with :meth:`put`, formulas with ``self.book.udf`` (a worksheet
     function, evaluated with :mod:`xlfrontier.udfs`), ``self.book.array_formula`` and
     ``self.book.formula`` (built-in functions, with the value computed by the caller), and
-    defines names with ``self.book.define``; later sheets read earlier sheets' values through
-    the names. To add a sheet, e.g. a price history that feeds ``mu`` and ``cov``, subclass
-    this and insert the class into :data:`SHEETS` before the sheets that use its names.
+    defines names with ``self.book.define``; sheets built later read earlier sheets' values
+    through the names. To add a sheet, subclass this, list it in :data:`SHEETS` (the tab
+    order) and give it a lower :attr:`stage` than the sheets that read its names.
     """
 
     name: ClassVar[str]
     tab_color: ClassVar[str | None] = None
     protect: ClassVar[bool] = True
+    #: Build order: lower first (a sheet is built after the sheets whose names it reads).
+    stage: ClassVar[int] = 1
 
     def __init__(self, book: _Book) -> None:
         self.book = book
@@ -795,6 +1066,17 @@ class Sheet:
         self.ws.set_row(0, 24)
         self.put(0, 1, text, self.s.title)
         self.put(1, 1, note, self.s.note)
+
+    def route_line(self, row: int = 2) -> None:
+        """Write which route the results come from (a formula following ``inputs_from``)."""
+        self.book.formula(
+            self.name,
+            row,
+            1,
+            '="Inputs from: "&inputs_from',
+            f"Inputs from: {self.book.inputs_from}",
+            self.s.bold,
+        )
 
     def finish(self) -> None:
         """Protect the sheet (no password) unless it is the Start sheet or values-only."""
@@ -867,8 +1149,8 @@ class StartSheet(Sheet):
                     "Shows the minimum-variance, maximum-Sharpe and target-return portfolios, "
                     "their risk contributions, and charts the frontier with your assets.",
                     "Everything is a formula: change an input and the results and charts update.",
-                    "Have prices rather than assumptions? The Prices sheet estimates expected "
-                    "returns and covariance from a price history and optimises them on the spot.",
+                    "Two routes to the inputs, one switch: your assumptions (Inputs sheet), or "
+                    "expected returns and covariance estimated from price history (Prices sheet).",
                 ),
             ),
             (
@@ -880,11 +1162,11 @@ class StartSheet(Sheet):
                     "'Covariance input' to 'Covariance matrix'.",
                     "3. Inputs: set the risk-free rate, your target return and the number of "
                     "frontier points. Yellow cells are inputs; the rest is calculated.",
-                    "4. Different number of assets: insert or delete rows inside the asset table, "
-                    "and rows and columns inside the three matrices, so the named ranges follow; "
-                    "or build a workbook from a CSV with: xlfrontier run --assets my_assets.csv",
+                    "4. Different number of assets: build a workbook from CSV files with: "
+                    "xlfrontier run --assets my_assets.csv --prices my_prices.csv (see the README)",
                     "5. Or start from prices: paste them on the Prices sheet (dates down, one "
-                    "column per asset, oldest first) and choose the estimation methods there.",
+                    "column per asset, oldest first), set its methods, bounds and target return, "
+                    "and set 'Inputs from' on the Inputs sheet to 'Prices'.",
                 ),
             ),
             (
@@ -894,8 +1176,10 @@ class StartSheet(Sheet):
                     "side, risk contributions, and why the target portfolio looks as it does.",
                     "Frontier: the frontier table (it grows with the number of points), the "
                     "frontier chart and the weights along the frontier.",
+                    "Optimizer and Frontier show the route chosen by 'Inputs from' (Inputs sheet); "
+                    "the bottom of the Inputs sheet lists the inputs in use.",
                     "Prices: expected returns, volatilities, covariance and correlations "
-                    "estimated from the prices, and the portfolios and frontier of those assets.",
+                    "estimated from the prices, and the feasible target returns of those assets.",
                 ),
             ),
             (
@@ -926,7 +1210,7 @@ class StartSheet(Sheet):
             ("Inputs", "your assumptions"),
             ("Optimizer", "the portfolios"),
             ("Frontier", "the frontier table and charts"),
-            ("Prices", "the same from a price history (a second example)"),
+            ("Prices", "estimates from a price history (the Prices route)"),
         ):
             ws.write_url(row, 1, f"internal:'{sheet}'!A1", s.link, string=f"{sheet}: {what}")
             self.book.cells[self.name][(row, 1)] = f"{sheet}: {what}"
@@ -944,12 +1228,18 @@ class StartSheet(Sheet):
         lines = [self.a.source] if self.a.source else []
         if self.a.source == SAMPLE.source:
             lines += list(_SAMPLE_NOTE)
-        tickers, history = sample_prices.TICKERS, sample_prices.MONTH_END_PRICES
-        lines.append(
-            f"Prices sheet: month-end prices of {len(tickers)} S&P 500 stocks "
-            f"({', '.join(tickers)}), {history[0][0][:7]} to {history[-1][0][:7]}. "
-            f"{sample_prices.SOURCE}"
-        )
+        p = self.book.prices
+        if p.source == SAMPLE_PRICES.source:
+            lines.append(
+                f"Prices sheet: month-end prices of {p.n_assets} S&P 500 stocks "
+                f"({', '.join(p.tickers)}), {p.dates[0][:7]} to {p.dates[-1][:7]}. "
+                f"{sample_prices.SOURCE}"
+            )
+        else:
+            lines.append(
+                f"Prices sheet: {p.source} {p.n_assets} assets ({', '.join(p.tickers)}), "
+                f"{len(p.dates)} dates from {p.dates[0]} to {p.dates[-1]}."
+            )
         for line in lines:
             ws.set_row(row, 31)
             ws.merge_range(row, 1, row, 2, line, s.note_wrap)
@@ -959,7 +1249,12 @@ class StartSheet(Sheet):
 
 
 class InputsSheet(Sheet):
-    """Settings, the asset table, correlations, an optional pasted covariance, and ``cov``."""
+    """Settings and the switch, the Assumptions route's inputs, and the inputs in use.
+
+    The Optimizer and Frontier sheets read only the ``*_used`` names written at the bottom of
+    this sheet: each is one formula choosing, by the cell ``inputs_from``, between this sheet's
+    asset table (the Assumptions route) and the Prices sheet's estimates (the Prices route).
+    """
 
     name = "Inputs"
     tab_color = "#FFC000"
@@ -972,6 +1267,7 @@ class InputsSheet(Sheet):
     def build(self) -> None:
         ws, s, a, book = self.ws, self.s, self.a, self.book
         n = a.n_assets
+        choices = book.result.inputs_from_choices
         ws.set_column(0, 0, 2)
         ws.set_column(1, 1, 28)
         ws.set_column(2, max(1 + n, 7), 13)
@@ -997,7 +1293,7 @@ class InputsSheet(Sheet):
                 "Target return",
                 a.target_return,
                 s.in_pct,
-                "the Optimizer's target-return portfolio",
+                "the target-return portfolio of the Assumptions route (Prices has its own)",
             ),
             (
                 "points",
@@ -1013,19 +1309,21 @@ class InputsSheet(Sheet):
                 s.in_text,
                 "where the covariance comes from (list)",
             ),
+            (
+                "inputs_from",
+                "Inputs from",
+                book.inputs_from,
+                s.in_text,
+                "",  # written below, when the used block's row is known
+            ),
         )
         for k, (name, label, value, fmt, note) in enumerate(settings):
             row = r0 + 1 + k
             self.put(row, 1, label, s.label)
             self.put(row, 2, value, fmt)
-            self.put(row, 4, note, s.note)
+            if note:
+                self.put(row, 4, note, s.note)
             book.define(name, Ref.cell(self.name, row, 2))
-        self.put(
-            r0 + 1 + len(settings),
-            1,
-            "Have prices instead? The Prices sheet estimates returns and covariance from them.",
-            s.note,
-        )
         # The covariance choice is long text: give it two columns.
         ws.merge_range(r0 + 4, 2, r0 + 4, 3, settings[3][2], s.in_text)
         ws.data_validation(
@@ -1095,20 +1393,32 @@ class InputsSheet(Sheet):
                 "error_message": f"Choose '{_COV_FROM_VOLS}' or '{_COV_PASTED}'.",
             },
         )
+        ws.data_validation(
+            r0 + 5,
+            2,
+            r0 + 5,
+            2,
+            {
+                "validate": "list",
+                "source": list(choices),
+                "input_title": "Inputs from",
+                "input_message": (
+                    "Assumptions: the asset table below. Prices: expected returns and "
+                    "covariance estimated on the Prices sheet, with its bounds and target."
+                    if len(choices) > 1
+                    else "Only Assumptions: the Prices sheet has another number of assets."
+                ),
+                "error_title": "Inputs from",
+                "error_message": "Choose " + " or ".join(f"'{c}'" for c in choices) + ".",
+            },
+        )
 
-        # Asset table -----------------------------------------------------------------------
+        # Asset table (the Assumptions route) -----------------------------------------------
         hr = self.ASSETS_ROW
         first = hr + 1
         last = hr + n
-        self.put(hr - 1, 1, "Assets", s.subtitle)
-        heads = (
-            "Asset",
-            "Expected return",
-            "Volatility",
-            "Min weight",
-            "Max weight",
-            "Volatility used",
-        )
+        self.put(hr - 1, 1, "Assets (the Assumptions route)", s.subtitle)
+        heads = ("Asset", "Expected return", "Volatility", "Min weight", "Max weight")
         for j, head in enumerate(heads):
             self.put(hr, 1 + j, head, s.head if j == 0 else s.head_right)
         ws.set_row(hr, 30)
@@ -1189,30 +1499,27 @@ class InputsSheet(Sheet):
         self.put(pr - 1, 4, f"used when 'Covariance input' is '{_COV_PASTED}'", s.note)
         pasted = self._matrix(pr, "cov_input", a.covariance, s.in_cov)
 
-        # Covariance used -------------------------------------------------------------------
-        ur = pasted.last_row + 3
-        self.put(ur - 1, 1, "Covariance used by the optimiser (annual)", s.subtitle)
-        self._matrix_headers(ur)
-        cov_ref = Ref.block(self.name, ur + 1, 2, n, n)
+        # Covariance of the assumptions -----------------------------------------------------
+        ar = pasted.last_row + 3
+        self.put(ar - 1, 1, "Covariance of the assumptions (annual)", s.subtitle)
+        self.put(ar - 1, 4, "volatilities × correlations, or the pasted matrix", s.note)
+        self._matrix_headers(ar)
+        cov_ref = Ref.block(self.name, ar + 1, 2, n, n)
         text = f'=IF(cov_source="{_COV_PASTED}",cov_input,MMULT(vols,TRANSPOSE(vols))*corr)'
-        cov_value = a.covariance_matrix()
-        book.array_formula(cov_ref, text, cov_value, s.cov)
+        book.array_formula(cov_ref, text, a.covariance_matrix(), s.cov)
         book.define("cov", cov_ref)
 
-        # Volatility used (the chart's asset points): sqrt of the diagonal of cov -----------
-        for i in range(n):
-            # ROWS(...) is the asset's position: the formula can be copied down to new rows.
-            k = f"ROWS(B${first + 1}:B{first + 1 + i})"
-            book.formula(
-                self.name,
-                first + i,
-                6,
-                f"=SQRT(INDEX(cov,{k},{k}))",
-                float(np.sqrt(cov_value[i, i])),
-                s.pct,
-            )
-        book.define("vol_used", Ref(self.name, first, 6, last, 6))
-        self.put(last + 1, 6, "√ of the diagonal of cov", s.note)
+        # The inputs the Optimizer and Frontier use -----------------------------------------
+        ur = cov_ref.last_row + 3
+        self._used_block(ur)
+        note = (
+            f"Assumptions: the asset table below; Prices: the Prices sheet (list). "
+            f"Inputs in use: row {ur}"
+            if len(choices) > 1
+            else f"only Assumptions: the Prices sheet has {book.prices.n_assets} assets, this "
+            f"table {n}. Inputs in use: row {ur}"
+        )
+        self.put(r0 + 5, 4, note, s.note)
 
         # The feasible range of target returns, below the settings.
         self.put(self.RANGE_ROW - 1, 1, "Feasible target returns (FRONTIER_RANGE)", s.subtitle)
@@ -1221,10 +1528,89 @@ class InputsSheet(Sheet):
             self.RANGE_ROW,
             1,
             "FRONTIER_RANGE",
-            ("mu", "cov", "lower", "upper"),
+            ("mu_used", "cov_used", "lower_used", "upper_used"),
             self._range_format,
             name="frontier_range",
         )
+
+    def _used_block(self, hr: int) -> None:
+        """Write the ``*_used`` names (header row ``hr``), each chosen by ``inputs_from``."""
+        s, book, n = self.s, self.book, self.a.n_assets
+        prices = book.inputs_from == INPUTS_FROM[1]
+        self.put(
+            hr - 1,
+            1,
+            "Inputs used by the Optimizer and Frontier (chosen by 'Inputs from')",
+            s.subtitle,
+        )
+        first, last = hr + 1, hr + n
+        heads = ("Asset", "Expected return", "Volatility", "Min weight", "Max weight")
+        for j, head in enumerate(heads):
+            self.put(hr, 1 + j, head, s.head if j == 0 else s.head_right)
+        self.ws.set_row(hr, 30)
+
+        def pick(assumptions: str, from_prices: str) -> str:
+            if not book.switchable:
+                return "=" + assumptions
+            return f'=IF(inputs_from="{INPUTS_FROM[1]}",{from_prices},{assumptions})'
+
+        def keep_blank(name: str) -> str:
+            # A formula returns 0 for a blank cell: keep blanks blank, so that a blank bound
+            # keeps meaning "the default" and a blank return is still reported as missing.
+            return f'IF({name}="","",{name})'
+
+        def values(name: str, transpose: bool, blank: bool) -> np.ndarray:
+            block = book.value_block(book.ref(name))
+            if blank:
+                block = np.where(block == None, "", block)  # noqa: E711 (object array)
+            return block.T if transpose else block
+
+        for j, (used, own, theirs, blank, fmt) in enumerate(
+            (
+                ("labels_used", "labels", "prices_labels", False, s.bold),
+                ("mu_used", "mu", "mu_prices", True, s.pct),
+                ("lower_used", "lower", "prices_lower", True, s.pct),
+                ("upper_used", "upper", "prices_upper", True, s.pct),
+            )
+        ):
+            col = 1 + (j if j < 2 else j + 1)
+            ref = Ref(self.name, first, col, last, col)
+            theirs_text = f"TRANSPOSE({keep_blank(theirs) if blank else theirs})"
+            own_text = keep_blank(own) if blank else own
+            value = values(theirs, True, blank) if prices else values(own, False, blank)
+            book.array_formula(ref, pick(own_text, theirs_text), value, fmt)
+            book.define(used, ref)
+
+        # Target return used, under the table.
+        tr = last + 2
+        self.put(tr, 1, "Target return used", s.label)
+        target = book.prices.target_return if prices else self.a.target_return
+        book.formula(self.name, tr, 2, pick("target", "prices_target"), target, s.pct)
+        book.define("target_used", Ref.cell(self.name, tr, 2))
+
+        # Covariance used.
+        cr = tr + 3
+        self.put(cr - 1, 1, "Covariance used by the optimiser (annual)", s.subtitle)
+        self._matrix_headers(cr, "labels_used")
+        cov_ref = Ref.block(self.name, cr + 1, 2, n, n)
+        cov = book.numbers("cov_prices" if prices else "cov")
+        book.array_formula(cov_ref, pick("cov", "cov_prices"), cov, s.cov)
+        book.define("cov_used", cov_ref)
+
+        # Volatility used (the chart's asset points): sqrt of the diagonal of cov_used.
+        for i in range(n):
+            # ROWS(...) is the asset's position: the formula can be copied down to new rows.
+            k = f"ROWS(B${first + 1}:B{first + 1 + i})"
+            book.formula(
+                self.name,
+                first + i,
+                3,
+                f"=SQRT(INDEX(cov_used,{k},{k}))",
+                float(np.sqrt(cov[i, i])) if cov[i, i] >= 0 else "",
+                s.pct,
+            )
+        book.define("vol_used", Ref(self.name, first, 3, last, 3))
+        self.put(last + 1, 3, "√ of the diagonal of cov_used", s.note)
 
     # --------------------------------------------------------------------------- helpers
     def _range_format(self, table: np.ndarray, i: int, j: int) -> Any:
@@ -1235,20 +1621,20 @@ class InputsSheet(Sheet):
             return (self.s.head if j == 0 else self.s.head_right) if i == 0 else self.s.label
         return self.s.pct
 
-    def _matrix_headers(self, header_row: int) -> None:
+    def _matrix_headers(self, header_row: int, labels: str = "labels") -> None:
         """Asset names across and down (spilling formulas: they follow ``labels``)."""
         n = self.a.n_assets
-        names = np.array(self.a.names, dtype=object)
+        names = self.book.value_block(self.book.ref(labels)).ravel()
         self.put(header_row, 1, "", self.s.head)
         self.book.array_formula(
             Ref.block(self.name, header_row, 2, 1, n),
-            "=TRANSPOSE(labels)",
+            f"=TRANSPOSE({labels})",
             names.reshape(1, n),
             self.s.head_right,
         )
         self.book.array_formula(
             Ref.block(self.name, header_row + 1, 1, n, 1),
-            "=labels",
+            f"={labels}",
             names.reshape(n, 1),
             self.s.bold,
         )
@@ -1277,14 +1663,19 @@ class OptimizerSheet(Sheet):
     STATS_TABLE_ROWS = 6  # rows of PORTFOLIO_STATS
 
     PORTFOLIOS = (
-        ("w_gmv", "Minimum variance", "GMV_WEIGHTS", ("cov", "lower", "upper")),
+        ("w_gmv", "Minimum variance", "GMV_WEIGHTS", ("cov_used", "lower_used", "upper_used")),
         (
             "w_maxsharpe",
             "Maximum Sharpe",
             "MAXSHARPE_WEIGHTS",
-            ("mu", "cov", "rf", "lower", "upper"),
+            ("mu_used", "cov_used", "rf", "lower_used", "upper_used"),
         ),
-        ("w_target", "Target return", "MINVAR_WEIGHTS", ("mu", "cov", "target", "lower", "upper")),
+        (
+            "w_target",
+            "Target return",
+            "MINVAR_WEIGHTS",
+            ("mu_used", "cov_used", "target_used", "lower_used", "upper_used"),
+        ),
     )
 
     def build(self) -> None:
@@ -1298,7 +1689,12 @@ class OptimizerSheet(Sheet):
         ws.set_column(9, 10, 3)
         ws.set_column(self.EXPLAIN_COL, self.EXPLAIN_COL, 50)
         ws.set_column(self.EXPLAIN_COL + 1, self.EXPLAIN_COL + 5, 14)
-        self.title("Optimizer", "Calculated from the Inputs sheet; nothing to type here.")
+        self.title(
+            "Optimizer",
+            "Calculated from the inputs chosen by 'Inputs from' on the Inputs sheet; nothing to "
+            "type here.",
+        )
+        self.route_line()
 
         # Weights first (statistics refer to them) ------------------------------------------
         wr = self.WEIGHTS_ROW
@@ -1308,8 +1704,8 @@ class OptimizerSheet(Sheet):
         self.put(wr, 1, "Asset", s.head)
         book.array_formula(
             Ref.block(self.name, first, 1, n, 1),
-            "=labels",
-            np.array(a.names, dtype=object).reshape(n, 1),
+            "=labels_used",
+            book.value_block(book.ref("labels_used")),
             s.bold,
         )
         for k, (name, label, func, args) in enumerate(self.PORTFOLIOS):
@@ -1322,7 +1718,7 @@ class OptimizerSheet(Sheet):
                 first,
                 6 + k,
                 "RISK_CONTRIBUTIONS",
-                (name, "cov"),
+                (name, "cov_used"),
                 self._weight_format,
                 name=f"rc_{name[2:]}",
             )
@@ -1333,9 +1729,9 @@ class OptimizerSheet(Sheet):
         self.put(sr - 1, 1, "Portfolios", s.subtitle)
         self.put(sr, 1, "", s.head)
         stats = (
-            ("Expected return", "PORTFOLIO_RETURN", ("mu",), s.pct),
-            ("Volatility", "PORTFOLIO_VOL", ("cov",), s.pct),
-            ("Sharpe ratio", "PORTFOLIO_SHARPE", ("mu", "cov", "rf"), s.ratio),
+            ("Expected return", "PORTFOLIO_RETURN", ("mu_used",), s.pct),
+            ("Volatility", "PORTFOLIO_VOL", ("cov_used",), s.pct),
+            ("Sharpe ratio", "PORTFOLIO_SHARPE", ("mu_used", "cov_used", "rf"), s.ratio),
         )
         for k, (name, label, *_rest) in enumerate(self.PORTFOLIOS):
             self.put(sr, 2 + k, label, s.head_right)
@@ -1369,7 +1765,7 @@ class OptimizerSheet(Sheet):
             sr,
             ec,
             "PORTFOLIO_STATS",
-            ("w_target", "mu", "cov", "rf"),
+            ("w_target", "mu_used", "cov_used", "rf"),
             self._stats_format,
             name="target_stats",
         )
@@ -1382,7 +1778,7 @@ class OptimizerSheet(Sheet):
             er,
             ec,
             "PORTFOLIO_EXPLAIN",
-            ("mu", "cov", "target", "lower", "upper"),
+            ("mu_used", "cov_used", "target_used", "lower_used", "upper_used"),
             self._explain_format,
             name="target_explain",
         )
@@ -1452,6 +1848,7 @@ class FrontierSheet(Sheet):
             "EFFICIENT_FRONTIER spills its table below the charts; the "
             "charts read it. Nothing to type here.",
         )
+        self.route_line()
 
         # Frontier table ------------------------------------------------------------------
         tr = self.TABLE_ROW
@@ -1467,7 +1864,7 @@ class FrontierSheet(Sheet):
             tr,
             1,
             "EFFICIENT_FRONTIER",
-            ("mu", "cov", "points", "lower", "upper", "rf", "labels"),
+            ("mu_used", "cov_used", "points", "lower_used", "upper_used", "rf", "labels_used"),
             self._table_format,
             name="frontier",
         )
@@ -1537,8 +1934,17 @@ class FrontierSheet(Sheet):
         names = book.result.names
         chart_points = book.numbers(Ref.block(self.name, pr + 1, 2, 5, 2))
         frontier = np.column_stack([book.numbers(vol_col).ravel(), book.numbers(ret_col).ravel()])
-        asset_xy = np.column_stack([book.numbers("vol_used").ravel(), book.numbers("mu").ravel()])
-        positions = label_positions(asset_xy, a.names, np.vstack([chart_points, frontier]))
+        asset_xy = np.column_stack(
+            [book.numbers("vol_used").ravel(), book.numbers("mu_used").ravel()]
+        )
+        asset_names = [str(x) for x in book.value_block(book.ref("labels_used")).ravel()]
+        # The capital market line is an obstacle too: points along it, between its two ends.
+        steps = np.linspace(0.0, 1.0, 41)[:, None]
+        cml_line = chart_points[3] + steps * (chart_points[4] - chart_points[3])
+        obstacles = np.vstack([chart_points, frontier, cml_line])
+        positions = label_positions(
+            asset_xy, asset_names, obstacles, also=self._other_route_scene()
+        )
         chart = book.wb.add_chart({"type": "scatter", "subtype": "straight"})
         chart.add_series(
             {
@@ -1581,9 +1987,10 @@ class FrontierSheet(Sheet):
                     },
                 }
             )
-        # One series per asset, labelled with its series name (the asset's cell on Inputs):
-        # LibreOffice ignores per-point custom labels, series-name labels work everywhere.
-        labels, vols, mu = names["labels"], names["vol_used"], names["mu"]
+        # One series per asset, labelled with its series name (the asset's cell of the used
+        # inputs on Inputs): LibreOffice ignores per-point custom labels, series-name labels
+        # work everywhere.
+        labels, vols, mu = names["labels_used"], names["vol_used"], names["mu_used"]
         first_asset = len(chart.series)
         for i in range(a.n_assets):
             chart.add_series(
@@ -1626,6 +2033,44 @@ class FrontierSheet(Sheet):
         )
         chart.set_size({"width": 620, "height": 440})
         self.ws.insert_chart(self.CHART_ROW, 1, chart, {"x_offset": 4, "y_offset": 4})
+
+    def _other_route_scene(self) -> list[tuple[np.ndarray, list[str], np.ndarray]]:
+        """Return the frontier chart's points on the route the switch does not show now.
+
+        Label positions are fixed in the file while the data follow the switch, so they are
+        chosen to suit both routes: this scene has the other route's asset points, frontier
+        and capital market line (through the frontier's best Sharpe ratio), or nothing when
+        the workbook cannot switch or the other route gives errors.
+        """
+        book = self.book
+        if not book.switchable:
+            return []
+        on_prices = book.inputs_from == INPUTS_FROM[1]
+        names = ("labels", "mu", "cov", "lower", "upper")
+        if not on_prices:
+            names = ("prices_labels", "mu_prices", "cov_prices", "prices_lower", "prices_upper")
+        labels, mu, cov, lower, upper = (book.ref(name) for name in names)
+        table = call_udf(
+            "EFFICIENT_FRONTIER",
+            *(book._value(arg) for arg in (mu, cov)),
+            float(self.a.frontier_points),
+            *(book._value(arg) for arg in (lower, upper)),
+            self.a.risk_free_rate,
+        )
+        cov_values = book.numbers(cov)
+        vols = np.sqrt(np.where(np.diag(cov_values) >= 0, np.diag(cov_values), np.nan))
+        points = np.column_stack([vols, book.numbers(mu).ravel()])
+        body = table[1:, :3] if table.shape[0] > 1 and table.shape[1] >= 3 else None
+        if body is None or not all(isinstance(v, float) for v in body.ravel()):
+            return []
+        curve = body[:, 1::-1].astype(float)  # (volatility, return)
+        rf = self.a.risk_free_rate
+        x_end = float(np.nanmax(np.concatenate([vols, curve[:, 0]])))
+        steps = np.linspace(0.0, 1.0, 41)
+        sharpe = float(body[:, 2].astype(float).max())
+        cml_line = np.column_stack([steps * x_end, rf + sharpe * steps * x_end])
+        texts = [str(x) for x in book.value_block(labels).ravel()]
+        return [(points, texts, np.vstack([curve, cml_line]))]
 
     def _weights_chart(self, body: Ref, table_row: int) -> None:
         book, a = self.book, self.a
@@ -1678,51 +2123,50 @@ class FrontierSheet(Sheet):
 
 
 class PricesSheet(Sheet):
-    """A second, self-contained route: μ and Σ estimated from a price history, and optimised.
+    """The Prices route: μ and Σ estimated from a price history, with its own bounds and target.
 
-    The sample is month-end prices of eight S&P 500 stocks (:mod:`.sample_prices`), a universe
-    of its own: the sheet estimates expected returns (``MEAN_RETURNS``), the covariance
-    (``COV_MATRIX``, method chosen in a validated cell) and correlations from them, and shows
-    the minimum-variance and maximum-Sharpe portfolios and a frontier table of those stocks
-    right there. It shares only the risk-free rate with the Inputs sheet.
+    The sheet holds the prices (the sample: month-end prices of ten S&P 500 stocks,
+    :mod:`.sample_prices`), the estimation settings (methods chosen in validated cells), the
+    estimates (``MEAN_RETURNS``, ``COV_MATRIX``, ``CORR_MATRIX``, volatilities), and the route's
+    own minimum and maximum weight per asset and target return, with the feasible target
+    returns of those assets. The Optimizer and Frontier sheets run on it when the Inputs
+    sheet's ``inputs_from`` is ``Prices``; it is built before the Inputs sheet, whose
+    used-inputs block reads its names. It shares only the risk-free rate with Inputs.
     """
 
     name = "Prices"
     tab_color = "#7F6000"
+    stage = 0
 
     SETTINGS_ROW = 3  # subtitle; settings below
     ESTIMATES_ROW = 11  # subtitle; header row below
     PRICES_ROW = 19  # header row of the price table (Date, tickers)
-    RIGHT_COL = 11  # column L: matrices, portfolios and frontier table
-    PERIODS_PER_YEAR = 12
     MEAN_METHODS = ("arithmetic", "geometric", "ewma")
     COV_METHODS = ("sample", "ledoit_wolf", "ledoit_wolf_identity", "ewma")
-    MAX_WEIGHT = 0.40
-    POINTS = 11
 
     def build(self) -> None:
-        ws, s, book = self.ws, self.s, self.book
-        tickers, rows = sample_prices.TICKERS, sample_prices.MONTH_END_PRICES
-        n, t = len(tickers), len(rows)
-        rc = self.RIGHT_COL
+        ws, s, book, p = self.ws, self.s, self.book, self.book.prices
+        n, t = p.n_assets, len(p.dates)
+        rc = self.right_col(n)
         ws.set_column(0, 0, 2)
         ws.set_column(1, 1, 24)
         ws.set_column(2, 1 + n, 10.5)
         ws.set_column(2 + n, 2 + n, 3)
         ws.set_column(rc, rc, 24)
-        ws.set_column(rc + 1, rc + 3 + n, 12)
+        ws.set_column(rc + 1, rc + n, 12)
+        how = (
+            "Set 'Inputs from' on the Inputs sheet to 'Prices' to run the Optimizer and "
+            "Frontier on these estimates."
+            if book.switchable
+            else f"The Optimizer and Frontier cannot use them: {n} assets here, "
+            f"{self.a.n_assets} in the Inputs table."
+        )
         self.title(
             "Prices",
-            "A second route: expected returns and covariance estimated from prices, and "
-            "optimised here. Its assets are its own, not those of the Inputs sheet.",
+            "The Prices route: expected returns and covariance estimated from prices. " + how,
         )
-        self.put(
-            2,
-            1,
-            f"Sample: month-end prices of {n} S&P 500 stocks, {rows[0][0][:7]} to "
-            f"{rows[-1][0][:7]}. {sample_prices.SOURCE}",
-            s.note,
-        )
+        if p.source:
+            self.put(2, 1, p.source, s.note)
 
         # Price table (the input) -----------------------------------------------------------
         hr = self.PRICES_ROW
@@ -1735,11 +2179,11 @@ class PricesSheet(Sheet):
             s.note,
         )
         self.put(hr, 1, "Date", s.head)
-        for j, ticker in enumerate(tickers):
+        for j, ticker in enumerate(p.tickers):
             self.put(hr, 2 + j, ticker, s.in_text)
         epoch = _dt.date(1899, 12, 30)
-        for i, (day, prices) in enumerate(rows):
-            serial = (_dt.date.fromisoformat(day) - epoch).days
+        for i, (day, prices) in enumerate(zip(p.dates, p.prices, strict=True)):
+            serial = (_iso_date(day) - epoch).days
             self.put(first + i, 1, float(serial), s.in_date)
             for j, price in enumerate(prices):
                 self.put(first + i, 2 + j, price, s.in_price)
@@ -1771,7 +2215,7 @@ class PricesSheet(Sheet):
             (
                 "prices_periods",
                 "Periods per year",
-                self.PERIODS_PER_YEAR,
+                int(p.periods_per_year),
                 s.in_num,
                 "12 for month-end prices, 52 weekly, 252 daily",
             ),
@@ -1790,18 +2234,11 @@ class PricesSheet(Sheet):
                 "COV_MATRIX: sample, Ledoit-Wolf shrinkage or ewma",
             ),
             (
-                "prices_upper",
-                "Max weight per asset",
-                self.MAX_WEIGHT,
+                "prices_target",
+                "Target return",
+                p.target_return,
                 s.in_pct,
-                "for the portfolios below; blank = no limit (no short selling)",
-            ),
-            (
-                "prices_points",
-                "Frontier points",
-                self.POINTS,
-                s.in_int,
-                f"rows of the frontier table on this sheet (2 to {MAX_POINTS})",
+                "the target-return portfolio when 'Inputs from' is 'Prices'",
             ),
         )
         for k, (name, label, value, fmt, note) in enumerate(settings):
@@ -1837,27 +2274,15 @@ class PricesSheet(Sheet):
                 {
                     "validate": "decimal",
                     "criteria": "between",
-                    "minimum": 0,
+                    "minimum": -1,
                     "maximum": 1,
-                    "ignore_blank": True,
                     "error_type": "warning",
-                    "input_title": "Max weight per asset",
-                    "input_message": "E.g. 40%; blank for no limit.",
-                    "error_title": "Max weight per asset",
-                    "error_message": "Expected a weight between 0% and 100%. Keep this value?",
-                },
-            ),
-            (
-                4,
-                {
-                    "validate": "integer",
-                    "criteria": "between",
-                    "minimum": 2,
-                    "maximum": MAX_POINTS,
-                    "input_title": "Frontier points",
-                    "input_message": "Rows of the frontier table on this sheet.",
-                    "error_title": "Frontier points",
-                    "error_message": f"Enter a whole number from 2 to {MAX_POINTS}.",
+                    "input_title": "Target return",
+                    "input_message": "Annual expected return of the target portfolio, between "
+                    "the feasible returns shown on the right.",
+                    "error_title": "Unusual target return",
+                    "error_message": "Expected a return between -100% and 100%. Did you type "
+                    "18 instead of 18%?",
                 },
             ),
         )
@@ -1865,10 +2290,10 @@ class PricesSheet(Sheet):
             ws.data_validation(r0 + 1 + k, 2, r0 + 1 + k, 2, rule)
 
         # Covariance and correlation (right) ------------------------------------------------
-        names = np.array(tickers, dtype=object)
+        names = np.array(p.tickers, dtype=object)
         cr = self.SETTINGS_ROW
         self.put(cr, rc, "Covariance matrix (annual, COV_MATRIX)", s.subtitle)
-        self._headers(cr + 1, names)
+        self._headers(cr + 1, names, rc)
         book.udf(
             self.name,
             cr + 2,
@@ -1881,7 +2306,7 @@ class PricesSheet(Sheet):
         cov = book.define("cov_prices", Ref.block(self.name, cr + 2, rc + 1, n, n))
         kr = cov.last_row + 3
         self.put(kr - 1, rc, "Correlation matrix (CORR_MATRIX)", s.subtitle)
-        self._headers(kr, names)
+        self._headers(kr, names, rc)
         book.udf(
             self.name,
             kr + 1,
@@ -1893,9 +2318,9 @@ class PricesSheet(Sheet):
         )
         corr = book.define("corr_prices", Ref.block(self.name, kr + 1, rc + 1, n, n))
 
-        # Estimates and portfolios per asset (left, above the prices) -----------------------
+        # Estimates and the route's weight limits (left, above the prices) ------------------
         er = self.ESTIMATES_ROW
-        self.put(er, 1, "Estimated from the prices (annual) and optimised", s.subtitle)
+        self.put(er, 1, "Estimated from the prices (annual), and weight limits", s.subtitle)
         self.put(er + 1, 1, "", s.head)
         book.array_formula(
             Ref.block(self.name, er + 1, 2, 1, n),
@@ -1926,82 +2351,64 @@ class PricesSheet(Sheet):
                 s.pct,
             )
         book.define("vol_prices", Ref.block(self.name, er + 3, 2, 1, n))
-        portfolios = (
+        for k, (name, label, values) in enumerate(
             (
-                "w_gmv_prices",
-                "Min variance",
-                "GMV_WEIGHTS",
-                ("cov_prices", None, "prices_upper"),
-                True,
-            ),
-            (
-                "w_maxsharpe_prices",
-                "Max Sharpe",
-                "MAXSHARPE_WEIGHTS",
-                ("mu_prices", "cov_prices", "rf", None, "prices_upper"),
-                False,
-            ),
-        )
-        for k, (name, label, func, args, transpose) in enumerate(portfolios):
-            row = er + 4 + k
-            self.put(row, 1, f"{label} weight", s.label)
-            book.udf(
-                self.name,
-                row,
-                2,
-                func,
-                args,
-                self._matrix_format(s.pct1),
-                name=name,
-                transpose=transpose,
+                ("prices_lower", "Min weight", p.min_weights),
+                ("prices_upper", "Max weight", p.max_weights),
             )
+        ):
+            row = er + 4 + k
+            self.put(row, 1, label, s.label)
+            for j, value in enumerate(values):
+                self.put(row, 2 + j, value, s.in_pct)
             book.define(name, Ref.block(self.name, row, 2, 1, n))
-
-        # Portfolio statistics (right, under the correlations) ------------------------------
-        pr = corr.last_row + 3
-        self.put(pr - 1, rc, "Portfolios of these assets", s.subtitle)
-        self.put(pr, rc, "", s.head)
-        stats = (
-            ("Expected return", "PORTFOLIO_RETURN", ("mu_prices",), s.pct),
-            ("Volatility", "PORTFOLIO_VOL", ("cov_prices",), s.pct),
-            ("Sharpe ratio", "PORTFOLIO_SHARPE", ("mu_prices", "cov_prices", "rf"), s.ratio),
+        ws.data_validation(
+            er + 4,
+            2,
+            er + 5,
+            1 + n,
+            {
+                "validate": "decimal",
+                "criteria": "between",
+                "minimum": -10,
+                "maximum": 10,
+                "ignore_blank": True,
+                "error_type": "warning",
+                "input_title": "Weight limit",
+                "input_message": "Used when 'Inputs from' is 'Prices'. Blank min = 0 (no short "
+                "selling); blank max = no limit. A negative min, or none, allows short selling.",
+                "error_title": "Weight limit",
+                "error_message": "Expected a weight such as 25% (0.25), blank, or none for no "
+                "limit. Keep this value?",
+            },
         )
-        for i, (stat, *_rest) in enumerate(stats):
-            self.put(pr + 1 + i, rc, stat, s.label)
-        for k, (name, label, *_rest) in enumerate(portfolios):
-            self.put(pr, rc + 1 + k, label, s.head_right)
-            key = name[2:].removesuffix("_prices")
-            for i, (_stat, func, args, fmt) in enumerate(stats):
-                res = book.udf(
-                    self.name, pr + 1 + i, rc + 1 + k, func, (name, *args), fmt, array=False
-                )
-                stat_name = f"{key}_prices_{func.split('_')[1].lower()}"
-                book.result.tables[stat_name] = res
-                book.define(stat_name, Ref.cell(self.name, pr + 1 + i, rc + 1 + k))
+        self.put(
+            er + 6,
+            1,
+            "Min and max weight per asset: the bounds of this route (blank min = 0, blank max = "
+            "no limit).",
+            s.note,
+        )
 
-        # Frontier table (right, at the bottom) ---------------------------------------------
-        fr = pr + len(stats) + 3
-        self.put(fr - 1, rc, "Efficient frontier of these assets (EFFICIENT_FRONTIER)", s.subtitle)
+        # Feasible target returns of these assets (right, under the correlations) -----------
+        fr = corr.last_row + 3
+        self.put(fr - 1, rc, "Feasible target returns (FRONTIER_RANGE)", s.subtitle)
         book.udf(
             self.name,
             fr,
             rc,
-            "EFFICIENT_FRONTIER",
-            (
-                "mu_prices",
-                "cov_prices",
-                "prices_points",
-                None,
-                "prices_upper",
-                "rf",
-                "prices_labels",
-            ),
-            self._frontier_format,
-            name="frontier_prices",
+            "FRONTIER_RANGE",
+            ("mu_prices", "cov_prices", "prices_lower", "prices_upper"),
+            self._range_format,
+            name="frontier_range_prices",
         )
-        book.define("frontier_prices", Ref.block(self.name, fr, rc, self.POINTS + 1, 3 + n))
 
     # --------------------------------------------------------------------------- helpers
+    @staticmethod
+    def right_col(n_assets: int) -> int:
+        """Column of the matrices: right of the estimates, one empty column between."""
+        return 3 + n_assets
+
     @staticmethod
     def _list(title: str, options: Sequence[str]) -> dict[str, Any]:
         return {
@@ -2013,9 +2420,9 @@ class PricesSheet(Sheet):
             "error_message": "Choose one of: " + ", ".join(options) + ".",
         }
 
-    def _headers(self, header_row: int, names: np.ndarray) -> None:
+    def _headers(self, header_row: int, names: np.ndarray, rc: int) -> None:
         """Tickers across and down, as formulas that follow ``prices_labels``."""
-        n, rc = names.size, self.RIGHT_COL
+        n = names.size
         self.put(header_row, rc, "", self.s.head)
         self.book.array_formula(
             Ref.block(self.name, header_row, rc + 1, 1, n),
@@ -2036,15 +2443,13 @@ class PricesSheet(Sheet):
 
         return pick
 
-    def _frontier_format(self, table: np.ndarray, i: int, j: int) -> Any:
-        s, v = self.s, table[i, j]
+    def _range_format(self, table: np.ndarray, i: int, j: int) -> Any:
+        v = table[i, j]
         if isinstance(v, str):
             if is_error_text(v):
-                return s.error
-            return s.head if j == 0 else s.head_right
-        if j == 2:
-            return s.ratio
-        return s.pct if j < 2 else s.pct1
+                return self.s.error
+            return (self.s.head if j == 0 else self.s.head_right) if i == 0 else self.s.label
+        return self.s.pct
 
 
 # Geometry of the plot area of the 620 x 440 px frontier chart, for placing asset labels.
@@ -2064,7 +2469,13 @@ def _nice_max(value: float) -> float:
     return math.ceil(value * 1.02 / step) * step
 
 
-def label_positions(points: np.ndarray, names: Sequence[str], obstacles: np.ndarray) -> list[str]:
+def label_positions(
+    points: np.ndarray,
+    names: Sequence[str],
+    obstacles: np.ndarray,
+    *,
+    also: Sequence[tuple[np.ndarray, Sequence[str], np.ndarray]] = (),
+) -> list[str]:
     """Choose a data-label position per asset point so that labels overlap as little as possible.
 
     A greedy placement in the chart's approximate pixel space: each label tries right, left,
@@ -2079,55 +2490,93 @@ def label_positions(points: np.ndarray, names: Sequence[str], obstacles: np.ndar
         The labels.
     obstacles : ndarray of shape (m, 2)
         Other plotted points (markers and the frontier curve); NaN rows are ignored.
+    also : sequence of (points, names, obstacles)
+        Other scenes the same chart shows (the other route of the Inputs sheet's switch: the
+        label positions are fixed in the file, the data follow the switch). A position's score
+        is summed over all scenes, each in its own axis scale.
 
     Returns
     -------
     list of str
         XlsxWriter label positions, one per point.
     """
-    everything = np.vstack([points, obstacles]) if obstacles.size else points
-    finite = everything[np.isfinite(everything).all(axis=1)]
-    if not finite.size:
-        return ["right"] * len(names)
-    x_max = _nice_max(float(finite[:, 0].max()))
-    y_lo = min(0.0, float(finite[:, 1].min()))
-    y_max = _nice_max(float(finite[:, 1].max()) - y_lo) + y_lo
-
-    def pixel(xy: np.ndarray) -> tuple[float, float]:
-        return (xy[0] / x_max * _PLOT_W, (y_max - xy[1]) / (y_max - y_lo) * _PLOT_H)
-
-    def overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-        w = min(a[2], b[2]) - max(a[0], b[0])
-        h = min(a[3], b[3]) - max(a[1], b[1])
-        return w * h if w > 0 and h > 0 else 0.0
-
-    dots = [(*(c - 4 for c in pixel(p)), *(c + 4 for c in pixel(p))) for p in finite]
-    placed: list[tuple[float, ...]] = []
+    scenes = [_Scene(points, names, obstacles), *(_Scene(*scene) for scene in also)]
+    scenes = [scene for scene in scenes if scene.ok]
     result = ["right"] * len(names)
-    order = sorted(range(len(names)), key=lambda k: (points[k, 0], points[k, 1]))
+    if not scenes:
+        return result
+    first = scenes[0]
+    order = sorted(range(len(names)), key=lambda k: (first.points[k, 0], first.points[k, 1]))
     for k in order:
-        if not np.isfinite(points[k]).all():
-            continue
-        x, y = pixel(points[k])
-        w, h = _CHAR_W * len(str(names[k])), _LABEL_H
-        boxes = {
+        scores = dict.fromkeys(("right", "left", "above", "below"), 0.0)
+        for scene in scenes:
+            for pos, score in scene.scores(k).items():
+                scores[pos] += score
+        best = min(scores, key=lambda pos: scores[pos])
+        result[k] = best
+        for scene in scenes:
+            scene.place(k, best)
+    return result
+
+
+class _Scene:
+    """One set of labelled points and obstacles in the chart's approximate pixel space."""
+
+    def __init__(self, points: np.ndarray, names: Sequence[str], obstacles: np.ndarray) -> None:
+        self.points = np.asarray(points, dtype=float)
+        self.names = [str(x) for x in names]
+        everything = np.vstack([self.points, obstacles]) if obstacles.size else self.points
+        finite = everything[np.isfinite(everything).all(axis=1)]
+        self.ok = bool(finite.size)
+        self.placed: list[tuple[float, ...]] = []
+        if not self.ok:
+            return
+        self.x_max = _nice_max(float(finite[:, 0].max()))
+        self.y_lo = min(0.0, float(finite[:, 1].min()))
+        self.y_max = _nice_max(float(finite[:, 1].max()) - self.y_lo) + self.y_lo
+        self.dots = [
+            (*(c - 4 for c in self.pixel(p)), *(c + 4 for c in self.pixel(p))) for p in finite
+        ]
+
+    def pixel(self, xy: np.ndarray) -> tuple[float, float]:
+        return (
+            xy[0] / self.x_max * _PLOT_W,
+            (self.y_max - xy[1]) / (self.y_max - self.y_lo) * _PLOT_H,
+        )
+
+    def boxes(self, k: int) -> dict[str, tuple[float, float, float, float]]:
+        x, y = self.pixel(self.points[k])
+        w, h = _CHAR_W * len(self.names[k]), _LABEL_H
+        return {
             "right": (x + _GAP, y - h / 2, x + _GAP + w, y + h / 2),
             "left": (x - _GAP - w, y - h / 2, x - _GAP, y + h / 2),
             "above": (x - w / 2, y - _GAP - h, x + w / 2, y - _GAP),
             "below": (x - w / 2, y + _GAP, x + w / 2, y + _GAP + h),
         }
-        scores = {}
-        for pos, box in boxes.items():
+
+    def scores(self, k: int) -> dict[str, float]:
+        if not np.isfinite(self.points[k]).all():
+            return {}
+        out = {}
+        for pos, box in self.boxes(k).items():
             outside = box[2] - box[0]
             inside = (min(box[2], _PLOT_W) - max(box[0], 0.0)) if box[1] >= 0 else 0.0
-            score = 4 * max(outside - max(inside, 0.0), 0.0) * h
-            score += 3 * sum(overlap(box, other) for other in placed)
-            score += sum(overlap(box, dot) for dot in dots)
-            scores[pos] = score
-        best = min(boxes, key=lambda pos: scores[pos])
-        result[k] = best
-        placed.append(boxes[best])
-    return result
+            score = 4 * max(outside - max(inside, 0.0), 0.0) * _LABEL_H
+            score += 3 * sum(_overlap(box, other) for other in self.placed)
+            score += sum(_overlap(box, dot) for dot in self.dots)
+            # Per unit of label area: scenes with long names and with tickers weigh the same.
+            out[pos] = score / ((box[2] - box[0]) * _LABEL_H)
+        return out
+
+    def place(self, k: int, pos: str) -> None:
+        if np.isfinite(self.points[k]).all():
+            self.placed.append(self.boxes(k)[pos])
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
 
 
 def _numbers(values: Any) -> list[float]:
@@ -2139,7 +2588,7 @@ def _float_sum(table: np.ndarray) -> Any:
     return float(sum(values)) if len(values) == table.size else ""
 
 
-#: The sheets in tab order, which is also the build order (later sheets read earlier ones).
+#: The sheets in tab order (the build order follows :attr:`Sheet.stage`).
 SHEETS: tuple[type[Sheet], ...] = (
     StartSheet,
     InputsSheet,
@@ -2153,6 +2602,8 @@ def build_workbook(
     path: str | Path,
     assumptions: Assumptions = SAMPLE,
     *,
+    prices: PriceHistory = SAMPLE_PRICES,
+    inputs_from: str = INPUTS_FROM[0],
     static: bool = False,
     sheets: Sequence[type[Sheet]] = SHEETS,
 ) -> BuildResult:
@@ -2163,7 +2614,13 @@ def build_workbook(
     path : str or Path
         Where to write the ``.xlsx``.
     assumptions : Assumptions
-        The inputs (defaults to the embedded sample data).
+        The inputs of the Assumptions route (defaults to the embedded sample data).
+    prices : PriceHistory
+        The price history of the Prices sheet (defaults to the embedded sample).
+    inputs_from : {"Assumptions", "Prices"}
+        The initial value of the Inputs sheet's switch: the route the Optimizer and Frontier
+        sheets (and the stored results) use. ``"Prices"`` needs as many price columns as
+        assets; otherwise the switch offers only ``"Assumptions"``.
     static : bool
         Write values only, no formulas: for readers without the add-in that recalculate array
         formulas on open (LibreOffice, Google Sheets).
@@ -2178,18 +2635,34 @@ def build_workbook(
     Raises
     ------
     InputError
-        When ``assumptions`` do not fit the layout (see :meth:`Assumptions.check`).
+        When ``assumptions`` or ``prices`` do not fit the layout (see
+        :meth:`Assumptions.check`, :meth:`PriceHistory.check`), or ``inputs_from`` is not a
+        choice the workbook offers.
     """
     assumptions.check()
+    prices.check()
+    switchable = PricesSheet in sheets and prices.n_assets == assumptions.n_assets
+    choices = INPUTS_FROM if switchable else INPUTS_FROM[:1]
+    if inputs_from not in choices:
+        why = (
+            f" (the prices have {prices.n_assets} assets, the asset table {assumptions.n_assets})"
+            if inputs_from in INPUTS_FROM
+            else ""
+        )
+        raise InputError(
+            f"inputs from {inputs_from!r}: choose {' or '.join(choices)}{why}", "inputs_from"
+        )
     path = Path(path)
-    book = _Book(path, assumptions, static)
+    book = _Book(path, assumptions, prices, inputs_from, static)
+    book.switchable = switchable
+    book.result.inputs_from_choices = choices
     builders = {}
     for cls in sheets:
         book.add_sheet(cls.name)
         builders[cls.name] = cls(book)
         if cls.tab_color:
             book.sheets[cls.name].set_tab_color(cls.tab_color)
-    for builder in builders.values():
+    for builder in sorted(builders.values(), key=lambda b: b.stage):  # stable: ties keep order
         builder.build()
         builder.finish()
     try:
