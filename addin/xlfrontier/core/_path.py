@@ -95,11 +95,12 @@ def snap_to_bounds(w, lo, up, state=None):
 
 def _snap_long_only(w, state):
     """:func:`snap_to_bounds` for one portfolio with the default bounds ``0 ≤ w``."""
-    at_lower = (state == -1) | (np.abs(w) <= _SNAP)
+    aw = np.abs(w)
+    at_lower = (state == -1) | (aw <= _SNAP)
     snapped = np.where(at_lower, 0.0, w)
-    free = ~at_lower
-    if free.any():
-        snapped[np.argmax(np.where(free, np.abs(w), -1.0))] += w[at_lower].sum()
+    moved = float(w[at_lower].sum())
+    if moved != 0.0 and not at_lower.all():
+        snapped[np.argmax(np.where(at_lower, -1.0, aw))] += moved
     return snapped + 0.0, at_lower, np.zeros(w.shape[0], dtype=bool)
 
 
@@ -462,8 +463,9 @@ class PathSolver:
         eta = 0.0 if self.flat else 2.0 * t
         free = state == 0
         h = g - eta * mu if eta else g
-        if free.any():
-            gamma = float(h[free].mean())
+        h_free = h[free]
+        if h_free.size:
+            gamma = float(h_free.sum()) / h_free.size
         else:  # a vertex: any γ between the bound conditions certifies it
             lo_side = h[state == -1].min(initial=np.inf)
             up_side = h[state == 1].max(initial=-np.inf)
