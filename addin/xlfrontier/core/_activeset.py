@@ -168,6 +168,12 @@ class Engine:
     def _after_change(self) -> None:
         self._changes += 1
         self.iterations += 1
+        if len(self.free) == 1:
+            # K_F of one asset has the exact inverse [[-σ, 1], [1, 0]]: drop the rounding of
+            # the downdates, which would give the pinned asset a slope in t (drift on long
+            # segments).
+            i = self.free[0]
+            self.Minv[:2, :2] = [[-self.S[i, i], 1.0], [1.0, 0.0]]
         # Refactorising costs O(k³): amortise it over at least k updates of O(k²).
         if self._changes >= max(_REFRESH_EVERY, len(self.free)):
             self.refactor()
@@ -211,6 +217,23 @@ class Engine:
         z0 = self.sw_fix + sw[0] + x[0, 0]
         z1 = sw[1] - self.mu + x[0, 1]
         return x[:, 0], x[:, 1], z0, z1
+
+    def refine(self, x0, x1, z0, z1) -> tuple[NDArray[np.float64], ...]:
+        """One step of iterative refinement of :meth:`solve`'s output (same layout).
+
+        A solution through an explicit inverse leaves residuals of order ``eps·cond(K_F)``;
+        one correction through the same inverse brings them down to rounding. The residuals
+        are at hand: the budget rows and the multipliers of the free assets.
+        """
+        k = len(self.free)
+        idx = np.asarray(self.free, dtype=np.intp)
+        r = np.empty((k + 1, 2))
+        r[0] = self.budget - x0[1:].sum(), -x1[1:].sum()
+        r[1:, 0] = -z0[idx]
+        r[1:, 1] = -z1[idx]
+        dx = self.Minv[: k + 1, : k + 1] @ r
+        dsw = dx[1:].T @ self.R[:k]
+        return x0 + dx[:, 0], x1 + dx[:, 1], z0 + dsw[0] + dx[0, 0], z1 + dsw[1] + dx[0, 1]
 
     def residual(self) -> float:
         """Relative residual of the current KKT solution, recomputed from ``Σ`` (a check)."""
@@ -386,6 +409,10 @@ class Engine:
             viol = np.where(self.state == -1, -z, np.where(self.state == 1, z, 0.0))
             i = int(np.argmax(viol))
             if viol[i] <= scale:
+                if self._changes:
+                    # Updates through nearly singular working sets leave rounding in K_F⁻¹
+                    # that the traced path would inherit: hand over a fresh inverse.
+                    self.refactor()
                 return
             v, s, noise = self._border(i)
             if s > noise:
@@ -516,7 +543,7 @@ class Engine:
             drift = abs(x0[1:].sum() - self.budget) + abs(x1[1:].sum()) * max(1.0, abs(t))
             if drift > 1e-14 * (1.0 + float(np.abs(x0[1:]).max(initial=0.0))):
                 self.refactor()
-                x0, x1, z0, z1 = self.solve()
+                x0, x1, z0, z1 = self.refine(*self.solve())
             new = self.corner(t, x0, x1, z0, z1)
             if entered:
                 new = Corner(t, end.w, end.sw, new.free, new.state)
