@@ -380,6 +380,27 @@ def test_riskless_asset_unlimited_shorting(n):
     assert res.expected_return == pytest.approx(mu[0] + 0.1 * s, rel=1e-11)
 
 
+def test_return_range_with_tied_unlimited_assets():
+    # Regression: assets tied in return may hold unlimited long and short positions at once
+    # without making the range unbounded; the greedy range missed such splits and reported the
+    # lowest single-asset return, 2.53%, though asset 2 (the only one below 20%) is capped at
+    # 50%: min_variance then answered an unreachable target with an "inaccurate" portfolio
+    from scipy.optimize import linprog
+
+    mu = np.array([0.2, 0.0253, 0.2, 0.2, 0.2])
+    cov = np.diag([0.0001, 0.0416, 0.0, 0.000121, 0.087616])
+    lo, up = np.array([0.1, 0.0, -INF, -INF, -0.5]), np.array([1.0, 0.5, INF, 0.5, 1.0])
+    bounds = [(0.1, 1.0), (0.0, 0.5), (None, None), (None, 0.5), (-0.5, 1.0)]
+    lp = linprog(mu, A_eq=np.ones((1, 5)), b_eq=[1.0], bounds=bounds)
+    assert lp.status == 0
+    assert lp.fun == pytest.approx(0.11265, rel=1e-12)
+    with pytest.raises(TargetOutOfRangeError) as err:
+        min_variance(mu, cov, 0.0253, lo, up)
+    assert err.value.feasible_range == pytest.approx((lp.fun, 0.2), rel=1e-12)
+    res = min_variance(mu, cov, lp.fun, lo, up)
+    check_certificate(res, mu, cov, lo, up, target_return=lp.fun)
+
+
 # ============================================================================================
 # Low-rank factor covariance (rank < n)
 # ============================================================================================
@@ -407,6 +428,110 @@ def test_low_rank_covariance(n, rank, bounds):
         ref = clarabel_min_variance(case, r)
         assert v * v <= ref.variance * (1 + CLARABEL_OBJ_RTOL) + 1e-12 * cov.max(), (case.label, r)
     assert_own_kkt(gmv, *ef.corners, where=case.label)
+
+
+# Regression: MAXSHARPE_WEIGHTS (and every other function) failed with "singular working set"
+# or "did not terminate" on such inputs. The Schur complement of a riskless asset entering a
+# working set that already holds a riskless combination is pure rounding, yet was taken for
+# curvature: K_F became singular. (Factor loadings, specific variances, riskless assets.)
+RISKLESS_SINGULAR = {
+    "singular working set": (
+        [0.0, 0.25, 0.0, 0.25, 0.0, 0.0],
+        [[0.153, 0.172, 0.0, 0.0], [0.0, -0.31, 0.119, -0.296], [-0.058, -0.168, 0.207, -0.068],
+         [-0.023, -0.203, 0.0, 0.075], [-0.35, -0.098, 0.303, 0.0], [-0.386, 0.0, -0.354, 0.247]],
+        [0.0001, 0.01, 0.0, 0.04, 0.0001, 0.04],
+        [1, 4],
+    ),
+    "singular while removing": (
+        [0.0, 0.0, 0.0, 0.25, 0.25, 0.0],
+        [[0.388], [0.341], [-0.155], [-0.064], [0.384], [-0.213]],
+        [0.0, 0.04, 0.0, 0.0, 0.0001, 0.0001],
+        [1, 4],
+    ),
+    "cycling": (
+        [0.0, 0.25, 0.0, 0.25, 0.0, 0.0],
+        [[0.219, -0.076], [-0.379, -0.136], [0.0, 0.0], [0.0, -0.176], [0.0, 0.153],
+         [-0.022, -0.358]],
+        [0.0, 0.0001, 0.0, 0.01, 0.0001, 0.04],
+        [1, 2],
+    ),
+    "cycling, riskless by its factors": (
+        [0.0, 0.0, 0.25, 0.0, 0.25, 0.0],
+        [[0.009], [0.199], [0.0], [-0.376], [0.236], [-0.122]],
+        [0.04, 0.0, 0.0, 0.0, 0.01, 0.0001],
+        [],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(RISKLESS_SINGULAR))
+def test_riskless_assets_on_singular_cov(name):
+    mu, a, spec, riskless = (np.array(x, dtype=float) for x in RISKLESS_SINGULAR[name])
+    cov = a @ a.T + np.diag(spec)
+    cov[riskless.astype(int)] = 0.0
+    cov[:, riskless.astype(int)] = 0.0
+    n = mu.size
+    lo, up = np.zeros(n), np.full(n, INF)
+    f = np.column_stack([a, np.sqrt(spec)])
+    f[riskless.astype(int)] = 0.0
+    case = Case(mu, cov, lo, up, name, pd=False, extra={"factor": f})
+    gmv = global_min_variance(cov, mu=mu)
+    check_certificate(gmv, mu, cov, lo, up, kind="gmv", where=name)
+    assert gmv.variance <= clarabel_min_variance(case).variance * (1 + CLARABEL_OBJ_RTOL) + 1e-15
+    ef = efficient_frontier(mu, cov)
+    for i, c in enumerate(ef.corners):
+        check_certificate(c, mu, cov, lo, up, kind="efficient", where=f"{name} corner {i}")
+    for r in np.linspace(0.0, 0.25, 5):
+        res = min_variance(mu, cov, r)
+        check_certificate(res, mu, cov, lo, up, target_return=r, where=f"{name} r={r}")
+        ref = clarabel_min_variance(case, r)
+        assert res.variance <= ref.variance * (1 + CLARABEL_OBJ_RTOL) + 1e-15, (name, r)
+    res = max_return(mu, cov, 0.1)
+    check_certificate(res, mu, cov, lo, up, kind="efficient", where=name)
+    ref = clarabel_max_return(case, 0.1)
+    assert res.expected_return >= ref.expected_return - 1e-8, name
+    res = max_utility(mu, cov, 2.0)
+    check_certificate(res, mu, cov, lo, up, kind="efficient", where=name)
+    # the best riskless portfolio (an LP over the null space of the factors) decides max Sharpe
+    from scipy.optimize import linprog
+
+    lp = linprog(-mu, A_eq=np.vstack([np.ones(n), f.T]), b_eq=np.r_[1.0, np.zeros(f.shape[1])])
+    best_riskless = -lp.fun if lp.status == 0 else -INF
+    for rf in (0.0, 0.1, 0.3):
+        if rf >= 0.25:
+            with pytest.raises(NoPositiveExcessReturnError):
+                max_sharpe(mu, cov, rf)
+        elif best_riskless > rf:
+            with pytest.raises(InputError, match="riskless"):
+                max_sharpe(mu, cov, rf)
+        else:
+            res = max_sharpe(mu, cov, rf)
+            check_certificate(res, mu, cov, lo, up, kind="efficient", risk_free_rate=rf)
+            ref = clarabel_max_sharpe(case, rf)
+            ref_sr = (ref.expected_return - rf) / np.sqrt(ref.variance)
+            assert res.sharpe_ratio >= ref_sr * (1 - CLARABEL_OBJ_RTOL), (name, rf)
+
+
+def test_riskless_optimum_earning_above_rf_has_no_sharpe_ratio():
+    # Regression: the riskless GMV portfolio computed a variance of 8e-34 (rounding in wᵀΣw)
+    # and was reported as the tangency portfolio with a Sharpe ratio of 7e15
+    mu = np.array([0.2375, 0.2, 0.2058, 0.2, 0.2375, 0.2])
+    cov = np.array(
+        [
+            [0.083856, 0.0059, 0.0, -0.029836, 0.04048, 0.0],
+            [0.0059, 0.043481, 0.0, 0.015399, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            [-0.029836, 0.015399, 0.0, 0.160537, -0.06688, 0.0],
+            [0.04048, 0.0, 0.0, -0.06688, 0.182456, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.01],
+        ]
+    )
+    for call in (
+        lambda: max_sharpe(mu, cov, 0.0, -INF),
+        lambda: efficient_frontier(mu, cov, -INF).max_sharpe(0.0),
+    ):
+        with pytest.raises(InputError, match="riskless portfolio earns more"):
+            call()
 
 
 # ============================================================================================

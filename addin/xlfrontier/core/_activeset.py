@@ -125,7 +125,9 @@ class Engine:
         kv[1:] = self.R[:k, i]
         v = self.Minv[: k + 1, : k + 1] @ kv
         s = self.S[i, i] - kv @ v
-        noise = 1e-11 * (self.S[i, i] + float(np.abs(kv) @ np.abs(v)))
+        # |v| bounds the rounding of v itself: with a riskless combination in the free set
+        # both S_ii and kᵢᵀv may vanish while K_F⁻¹ (so v) is of order one.
+        noise = 1e-11 * (self.S[i, i] + float(np.abs(kv) @ np.abs(v)) + float(np.abs(v).max()))
         return v, float(s), noise
 
     def add(self, i: int, v: NDArray[np.float64] | None = None, s: float | None = None) -> None:

@@ -35,21 +35,22 @@ def _lp_max(mu, lo, up) -> float:
     inf_up, inf_lo = np.isposinf(up), np.isneginf(lo)
     if inf_up.any() and inf_lo.any() and mu[inf_up].max() > mu[inf_lo].min():
         return np.inf
-    order = np.lexsort((~inf_lo, -mu))  # by return, descending; shortable first among ties
-    m, lb, ub = mu[order], lo[order], up[order]
-    n = m.size
-    # Assets above the split sit at their upper bound, below it at their lower bound.
+    # Assets with equal returns act as one (bounds summed): a tie may hold an unlimited short
+    # and an unlimited long position at once, and which of them takes the split is immaterial.
+    neg, group = np.unique(-mu, return_inverse=True)  # by return, descending
+    m = -neg
+    lb = np.bincount(group, weights=lo)
+    ub = np.bincount(group, weights=up)
+    # Groups above the split sit at their upper bounds, below it at their lower bounds.
     with np.errstate(invalid="ignore"):
         top = np.concatenate([[0.0], np.cumsum(ub)[:-1]])
         bot = np.concatenate([np.cumsum(lb[::-1])[::-1][1:], [0.0]])
-    for p in range(n):
-        if np.isposinf(top[p]) or np.isneginf(bot[p]) or np.isnan(top[p]) or np.isnan(bot[p]):
+    for p in range(m.size):
+        if not (np.isfinite(top[p]) and np.isfinite(bot[p])):
             continue
         need = 1.0 - top[p] - bot[p]
         if lb[p] - 1e-12 <= need <= ub[p] + 1e-12:
-            w_top = ub[:p]
-            w_bot = lb[p + 1 :]
-            return float(m[:p] @ w_top + m[p] * need + m[p + 1 :] @ w_bot)
+            return float(m[:p] @ ub[:p] + m[p] * need + m[p + 1 :] @ lb[p + 1 :])
     return float(mu.max())  # not reached for feasible bounds
 
 
