@@ -107,6 +107,9 @@ class Engine:
         self.budget = 1.0  # 1 − sum(wfix): what the free assets must add up to
         self._changes = 0
         self.iterations = 0
+        # Riskless, budget-neutral, zero-return directions among the unbounded assets (copies
+        # of an asset): moving along them changes nothing, see start_feasible.
+        self.null_dirs: list[NDArray[np.float64]] = []
 
     # ------------------------------------------------------------------ working set
     def _set_fixed(self, i: int, value: float, side: int) -> None:
@@ -275,7 +278,17 @@ class Engine:
         """Put every asset at a bound except a budget absorber; return the feasible weights.
 
         Assets are moved off their bounds in increasing order of variance, so that the start
-        is near the minimum-variance portfolio. Assets without any bound are always free.
+        is near the minimum-variance portfolio. Assets without any bound are free, except one
+        that would make ``K_F`` singular: then ``d = e_i − (its combination of free assets)`` is
+        a riskless, budget-neutral direction along which the weights could move without limit.
+        If it changes the return (an arbitrage) the problem is unbounded; otherwise asset ``i``
+        stays at 0 outside ``K_F`` (state 0: it is not at a bound) and ``d`` is recorded in
+        :attr:`null_dirs`, since the split along it is arbitrary.
+
+        Raises
+        ------
+        UnboundedError
+            When unbounded assets form a riskless combination with a nonzero return.
         """
         lo, up, n = self.lo, self.up, self.n
         both_inf = ~np.isfinite(lo) & ~np.isfinite(up)
@@ -316,12 +329,19 @@ class Engine:
         self.wfix[absorber] = 0.0
         for i in unbounded[1:]:
             v, s, noise = self._border(i)
-            if s <= noise:
+            if s > noise:
+                self.add(i, v, s)
+                continue
+            d = np.zeros(n)
+            d[i] = 1.0
+            d[self.free] = -v[1:]
+            if abs(self.mu @ d) > 1e-11 * float(np.abs(self.mu) @ np.abs(d)):
                 raise UnboundedError(
-                    "cov is singular and short selling is unlimited: weights are not unique "
-                    "(remove duplicated or riskless assets, or set bounds)"
+                    "a riskless combination of assets earns a positive return (arbitrage): "
+                    "the optimum is unbounded; add bounds or check cov"
                 )
-            self.add(i, v, s)
+            self.null_dirs.append(d)
+            self.state[i] = 0
         return w
 
     def warm_start(self, max_iter: int = 12) -> NDArray[np.float64] | None:

@@ -152,6 +152,15 @@ class PathSolver:
         self.upper = Branch(problem.n)
         self.lower = Branch(problem.n)
         self._range: tuple[float, float] | None = None
+        self._split: NDArray[np.float64] | None = None
+        # Unbounded assets on a singular Σ (copies of an asset, say) may share their weight in
+        # any proportion; the direct solvers would pick one at random, the path picks the
+        # minimum-norm split. A tiny Cholesky pivot flags the singularity (it may not fail).
+        unbounded = np.isneginf(problem.lower) & np.isposinf(problem.upper)
+        chol = problem.chol
+        self.open_split = int(unbounded.sum()) > 1 and (
+            chol is None or float(np.diag(chol).min()) ** 2 <= 1e-10 * self.s_cov
+        )
 
     @property
     def _chol_hat(self) -> NDArray[np.float64] | None:
@@ -196,6 +205,11 @@ class PathSolver:
             w = eng.start_feasible()
         eng.solve_at(0.0, w)
         self._gmv_snapshot = (list(eng.free), eng.state.copy(), eng.wfix.copy())
+        if eng.null_dirs:
+            # Copies of an unbounded asset (say) leave the split between them open: the path
+            # reports the minimum-norm one, projected off those directions (copies share
+            # equally). They are riskless and cost nothing, so Σw and the return stay put.
+            self._split = np.linalg.qr(np.array(eng.null_dirs).T)[0]
         return eng
 
     # --------------------------------------------------------------- tracing
@@ -211,6 +225,8 @@ class PathSolver:
         ts = self._t_scale()
         t = np.array([c.t for c in corners]) * ts * sign
         w = np.array([c.w for c in corners])
+        if self._split is not None:
+            w -= (w @ self._split) @ self._split.T
         sw = np.array([c.sw for c in corners]) * self.s_cov
         states = np.array([c.state for c in corners])
         br.t = np.concatenate([br.t, t])
@@ -238,6 +254,8 @@ class PathSolver:
             )
             if idx.size > 1 and unbounded.any():
                 dw = eng.weights(x1) - eng.wfix
+                if self._split is not None:
+                    dw -= self._split @ (self._split.T @ dw)
                 dsw = z1 + eng.mu - x1[0]
                 ts = self._t_scale()
                 br.ray = (dw * sign / ts, dsw * self.s_cov * sign / ts)

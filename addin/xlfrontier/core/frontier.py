@@ -419,10 +419,17 @@ def efficient_frontier(
     cov : array_like of shape (n_assets, n_assets)
         Covariance matrix (symmetric positive semi-definite).
     lower, upper : float or array_like of shape (n_assets,)
-        Weight bounds; ``lower=-inf`` allows unlimited short selling.
+        Weight bounds; ``lower=-inf`` allows unlimited short selling. Where unbounded assets
+        could split their weight in several ways (copies of an asset), the minimum-norm split
+        is used; see :mod:`xlfrontier.core.optimize`.
 
     Returns
     -------
     EfficientFrontier
+
+    Raises
+    ------
+    UnboundedError
+        When unbounded assets allow an arbitrage (a riskless combination with a return).
     """
     return EfficientFrontier(PathSolver(validate_problem(mu, cov, lower, upper)))
