@@ -234,6 +234,13 @@ def _frontier_batch(seeds: range) -> None:
                     QUADPROG_OBJ_RTOL,
                     QUADPROG_W_ATOL,
                 )
+                ex = None
+                if rel_diff(float(w @ case.cov @ w), ref_v) > rtol:
+                    # near the top the return row nearly repeats the budget row and quadprog
+                    # loses digits (seed 10145: 1.9e-12): the exact optimum of the face decides
+                    ex = exact_min_variance(case, r, w)
+                if ex is not None:
+                    ref_w, ref_v = ex.weights, ex.variance
             else:
                 # the top end (quadprog cannot take it): the rational optimum of the face the
                 # solver reports, or Clarabel when that face is not of the form handled there
@@ -331,9 +338,10 @@ problem_args = {
 
 
 def _case(seed, n, bounds, cov_kind, mu_kind) -> Case:
-    # A singular Σ with unlimited short selling leaves the weights non-unique: the solver
-    # refuses it by design (see test_degenerate), so the property tests bound the shorts.
-    if bounds == "short_inf" and cov_kind in ("duplicate", "lowrank") and n > 1:
+    # A low-rank Σ with unlimited short selling is an arbitrage (a riskless long/short mix
+    # with a nonzero return): unbounded, see test_degenerate; the property tests bound the
+    # shorts there. Duplicated assets are fine (the split of a pair is the minimum-norm one).
+    if bounds == "short_inf" and cov_kind == "lowrank" and n > 1:
         bounds = "short_half"
     return random_case(seed, n, bounds, cov_kind, mu_kind)
 
@@ -452,9 +460,13 @@ def _check_frontier_degenerate(seed, n, bounds, cov_kind, mu_kind):
     s = ef.sample(6)
     for r, w, v in zip(s.returns, s.weights, s.volatilities, strict=True):
         got = ref.at_return(r)
-        assert _same_variance(v * v, got.variance, case.cov, CLARABEL_OBJ_RTOL, w), (
-            f"{case.label}: frontier at {r!r} has variance {v * v!r}, Clarabel {got.variance!r}"
-        )
+        if not _same_variance(v * v, got.variance, case.cov, CLARABEL_OBJ_RTOL, w):
+            # Clarabel is good to about 1e-8 (seed 17: off by 1.05e-8): the exact optimum of
+            # the face the solver reports settles it, when that face is optimal
+            ex = exact_min_variance(case, r, w)
+            msg = f"{case.label}: frontier at {r!r} has variance {v * v!r}, Clarabel "
+            assert ex is not None, f"{msg}{got.variance!r}"
+            assert rel_diff(v * v, ex.variance) <= QUADPROG_OBJ_RTOL, f"{msg}exact {ex.variance!r}"
         assert abs(float(w @ case.mu) - r) <= 1e-12 * float(np.abs(case.mu) @ np.abs(w))
     assert_own_kkt(*ef.corners, where=case.label)
 
@@ -465,15 +477,24 @@ def test_frontier_vs_clarabel(seed, n, bounds, cov_kind, mu_kind):
     _check_frontier_degenerate(seed, n, bounds, cov_kind, mu_kind)
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "solver accuracy (bound violation 8.7e-12 > 1e-12): "
-        "random_case(seed=2243, n=49, bounds='short_half', cov_kind='lowrank', mu_kind='tie'), "
-        "efficient_frontier(...).corners[2] has a weight 8.7e-12 below its -0.5 lower bound"
-    ),
+# Regression: corners off their bounds or budget by 1e-12 to 1e-10, the traced path having
+# inherited rounding from nearly singular working sets — on entering an asset (seed 2243, the
+# issue's case), through the updates to the GMV start (1355), through an ill-conditioned
+# inverse (1848), or as a slope of a lone free asset over a long segment (1803).
+@pytest.mark.parametrize(
+    "args",
+    [
+        (2243, 49, "short_half", "lowrank", "tie"),
+        (1355, 20, "upper", "lowrank", "random"),
+        (1848, 55, "short_half", "lowrank", "tie"),
+        (1803, 60, "upper", "riskless", "tie"),
+    ],
 )
+def test_frontier_exact_on_ill_conditioned_paths(args):
+    _check_frontier_degenerate(*args)
+
+
+@pytest.mark.slow
 @settings(FIXED, max_examples=800)
 @given(**problem_args)
 def test_frontier_vs_clarabel_many(seed, n, bounds, cov_kind, mu_kind):

@@ -20,6 +20,7 @@ from _reference import (
     clarabel_max_sharpe,
     clarabel_min_variance,
     exact_min_variance,
+    quadprog_max_utility,
     quadprog_min_variance,
     random_case,
     random_pd_cov,
@@ -39,7 +40,7 @@ from xlfrontier.exceptions import (
     InputError,
     NoPositiveExcessReturnError,
     TargetOutOfRangeError,
-    XlfrontierError,
+    UnboundedError,
 )
 
 INF = np.inf
@@ -201,36 +202,108 @@ def test_duplicated_asset(bounds, n):
     assert np.all(np.diff(ef.corner_returns) > 0)
 
 
-def _outcome(call):
-    """``(result, None)`` or ``(None, the XlfrontierError raised)``."""
-    try:
-        return call(), None
-    except XlfrontierError as err:
-        return None, err
+def _merged_weights(w: np.ndarray, j: int) -> np.ndarray:
+    """Weights of the merged problem: the copy's weight added to its original's."""
+    out = w[:-1].copy()
+    out[j] += w[-1]
+    return out
 
 
-def test_duplicated_asset_unlimited_shorting():
-    # weights are not unique (any split of the pair): either a certified optimum with the
-    # merged problem's variance, or a clear refusal that says why
-    case = random_case(5, 4, "short_inf", "duplicate")
-    merged, _, _ = _merge_duplicate(case)
-    for call, ref in (
-        (
-            lambda: global_min_variance(case.cov, case.lower, case.upper),
-            quadprog_min_variance(merged),
-        ),
-        (
-            lambda: min_variance(case.mu, case.cov, 0.1, case.lower, case.upper),
-            quadprog_min_variance(merged, 0.1),
-        ),
+@pytest.mark.parametrize("n", [3, 5, 9])
+def test_duplicated_asset_unlimited_shorting(n):
+    # Unlimited short selling and two copies of an asset: any split of the pair's total weight
+    # is optimal. The solver answers (it used to refuse) with the minimum-norm portfolio, whose
+    # copies hold equal weights; merged, it is the merged problem's unique optimum (quadprog).
+    case = random_case(5, n, "short_inf", "duplicate")
+    merged, j, _ = _merge_duplicate(case)
+    assert merged.pd
+    assert np.isneginf(merged.lower).all()
+    mu, cov, lo, up = case.mu, case.cov, case.lower, case.upper
+    ef = efficient_frontier(mu, cov, lo, up)
+    r0 = ef.min_return
+    cases = [
+        (global_min_variance(cov, lo, up), None, None, quadprog_min_variance(merged)),
+        (global_min_variance(cov, lo, up, mu=mu), mu, None, quadprog_min_variance(merged)),
+        (ef.gmv, mu, None, quadprog_min_variance(merged)),
+        (max_utility(mu, cov, 3.0, lo, up), mu, None, quadprog_max_utility(merged, 3.0)),
+    ]
+    for r in (r0 - 0.05, r0, r0 + 0.02, r0 + 0.3):  # below the GMV too (inefficient branch)
+        ref = quadprog_min_variance(merged, r)
+        cases.append((min_variance(mu, cov, r, lo, up), mu, r, ref))
+        if r >= r0:
+            cases.append((ef.at_return(r), mu, r, ref))
+    for res, m, r, ref in cases:
+        where = f"{case.label} {res.objective} r={r}"
+        check_certificate(res, m, cov, lo, up, target_return=r, where=where)
+        assert rel_diff(res.variance, ref.variance) <= QUADPROG_OBJ_RTOL, where
+        np.testing.assert_allclose(
+            _merged_weights(res.weights, j), ref.weights, rtol=0, atol=QUADPROG_W_ATOL
+        )
+        assert res.weights[j] == pytest.approx(res.weights[-1], rel=0, abs=W_ATOL), where
+    # the tangency portfolio of the merged problem in closed form: Σ⁻¹(μ − rf), normalised
+    rf = r0 - 0.02
+    x = np.linalg.solve(merged.cov, merged.mu - rf)
+    x /= x.sum()
+    for res in (max_sharpe(mu, cov, rf, lo, up), ef.max_sharpe(rf)):
+        check_certificate(res, mu, cov, lo, up, kind="efficient", risk_free_rate=rf)
+        np.testing.assert_allclose(_merged_weights(res.weights, j), x, rtol=0, atol=1e-9)
+        assert res.weights[j] == pytest.approx(res.weights[-1], rel=0, abs=W_ATOL)
+    s = ef.sample(5)
+    np.testing.assert_allclose(s.weights[:, j], s.weights[:, -1], rtol=0, atol=W_ATOL)
+    for r, v in zip(s.returns, s.volatilities, strict=True):
+        ref = quadprog_min_variance(merged, r)
+        assert rel_diff(v * v, ref.variance) <= QUADPROG_OBJ_RTOL, (case.label, r)
+    assert_own_kkt(*(c[0] for c in cases))
+
+
+def test_riskless_copies_unlimited_shorting():
+    # Two deposits at the same rate beside risky assets, no bounds: the cash split is open and
+    # shared equally; everything else is the one-deposit problem, whose frontier is known:
+    # σ(r) = |r − r0| / S with S² = (μ − r0)ᵀ Σ_rr⁻¹ (μ − r0) over the risky block.
+    mu1, cov1 = _riskless_case(4)
+    mu, cov = np.r_[mu1[0], mu1], np.pad(cov1, ((1, 0), (1, 0)))
+    n = mu.size
+    lo, up = np.full(n, -INF), np.full(n, INF)
+    ex = mu1[1:] - mu1[0]
+    s = float(np.sqrt(ex @ np.linalg.solve(cov1[1:, 1:], ex)))
+    results = [global_min_variance(cov, -INF), global_min_variance(cov, -INF, mu=mu)]
+    results += [min_variance(mu, cov, r, -INF) for r in (-0.05, 0.02, 0.05, 0.3)]
+    results += [max_utility(mu, cov, 2.0, -INF), max_return(mu, cov, 0.1, -INF)]
+    for res in results:
+        r = float(mu @ res.weights)
+        assert res.volatility == pytest.approx(abs(r - mu[0]) / s, rel=1e-11, abs=1e-15)
+        assert res.weights[0] == pytest.approx(res.weights[1], rel=0, abs=W_ATOL), res.objective
+        m = None if res is results[0] else mu  # a GMV without returns reports none
+        check_certificate(res, m, cov, lo, up, where=res.objective)
+    gmv = results[0]
+    np.testing.assert_allclose(gmv.weights, np.r_[0.5, 0.5, np.zeros(n - 2)], atol=W_ATOL)
+    assert results[-1].expected_return == pytest.approx(mu[0] + 0.1 * s, rel=1e-11)
+    with pytest.raises(InputError, match="riskless"):  # rf below the deposit rate
+        max_sharpe(mu, cov, 0.01, -INF)
+
+
+@pytest.mark.parametrize("riskless", [False, True])
+def test_arbitrage_unlimited_shorting_is_unbounded(riskless):
+    # Two copies of an asset (or two deposits) with different returns and no bounds: long the
+    # better one, short the other, without limit and without risk
+    mu1, cov1 = _riskless_case(3)
+    k = 0 if riskless else 2
+    mu, cov = np.r_[mu1, mu1[k] + 0.01], np.pad(cov1, ((0, 1), (0, 1)))
+    cov[-1, :-1] = cov[:-1, -1] = cov1[k]
+    cov[-1, -1] = cov1[k, k]
+    for call in (
+        lambda: efficient_frontier(mu, cov, -INF).gmv,
+        lambda: min_variance(mu, cov, 0.05, -INF),
+        lambda: max_sharpe(mu, cov, 0.0, -INF),
+        lambda: max_utility(mu, cov, 2.0, -INF),
     ):
-        res, err = _outcome(call)
-        if err is not None:
-            assert isinstance(err, ValueError)
-            assert "not unique" in str(err) or "duplicated" in str(err), str(err)
-            continue
-        check_certificate(res, None, case.cov, case.lower, case.upper)
-        assert rel_diff(res.variance, ref.variance) <= QUADPROG_OBJ_RTOL
+        with pytest.raises(UnboundedError, match="arbitrage"):
+            call()
+    # without the returns the minimum variance is still well defined
+    res = global_min_variance(cov, -INF)
+    check_certificate(res, None, cov, np.full(4, -INF), np.full(4, INF), kind="gmv")
+    ref = global_min_variance(cov1, -INF)
+    assert res.variance == pytest.approx(ref.variance, rel=1e-12, abs=1e-30)
 
 
 # ============================================================================================
@@ -317,6 +390,27 @@ def test_targets_at_range_ends(bounds, seed):
     assert err.value.feasible_range[0] == pytest.approx(lo, rel=1e-13)
 
 
+def test_return_range_with_tied_unlimited_assets():
+    # Regression: assets tied in return may hold unlimited long and short positions at once
+    # without making the range unbounded; the greedy range missed such splits and reported the
+    # lowest single-asset return, 2.53%, though asset 2 (the only one below 20%) is capped at
+    # 50%: min_variance then answered an unreachable target with an "inaccurate" portfolio
+    from scipy.optimize import linprog
+
+    mu = np.array([0.2, 0.0253, 0.2, 0.2, 0.2])
+    cov = np.diag([0.0001, 0.0416, 0.0, 0.000121, 0.087616])
+    lo, up = np.array([0.1, 0.0, -INF, -INF, -0.5]), np.array([1.0, 0.5, INF, 0.5, 1.0])
+    bounds = [(0.1, 1.0), (0.0, 0.5), (None, None), (None, 0.5), (-0.5, 1.0)]
+    lp = linprog(mu, A_eq=np.ones((1, 5)), b_eq=[1.0], bounds=bounds)
+    assert lp.status == 0
+    assert lp.fun == pytest.approx(0.11265, rel=1e-12)
+    with pytest.raises(TargetOutOfRangeError) as err:
+        min_variance(mu, cov, 0.0253, lo, up)
+    assert err.value.feasible_range == pytest.approx((lp.fun, 0.2), rel=1e-12)
+    res = min_variance(mu, cov, lp.fun, lo, up)
+    check_certificate(res, mu, cov, lo, up, target_return=lp.fun)
+
+
 # ============================================================================================
 # Riskless (zero-variance) assets
 # ============================================================================================
@@ -378,6 +472,110 @@ def test_riskless_asset_unlimited_shorting(n):
         check_certificate(res, mu, cov, lo, up, target_return=r)
     res = max_return(mu, cov, 0.1, lower=-INF)
     assert res.expected_return == pytest.approx(mu[0] + 0.1 * s, rel=1e-11)
+
+
+# Regression: MAXSHARPE_WEIGHTS (and every other function) failed with "singular working set"
+# or "did not terminate" on such inputs. The Schur complement of a riskless asset entering a
+# working set that already holds a riskless combination is pure rounding, yet was taken for
+# curvature: K_F became singular. (Factor loadings, specific variances, riskless assets.)
+RISKLESS_SINGULAR = {
+    "singular working set": (
+        [0.0, 0.25, 0.0, 0.25, 0.0, 0.0],
+        [[0.153, 0.172, 0.0, 0.0], [0.0, -0.31, 0.119, -0.296], [-0.058, -0.168, 0.207, -0.068],
+         [-0.023, -0.203, 0.0, 0.075], [-0.35, -0.098, 0.303, 0.0], [-0.386, 0.0, -0.354, 0.247]],
+        [0.0001, 0.01, 0.0, 0.04, 0.0001, 0.04],
+        [1, 4],
+    ),
+    "singular while removing": (
+        [0.0, 0.0, 0.0, 0.25, 0.25, 0.0],
+        [[0.388], [0.341], [-0.155], [-0.064], [0.384], [-0.213]],
+        [0.0, 0.04, 0.0, 0.0, 0.0001, 0.0001],
+        [1, 4],
+    ),
+    "cycling": (
+        [0.0, 0.25, 0.0, 0.25, 0.0, 0.0],
+        [[0.219, -0.076], [-0.379, -0.136], [0.0, 0.0], [0.0, -0.176], [0.0, 0.153],
+         [-0.022, -0.358]],
+        [0.0, 0.0001, 0.0, 0.01, 0.0001, 0.04],
+        [1, 2],
+    ),
+    "cycling, riskless by its factors": (
+        [0.0, 0.0, 0.25, 0.0, 0.25, 0.0],
+        [[0.009], [0.199], [0.0], [-0.376], [0.236], [-0.122]],
+        [0.04, 0.0, 0.0, 0.0, 0.01, 0.0001],
+        [],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(RISKLESS_SINGULAR))
+def test_riskless_assets_on_singular_cov(name):
+    mu, a, spec, riskless = (np.array(x, dtype=float) for x in RISKLESS_SINGULAR[name])
+    cov = a @ a.T + np.diag(spec)
+    cov[riskless.astype(int)] = 0.0
+    cov[:, riskless.astype(int)] = 0.0
+    n = mu.size
+    lo, up = np.zeros(n), np.full(n, INF)
+    f = np.column_stack([a, np.sqrt(spec)])
+    f[riskless.astype(int)] = 0.0
+    case = Case(mu, cov, lo, up, name, pd=False, extra={"factor": f})
+    gmv = global_min_variance(cov, mu=mu)
+    check_certificate(gmv, mu, cov, lo, up, kind="gmv", where=name)
+    assert gmv.variance <= clarabel_min_variance(case).variance * (1 + CLARABEL_OBJ_RTOL) + 1e-15
+    ef = efficient_frontier(mu, cov)
+    for i, c in enumerate(ef.corners):
+        check_certificate(c, mu, cov, lo, up, kind="efficient", where=f"{name} corner {i}")
+    for r in np.linspace(0.0, 0.25, 5):
+        res = min_variance(mu, cov, r)
+        check_certificate(res, mu, cov, lo, up, target_return=r, where=f"{name} r={r}")
+        ref = clarabel_min_variance(case, r)
+        assert res.variance <= ref.variance * (1 + CLARABEL_OBJ_RTOL) + 1e-15, (name, r)
+    res = max_return(mu, cov, 0.1)
+    check_certificate(res, mu, cov, lo, up, kind="efficient", where=name)
+    ref = clarabel_max_return(case, 0.1)
+    assert res.expected_return >= ref.expected_return - 1e-8, name
+    res = max_utility(mu, cov, 2.0)
+    check_certificate(res, mu, cov, lo, up, kind="efficient", where=name)
+    # the best riskless portfolio (an LP over the null space of the factors) decides max Sharpe
+    from scipy.optimize import linprog
+
+    lp = linprog(-mu, A_eq=np.vstack([np.ones(n), f.T]), b_eq=np.r_[1.0, np.zeros(f.shape[1])])
+    best_riskless = -lp.fun if lp.status == 0 else -INF
+    for rf in (0.0, 0.1, 0.3):
+        if rf >= 0.25:
+            with pytest.raises(NoPositiveExcessReturnError):
+                max_sharpe(mu, cov, rf)
+        elif best_riskless > rf:
+            with pytest.raises(InputError, match="riskless"):
+                max_sharpe(mu, cov, rf)
+        else:
+            res = max_sharpe(mu, cov, rf)
+            check_certificate(res, mu, cov, lo, up, kind="efficient", risk_free_rate=rf)
+            ref = clarabel_max_sharpe(case, rf)
+            ref_sr = (ref.expected_return - rf) / np.sqrt(ref.variance)
+            assert res.sharpe_ratio >= ref_sr * (1 - CLARABEL_OBJ_RTOL), (name, rf)
+
+
+def test_riskless_optimum_earning_above_rf_has_no_sharpe_ratio():
+    # Regression: the riskless GMV portfolio computed a variance of 8e-34 (rounding in wᵀΣw)
+    # and was reported as the tangency portfolio with a Sharpe ratio of 7e15
+    mu = np.array([0.2375, 0.2, 0.2058, 0.2, 0.2375, 0.2])
+    cov = np.array(
+        [
+            [0.083856, 0.0059, 0.0, -0.029836, 0.04048, 0.0],
+            [0.0059, 0.043481, 0.0, 0.015399, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            [-0.029836, 0.015399, 0.0, 0.160537, -0.06688, 0.0],
+            [0.04048, 0.0, 0.0, -0.06688, 0.182456, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.01],
+        ]
+    )
+    for call in (
+        lambda: max_sharpe(mu, cov, 0.0, -INF),
+        lambda: efficient_frontier(mu, cov, -INF).max_sharpe(0.0),
+    ):
+        with pytest.raises(InputError, match="riskless portfolio earns more"):
+            call()
 
 
 # ============================================================================================

@@ -112,6 +112,9 @@ class Engine:
         self.budget = 1.0  # 1 − sum(wfix): what the free assets must add up to
         self._changes = 0
         self.iterations = 0
+        # Riskless, budget-neutral, zero-return directions among the unbounded assets (copies
+        # of an asset): moving along them changes nothing, see start_feasible.
+        self.null_dirs: list[NDArray[np.float64]] = []
 
     # ------------------------------------------------------------------ working set
     def _set_fixed(self, i: int, value: float, side: int) -> None:
@@ -130,7 +133,9 @@ class Engine:
         kv[1:] = self.R[:k, i]
         v = self.Minv[: k + 1, : k + 1] @ kv
         s = self.S[i, i] - kv @ v
-        noise = 1e-11 * (self.S[i, i] + float(np.abs(kv) @ np.abs(v)))
+        # |v| bounds the rounding of v itself: with a riskless combination in the free set
+        # both S_ii and kᵢᵀv may vanish while K_F⁻¹ (so v) is of order one.
+        noise = 1e-11 * (self.S[i, i] + float(np.abs(kv) @ np.abs(v)) + float(np.abs(v).max()))
         return v, float(s), noise
 
     def add(self, i: int, v: NDArray[np.float64] | None = None, s: float | None = None) -> None:
@@ -175,6 +180,12 @@ class Engine:
     def _after_change(self) -> None:
         self._changes += 1
         self.iterations += 1
+        if len(self.free) == 1:
+            # K_F of one asset has the exact inverse [[-σ, 1], [1, 0]]: drop the rounding of
+            # the downdates, which would give the pinned asset a slope in t (drift on long
+            # segments).
+            i = self.free[0]
+            self.Minv[:2, :2] = [[-self.S[i, i], 1.0], [1.0, 0.0]]
         # Refactorising costs O(k³): amortise it over at least k updates of O(k²).
         if self._changes >= max(_REFRESH_EVERY, len(self.free)):
             self.refactor()
@@ -219,6 +230,23 @@ class Engine:
         z1 = sw[1] - self.mu + x[0, 1]
         return x[:, 0], x[:, 1], z0, z1
 
+    def refine(self, x0, x1, z0, z1) -> tuple[NDArray[np.float64], ...]:
+        """One step of iterative refinement of :meth:`solve`'s output (same layout).
+
+        A solution through an explicit inverse leaves residuals of order ``eps·cond(K_F)``;
+        one correction through the same inverse brings them down to rounding. The residuals
+        are at hand: the budget rows and the multipliers of the free assets.
+        """
+        k = len(self.free)
+        idx = np.asarray(self.free, dtype=np.intp)
+        r = np.empty((k + 1, 2))
+        r[0] = self.budget - x0[1:].sum(), -x1[1:].sum()
+        r[1:, 0] = -z0[idx]
+        r[1:, 1] = -z1[idx]
+        dx = self.Minv[: k + 1, : k + 1] @ r
+        dsw = dx[1:].T @ self.R[:k]
+        return x0 + dx[:, 0], x1 + dx[:, 1], z0 + dsw[0] + dx[0, 0], z1 + dsw[1] + dx[0, 1]
+
     def residual(self) -> float:
         """Relative residual of the current KKT solution, recomputed from ``Σ`` (a check)."""
         k = len(self.free)
@@ -258,7 +286,17 @@ class Engine:
         """Put every asset at a bound except a budget absorber; return the feasible weights.
 
         Assets are moved off their bounds in increasing order of variance, so that the start
-        is near the minimum-variance portfolio. Assets without any bound are always free.
+        is near the minimum-variance portfolio. Assets without any bound are free, except one
+        that would make ``K_F`` singular: then ``d = e_i − (its combination of free assets)`` is
+        a riskless, budget-neutral direction along which the weights could move without limit.
+        If it changes the return (an arbitrage) the problem is unbounded; otherwise asset ``i``
+        stays at 0 outside ``K_F`` (state 0: it is not at a bound) and ``d`` is recorded in
+        :attr:`null_dirs`, since the split along it is arbitrary.
+
+        Raises
+        ------
+        UnboundedError
+            When unbounded assets form a riskless combination with a nonzero return.
         """
         lo, up, n = self.lo, self.up, self.n
         both_inf = ~np.isfinite(lo) & ~np.isfinite(up)
@@ -299,12 +337,19 @@ class Engine:
         self.wfix[absorber] = 0.0
         for i in unbounded[1:]:
             v, s, noise = self._border(i)
-            if s <= noise:
+            if s > noise:
+                self.add(i, v, s)
+                continue
+            d = np.zeros(n)
+            d[i] = 1.0
+            d[self.free] = -v[1:]
+            if abs(self.mu @ d) > 1e-11 * float(np.abs(self.mu) @ np.abs(d)):
                 raise UnboundedError(
-                    "cov is singular and short selling is unlimited: weights are not unique "
-                    "(remove duplicated or riskless assets, or set bounds)"
+                    "a riskless combination of assets earns a positive return (arbitrage): "
+                    "the optimum is unbounded; add bounds or check cov"
                 )
-            self.add(i, v, s)
+            self.null_dirs.append(d)
+            self.state[i] = 0
         return w
 
     def warm_start(self, max_iter: int = 12) -> NDArray[np.float64] | None:
@@ -364,6 +409,10 @@ class Engine:
             viol = np.where(self.state == -1, -z, np.where(self.state == 1, z, 0.0))
             i = int(np.argmax(viol))
             if viol[i] <= scale:
+                if self._changes:
+                    # Updates through nearly singular working sets leave rounding in K_F⁻¹
+                    # that the traced path would inherit: hand over a fresh inverse.
+                    self.refactor()
                 return
             v, s, noise = self._border(i)
             if s > noise:
@@ -512,7 +561,7 @@ class Engine:
             )
             if drift > 1e-14 and drift > 1e-14 * (1.0 + float(np.abs(x0[1:]).max(initial=0.0))):
                 self.refactor()
-                x0, x1, z0, z1 = self.solve()
+                x0, x1, z0, z1 = self.refine(*self.solve())
             if entered:  # the end of the old segment, with the new working set
                 corners.append(Corner(t, end.w, end.sw, self.state.copy()))
             else:

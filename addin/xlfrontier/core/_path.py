@@ -37,21 +37,22 @@ def _lp_max(mu, lo, up) -> float:
     inf_up, inf_lo = np.isposinf(up), np.isneginf(lo)
     if inf_up.any() and inf_lo.any() and mu[inf_up].max() > mu[inf_lo].min():
         return np.inf
-    order = np.lexsort((~inf_lo, -mu))  # by return, descending; shortable first among ties
-    m, lb, ub = mu[order], lo[order], up[order]
-    n = m.size
-    # Assets above the split sit at their upper bound, below it at their lower bound.
+    # Assets with equal returns act as one (bounds summed): a tie may hold an unlimited short
+    # and an unlimited long position at once, and which of them takes the split is immaterial.
+    neg, group = np.unique(-mu, return_inverse=True)  # by return, descending
+    m = -neg
+    lb = np.bincount(group, weights=lo)
+    ub = np.bincount(group, weights=up)
+    # Groups above the split sit at their upper bounds, below it at their lower bounds.
     with np.errstate(invalid="ignore"):
         top = np.concatenate([[0.0], np.cumsum(ub)[:-1]])
         bot = np.concatenate([np.cumsum(lb[::-1])[::-1][1:], [0.0]])
-    for p in range(n):
-        if np.isposinf(top[p]) or np.isneginf(bot[p]) or np.isnan(top[p]) or np.isnan(bot[p]):
+    for p in range(m.size):
+        if not (np.isfinite(top[p]) and np.isfinite(bot[p])):
             continue
         need = 1.0 - top[p] - bot[p]
         if lb[p] - 1e-12 <= need <= ub[p] + 1e-12:
-            w_top = ub[:p]
-            w_bot = lb[p + 1 :]
-            return float(m[:p] @ w_top + m[p] * need + m[p + 1 :] @ w_bot)
+            return float(m[:p] @ ub[:p] + m[p] * need + m[p + 1 :] @ lb[p + 1 :])
     return float(mu.max())  # not reached for feasible bounds
 
 
@@ -163,6 +164,17 @@ class PathSolver:
         self._up_engine: Engine | None = None
         self._down: Engine | None = None
         self._range: tuple[float, float] | None = None
+        self._split: NDArray[np.float64] | None = None
+        # Unbounded assets on a singular Σ (copies of an asset, say) may share their weight in
+        # any proportion; the direct solvers would pick one at random, the path picks the
+        # minimum-norm split. A tiny Cholesky pivot flags the singularity (it may not fail).
+        self.open_split = False
+        if not problem.long_only:
+            unbounded = np.isneginf(problem.lower) & np.isposinf(problem.upper)
+            chol = problem.chol
+            self.open_split = int(unbounded.sum()) > 1 and (
+                chol is None or float(np.diag(chol).min()) ** 2 <= 1e-10 * self.s_cov
+            )
 
     @cached_property
     def upper(self) -> Branch:
@@ -216,6 +228,11 @@ class PathSolver:
             w = eng.start_feasible()
         eng.solve_at(0.0, w)
         self._gmv_snapshot = (list(eng.free), eng.state.copy(), eng.wfix.copy())
+        if eng.null_dirs:
+            # Copies of an unbounded asset (say) leave the split between them open: the path
+            # reports the minimum-norm one, projected off those directions (copies share
+            # equally). They are riskless and cost nothing, so Σw and the return stay put.
+            self._split = np.linalg.qr(np.array(eng.null_dirs).T)[0]
         return eng
 
     # --------------------------------------------------------------- tracing
@@ -231,6 +248,8 @@ class PathSolver:
         ts = self._t_scale()
         t = np.array([c.t for c in corners]) * ts * sign
         w = np.array([c.w for c in corners])
+        if self._split is not None:
+            w -= (w @ self._split) @ self._split.T
         sw = np.array([c.sw for c in corners]) * self.s_cov
         states = np.array([c.state for c in corners])
         br.t = np.concatenate([br.t, t])
@@ -258,6 +277,8 @@ class PathSolver:
             )
             if idx.size > 1 and unbounded.any():
                 dw = eng.weights(x1) - eng.wfix
+                if self._split is not None:
+                    dw -= self._split @ (self._split.T @ dw)
                 dsw = z1 + eng.mu - x1[0]
                 ts = self._t_scale()
                 br.ray = (dw * sign / ts, dsw * self.s_cov * sign / ts)

@@ -347,12 +347,16 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
     mu, s_cov = ps.p.mu, ps.s_cov
     best = [-np.inf, False]
 
+    def noise(w) -> float:
+        """Return the rounding level of ``wᵀΣw`` (a riskless portfolio's variance)."""
+        return 1e-13 * s_cov * float(np.abs(w).sum(axis=-1).max()) ** 2
+
     def stop(c) -> bool:
         r = float(mu @ c.w)
         v = float(c.w @ c.sw) * s_cov
         if r <= rf:
             return False
-        sh = (r - rf) / np.sqrt(v) if v > 0 else np.inf
+        sh = (r - rf) / np.sqrt(v) if v > noise(c.w) else np.inf
         if sh < best[0] * (1 - 1e-12):
             return True
         best[0] = sh
@@ -363,6 +367,7 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
         k0 = gmv_index(br, ps)
     k_end = br.t.size
     cand_k, cand_l, cand_s = [], [], []
+    tiny = noise(br.w[k0:k_end])
     if k_end - k0 >= 2:
         a, b, c, r0, dr = _segment_quadratics(br, slice(k0, k_end))
         e = r0 - rf
@@ -374,7 +379,9 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
             r = r0 + lam_try * dr
             with np.errstate(divide="ignore", invalid="ignore"):
                 s = np.where(
-                    v > 0, (r - rf) / np.sqrt(np.maximum(v, 0)), np.where(r > rf, np.inf, -np.inf)
+                    v > tiny,
+                    (r - rf) / np.sqrt(np.maximum(v, 0)),
+                    np.where(r > rf, np.inf, -np.inf),
                 )
             j = int(np.argmax(s))
             cand_k.append(j + k0)
@@ -385,7 +392,7 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
         r = br.ret[k0]
         cand_k.append(k0)
         cand_l.append(0.0)
-        cand_s.append((r - rf) / np.sqrt(v) if v > 0 else (np.inf if r > rf else -np.inf))
+        cand_s.append((r - rf) / np.sqrt(v) if v > tiny else (np.inf if r > rf else -np.inf))
     if br.done and br.ray is not None:
         last = br.t.size - 1
         dw, dsw = br.ray
@@ -434,10 +441,17 @@ def efficient_frontier(
     cov : array_like of shape (n_assets, n_assets)
         Covariance matrix (symmetric positive semi-definite).
     lower, upper : float or array_like of shape (n_assets,)
-        Weight bounds; ``lower=-inf`` allows unlimited short selling.
+        Weight bounds; ``lower=-inf`` allows unlimited short selling. Where unbounded assets
+        could split their weight in several ways (copies of an asset), the minimum-norm split
+        is used; see :mod:`xlfrontier.core.optimize`.
 
     Returns
     -------
     EfficientFrontier
+
+    Raises
+    ------
+    UnboundedError
+        When unbounded assets allow an arbitrage (a riskless combination with a return).
     """
     return EfficientFrontier(PathSolver(validate_problem(mu, cov, lower, upper)))

@@ -2,6 +2,13 @@
 
 Each one traces the exact frontier (see :mod:`xlfrontier.core._path`) only as far as it needs,
 so every answer is the frontier's own portfolio, certified by its KKT residuals.
+
+Non-unique weights: assets with no bound at all (``lower=-inf``, ``upper=inf``) on a singular
+covariance may form a riskless combination that costs nothing (copies of an asset, two deposits
+at one rate). If it also earns nothing, weight can move along it without changing risk or
+return: of the optimal portfolios that differ only so, the one with the smallest sum of squared
+weights is returned (copies share equally). If it earns a return, that is an arbitrage and the
+optimum is unbounded (:class:`~xlfrontier.exceptions.UnboundedError`).
 """
 
 from __future__ import annotations
@@ -76,6 +83,8 @@ def min_variance(
         Invalid inputs (shapes, missing values, asymmetric or non-PSD covariance, bounds).
     TargetOutOfRangeError
         When no portfolio within the bounds has that return; carries the feasible range.
+    UnboundedError
+        When unbounded assets allow an arbitrage (see the module docstring).
     """
     r = _number(target_return, "target_return")
     rf = _rf(risk_free_rate)
@@ -87,7 +96,7 @@ def min_variance(
     if not lo - tol <= r <= hi + tol:
         raise _return_error(r, lo, hi, efficient=False)
     r = min(max(r, lo), hi)
-    fast = ps.direct("min_variance", rf, target=r)
+    fast = None if ps.open_split else ps.direct("min_variance", rf, target=r)
     if fast is not None:
         return fast
     mu_v = ps.p.mu
@@ -126,11 +135,16 @@ def global_min_variance(
     Returns
     -------
     PortfolioResult
+
+    Raises
+    ------
+    UnboundedError
+        With ``mu``, when unbounded assets allow an arbitrage (see the module docstring).
     """
     rf = _rf(risk_free_rate)
     ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
     rf = rf if mu is not None else None
-    fast = ps.direct("global_min_variance", rf, t=0.0) if mu is None else None
+    fast = ps.direct("global_min_variance", rf, t=0.0) if mu is None and not ps.open_split else None
     if fast is not None:
         return fast
     br = ps.extend_upper(stop=lambda c: c.t > T_ZERO)
@@ -166,7 +180,7 @@ def max_sharpe(
     NoPositiveExcessReturnError
         When no feasible portfolio earns more than the risk-free rate.
     UnboundedError
-        With unlimited short selling when the ratio has no maximum.
+        With unlimited short selling when the ratio has no maximum, or with an arbitrage.
     """
     rf = _number(risk_free_rate, "risk_free_rate")
     ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
@@ -194,6 +208,8 @@ def max_return(
     ------
     TargetOutOfRangeError
         When the target is below the GMV volatility (nothing is that safe).
+    UnboundedError
+        When unbounded assets allow an arbitrage (see the module docstring).
     """
     s = _number(target_volatility, "target_volatility")
     rf = _rf(risk_free_rate)
@@ -230,6 +246,8 @@ def max_utility(
     ------
     InputError
         When ``δ ≤ 0``.
+    UnboundedError
+        When unbounded assets allow an arbitrage (see the module docstring).
     """
     delta = _number(risk_aversion, "risk_aversion")
     rf = _rf(risk_free_rate)
@@ -237,7 +255,7 @@ def max_utility(
         raise InputError("risk aversion must be positive (typical values 1 to 10)", "risk_aversion")
     ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
     t = 1.0 / delta
-    if not ps.flat:
+    if not ps.flat and not ps.open_split:
         fast = ps.direct("max_utility", rf, t=t)
         if fast is not None:
             return fast
