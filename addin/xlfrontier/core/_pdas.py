@@ -23,16 +23,16 @@ __all__ = ["pdas"]
 _BIG = 150  # from this many free assets, Cholesky + Schur complement beats LU on K
 
 
-def _solve_kkt(S_ff, A_f, b_eff, lin_eff, chol=None):
+def _solve_kkt(S_ff, A_f, b_eff, lin_eff, chol=None, scratch=True):
     """Solve ``[[0, A_f], [A_fᵀ, S_ff]] [y; w] = [b_eff; lin_eff]``; None if singular.
 
-    Large systems use a Cholesky factor of ``S_ff`` (``chol`` when given; otherwise ``S_ff``,
-    a scratch copy, is overwritten) and the small Schur complement ``A_f S_ff⁻¹ A_fᵀ``: half
-    the flops of LU on the indefinite KKT matrix.
+    Large systems use a Cholesky factor of ``S_ff`` (``chol`` when given; otherwise computed
+    in place when ``S_ff`` is a ``scratch`` copy) and the small Schur complement
+    ``A_f S_ff⁻¹ A_fᵀ``: half the flops of LU on the indefinite KKT matrix.
     """
     m, k = A_f.shape
     if k >= _BIG:
-        L = cholesky(S_ff, overwrite=True) if chol is None else chol
+        L = cholesky(S_ff, overwrite=scratch) if chol is None else chol
         if L is not None:
             rhs = np.empty((k, m + 1))
             rhs[:, 0] = lin_eff
@@ -127,7 +127,7 @@ def pdas(
         if k < m:
             return None
         if k == n:
-            x = _solve_kkt(S, A, b, np.zeros(n) if lin is None else lin, chol)
+            x = _solve_kkt(S, A, b, np.zeros(n) if lin is None else lin, chol, scratch=False)
             w = np.zeros(n)
         else:
             w = np.where(state == -1, lo, np.where(state == 1, up, 0.0))
@@ -187,7 +187,7 @@ def _pdas_long_only(S, lin, A, b, max_iter, chol):
             )
         else:
             free = slice(None)
-            x = _solve_kkt(S, A, b, np.zeros(n) if lin is None else lin, chol)
+            x = _solve_kkt(S, A, b, np.zeros(n) if lin is None else lin, chol, scratch=False)
         if x is None:
             return None
         y = x[:m]
