@@ -578,6 +578,55 @@ def test_riskless_optimum_earning_above_rf_has_no_sharpe_ratio():
             call()
 
 
+def test_riskless_start_sampled_by_volatility():
+    # Regression: from a riskless GMV with unlimited short selling, the first volatility of the
+    # grid (the GMV's own, squared back) solved the ray's quadratic as 1e-50/0: NaN weights
+    mu = np.array([0.1133, -0.0569, 0.0735, 0.2848, -0.0814])
+    cov = np.array(
+        [
+            [0.278595, -0.13069899999999998, 0.0, 0.054389, 0.077922],
+            [-0.13069899999999998, 0.579578, 0.0, -0.19477, -0.015681999999999974],
+            [0.0, 0.0, 0.0, 0.0, 0.0],
+            [0.054389, -0.19477, 0.0, 0.25937, 0.07256699999999998],
+            [0.077922, -0.015681999999999974, 0.0, 0.07256699999999998, 0.33649],
+        ]
+    )
+    ef = efficient_frontier(mu, cov, -INF)
+    s = ef.sample(5, by="volatility")
+    assert np.isfinite(s.weights).all()
+    np.testing.assert_allclose(s.weights.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(s.weights[0], np.eye(5)[2], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(s.volatilities, np.linspace(0.0, s.volatilities[-1], 5), atol=1e-12)
+
+
+def test_tied_returns_leave_no_ray():
+    # Regression: all free assets tied in return, one riskless, one nearly so: the slope of the
+    # weights in t is exactly zero, but came out as 1e-12 of rounding through the
+    # ill-conditioned K_F and was taken for an unbounded ray; max_return followed it for
+    # Δt = 4e10 to a portfolio whose weights summed to 1.42
+    mu = np.array([0.3, 0.3, 0.3, 0.3, 0.3, -0.1])
+    cov = np.array(
+        [
+            [0.12796200000000005, -6.899999999999998e-05, 0.0, 0.0, 0.020106, 0.015938999999999995],
+            [-6.899999999999998e-05, 9.999999999999997e-07, 0.0, 0.0, 0.0002579999999999999,
+             -0.00023100000000000006],
+            [0.0, 0.0, 0.0003889999999999999, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            [0.020106, 0.0002579999999999999, 0.0, 0.0, 0.07822799999999998, -0.059597999999999984],
+            [0.015938999999999995, -0.00023100000000000006, 0.0, 0.0, -0.059597999999999984,
+             0.17666200000000004],
+        ]
+    )  # fmt: skip
+    lo, up = np.zeros(6), np.full(6, INF)
+    ef = efficient_frontier(mu, cov)
+    assert ef.is_bounded
+    assert ef.max_return == pytest.approx(0.3, rel=1e-15)
+    for vol in (0.0, 0.04, 1.0):  # the riskless asset is already the highest return
+        res = max_return(mu, cov, vol)
+        check_certificate(res, mu, cov, lo, up, kind="efficient")
+        np.testing.assert_allclose(res.weights, np.eye(6)[3], rtol=0, atol=1e-12)
+
+
 # ============================================================================================
 # Low-rank factor covariance (rank < n)
 # ============================================================================================

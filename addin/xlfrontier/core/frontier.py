@@ -108,10 +108,12 @@ def locate_variance(br: Branch, k0: int, target: float) -> tuple[int, float]:
 
 def _solve_variance(a, b, c, target):
     """Smallest ``λ ≥ 0`` with ``a + 2bλ + cλ² = target`` (``a ≤ target``), stable form."""
-    disc = np.sqrt(np.maximum(b * b + c * (target - a), 0.0))
+    d = target - a
+    disc = np.sqrt(np.maximum(b * b + c * d, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        lam = (target - a) / (b + disc)
-    return np.where(target - a <= 0, 0.0, lam)
+        # No cancellation for either sign of b (b < 0 from a riskless start: b + disc → 0).
+        lam = np.where(b >= 0, d / (b + disc), (disc - b) / c)
+    return np.where(d <= 0, 0.0, lam)
 
 
 class EfficientFrontier:
