@@ -152,11 +152,12 @@ class PathSolver:
         self.p = problem
         mu, cov = problem.mu, problem.cov
         self._var_max = float(cov.diagonal().max())
-        self._mu_absmax = max(float(mu.max()), -float(mu.min()))
+        mu_max, mu_min = float(mu.max()), float(mu.min())
+        self._mu_absmax = max(mu_max, -mu_min)
         # All-riskless universes (Σ = 0) are valid: the engine's zero-curvature steps handle them.
         self.s_cov = self._var_max or 1.0
-        self.mu_c = float(mu.mean())
-        spread = max(float(mu.max()) - self.mu_c, self.mu_c - float(mu.min()))
+        self.mu_c = mu_max if mu_max == mu_min else float(mu.mean())
+        spread = max(mu_max - self.mu_c, self.mu_c - mu_min)
         self.flat = spread <= 1e-14 * max(1.0, self._mu_absmax)
         self.s_mu = 1.0 if self.flat else spread
         mu_hat = np.zeros_like(mu) if self.flat else (mu - self.mu_c) / self.s_mu
