@@ -627,6 +627,22 @@ def test_tied_returns_leave_no_ray():
         np.testing.assert_allclose(res.weights, np.eye(6)[3], rtol=0, atol=1e-12)
 
 
+def test_sharpe_ratio_rising_along_the_ray_is_not_attained():
+    # Regression: deposits at 20% (one capped at 50%) beside a shortable 10% asset, rf 30%:
+    # long the deposit, short the asset, without limit; the ratio creeps up to 0.5 along the
+    # ray and is never reached. The tangency was reported at Δt = 4e14 (weights of 1e15,
+    # summing to 1.35, "inaccurate"); the documented answer is UnboundedError
+    mu = np.array([0.2, 0.1, 0.0, 0.2, 0.2])
+    cov = np.diag([0.0, 0.04, 0.087284, 0.0, 0.099049])
+    lo, up = np.array([0.1, -INF, -0.5, -INF, 0.1]), np.array([INF, 0.5, 0.5, 0.5, INF])
+    for call in (
+        lambda: max_sharpe(mu, cov, 0.3, lo, up),
+        lambda: efficient_frontier(mu, cov, lo, up).max_sharpe(0.3),
+    ):
+        with pytest.raises(UnboundedError, match="not attained"):
+            call()
+
+
 # ============================================================================================
 # Low-rank factor covariance (rank < n)
 # ============================================================================================

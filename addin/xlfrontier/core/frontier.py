@@ -409,6 +409,10 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
         v = a + 2 * b * lam + c * lam**2
         s_ray = (e + lam * dr) / np.sqrt(v) if v > 0 else -np.inf
         s_inf = dr / np.sqrt(c) if c > 0 else np.inf
+        if not s_ray > s_inf * (1 + 1e-12):
+            # No maximum inside the ray (λ above is a minimum, or huge as the ratio creeps up
+            # to s_inf): its best finite point is its start, already a candidate.
+            lam, s_ray = 0.0, -np.inf
         if s_inf > max(max(cand_s), s_ray) * (1 + 1e-12):
             raise UnboundedError(
                 f"the maximum Sharpe ratio is not attained: with unlimited short selling and "
