@@ -268,21 +268,26 @@ class PathSolver:
         self._append(br, corners, sign)
         if stop is None or not stop(corners[-1]):
             br.done = True
-            _, x1, _, z1 = eng.refine(*eng.solve())
+            out = eng.solve()
+            _, x1, _, z1 = out
             idx = np.asarray(eng.free, dtype=np.intp)
             c = x1[1:]
-            # The slope is K_F⁻¹(0, μ_F), known only to ~eps·|K_F⁻¹||μ_F|: large when K_F is
-            # ill-conditioned (a nearly riskless free asset); below that it is no ray but
-            # rounding, which ties in μ leave behind (the exact slope is then zero).
-            k = idx.size
-            noise = 1e-13 * (np.abs(eng.Minv[1 : k + 1, 1 : k + 1]) @ np.abs(eng.mu[idx]))
-            moving = np.abs(c) > np.maximum(
-                noise, 1e-12 * max(1.0, float(np.abs(c).max(initial=0.0)))
-            )
+            moving = np.abs(c) > 1e-12 * max(1.0, float(np.abs(c).max(initial=0.0)))
             # No event was left, so only a move towards an infinite bound can go on for ever.
             unbounded = moving & (
                 ((c > 0) & np.isposinf(eng.up[idx])) | ((c < 0) & np.isneginf(eng.lo[idx]))
             )
+            if idx.size > 1 and unbounded.any():
+                # The slope K_F⁻¹(0, μ_F) is known only to ~eps·|K_F⁻¹||μ_F|, large on an
+                # ill-conditioned K_F: below that it is rounding, not a ray (with ties in μ
+                # the exact slope is zero). Close to that bound, refine before deciding.
+                k = idx.size
+                noise = 1e-13 * (np.abs(eng.Minv[1 : k + 1, 1 : k + 1]) @ np.abs(eng.mu[idx]))
+                if (np.abs(c) < 1e3 * noise)[unbounded].any():
+                    _, x1, _, z1 = eng.refine(*out)
+                    c = x1[1:]
+                    unbounded &= np.sign(c) == np.sign(out[1][1:])
+                unbounded &= np.abs(c) > noise
             if idx.size > 1 and unbounded.any():
                 dw = eng.weights(x1) - eng.wfix
                 if self._split is not None:
