@@ -189,7 +189,15 @@ def test_prices_csv(capsys, tmp_path):
     assert code == 0, err
     assert "offers only Assumptions" not in out
     code, out, err = run(
-        capsys, "--assets", str(assets), "--prices", str(two), "--inputs-from", "prices"
+        capsys,
+        "--assets",
+        str(assets),
+        "--prices",
+        str(two),
+        "--inputs-from",
+        "prices",
+        "--out",
+        book,
     )
     assert code == 0, err
     assert "    SPY " in out
