@@ -25,7 +25,6 @@ from xlfrontier.workbook import sample_prices
 from xlfrontier.workbook.template import (
     SAMPLE,
     SAMPLE_PRICES,
-    TEMPLATE_FILENAME,
     PricesSheet,
     build_workbook,
     read_prices_csv,
@@ -40,18 +39,6 @@ DATES = [d for d, _ in sample_prices.MONTH_END_PRICES]
 PRICES = np.array([p for _, p in sample_prices.MONTH_END_PRICES], dtype=float)
 LOWER = np.array(SAMPLE_PRICES.min_weights, dtype=float)
 UPPER = np.array(SAMPLE_PRICES.max_weights, dtype=float)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    path = tmp_path_factory.mktemp("prices") / TEMPLATE_FILENAME
-    result = build_workbook(path)
-    return path, result, Book(path)
-
-
-@pytest.fixture(scope="module")
-def book(built):
-    return built[2]
 
 
 def frame() -> pd.DataFrame:

@@ -24,7 +24,6 @@ from xlfrontier.workbook.template import (
     INPUTS_FROM,
     SAMPLE,
     SAMPLE_PRICES,
-    TEMPLATE_FILENAME,
     InputsSheet,
     build_workbook,
     read_prices_csv,
@@ -58,18 +57,6 @@ ROUTE_NAMES = {
     "prices_target",
 }
 USED = ("labels_used", "mu_used", "vol_used", "lower_used", "upper_used", "cov_used")
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    path = tmp_path_factory.mktemp("switch") / TEMPLATE_FILENAME
-    result = build_workbook(path)
-    return path, result, Book(path)
-
-
-@pytest.fixture(scope="module")
-def book(built):
-    return built[2]
 
 
 def prices_problem():

@@ -190,18 +190,6 @@ def calls(formula: str) -> list[tuple[str, int]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    path = tmp_path_factory.mktemp("template") / TEMPLATE_FILENAME
-    result = build_workbook(path)
-    return path, result, Book(path)
-
-
-@pytest.fixture(scope="module")
-def book(built):
-    return built[2]
-
-
 # --------------------------------------------------------------------------------------------
 # Determinism and the committed file
 # --------------------------------------------------------------------------------------------

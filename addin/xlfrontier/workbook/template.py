@@ -235,6 +235,17 @@ _SAMPLE_NOTE = (
 )
 
 
+def _csv_rows(path: Path, argument: str) -> list[list[str]]:
+    """Non-blank rows of a UTF-8 CSV file (a byte-order mark allowed), as text cells."""
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read {path}: {err}", argument) from err
+
+
 def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assumptions:
     """Read assets from a CSV file; the settings (rf, target, points) come from ``base``.
 
@@ -252,14 +263,8 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
         When the file cannot be read or its content does not fit the layout above; the message
         names the row and column.
     """
-    import csv
-
     path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read {path}: {err}", "assets") from err
+    rows = _csv_rows(path, "assets")
     if len(rows) < 3:
         raise InputError(f"{path.name}: need a header row and at least 2 asset rows", "assets")
     names_row = [cell.strip() for cell in rows[0]]
@@ -480,14 +485,8 @@ def read_prices_csv(path: str | Path, base: PriceHistory = SAMPLE_PRICES) -> Pri
         When the file cannot be read or its content does not fit the layout above; the message
         names the row and column.
     """
-    import csv
-
     path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read {path}: {err}", "prices") from err
+    rows = _csv_rows(path, "prices")
     if len(rows) < 4:
         raise InputError(f"{path.name}: need a header row and at least 3 rows of prices", "prices")
     header = [cell.strip() for cell in rows[0]]
