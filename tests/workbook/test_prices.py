@@ -10,12 +10,12 @@ Frontier on these estimates is tested in ``test_switch.py``.
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _edit import set_cell
 from test_template import NS, Book, parse_range
 
 from xlfrontier.core import efficient_frontier
@@ -255,25 +255,6 @@ def test_static_prices_sheet(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 
-def set_text(src: Path, dest: Path, sheet_index: int, cell: str, text: str) -> Path:
-    """Copy ``src`` with one cell replaced by an inline string (a user choosing from a list)."""
-    z = zipfile.ZipFile(src)
-    part = f"xl/worksheets/sheet{sheet_index}.xml"
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
-        for info in z.infolist():
-            data = z.read(info.filename)
-            if info.filename == part:
-                body = data.decode()
-                cell_re = re.compile(rf'<c r="{cell}"( s="\d+")?( t="\w+")?(/>|>.*?</c>)')
-                assert cell_re.search(body), cell
-                body = cell_re.sub(
-                    rf'<c r="{cell}"\1 t="inlineStr"><is><t>{text}</t></is></c>', body, count=1
-                )
-                data = body.encode()
-            out.writestr(zipfile.ZipInfo(info.filename, info.date_time), data)
-    return dest
-
-
 @pytest.mark.parametrize("method", ["sample", "ledoit_wolf", "ledoit_wolf_identity"])
 def test_recalc_with_the_chosen_covariance_method(built, tmp_path, method):
     pytest.importorskip("formulas")
@@ -282,8 +263,7 @@ def test_recalc_with_the_chosen_covariance_method(built, tmp_path, method):
 
     path, _, book = built
     cell = book.names["prices_cov_method"].split("!")[1].replace("$", "")
-    index = book.sheet_names.index("Prices") + 1
-    edited = set_text(path, tmp_path / "edited.xlsx", index, cell, method)
+    edited = set_cell(path, tmp_path / "edited.xlsx", "Prices", cell, method)
     result = recalc_workbook(edited, tmp_path / "out.xlsx")
     assert result.errors == []
     wb = openpyxl.load_workbook(result.path, data_only=True)

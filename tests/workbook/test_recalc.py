@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _edit import set_cell
 
 pytest.importorskip("formulas")
 openpyxl = pytest.importorskip("openpyxl")
@@ -74,24 +75,6 @@ def same(a: object, b: object) -> bool:
 def assert_same_values(a: dict, b: dict) -> None:
     diffs = [(k, a.get(k), b.get(k)) for k in a.keys() | b.keys() if not same(a.get(k), b.get(k))]
     assert diffs == []
-
-
-def set_value(src: Path, dest: Path, sheet: str, cell: str, value: float) -> Path:
-    """Copy ``src`` with one constant changed (a user typing into a cell)."""
-    z = zipfile.ZipFile(src)
-    names = [s.get("name") for s in _sheets(z)]
-    part = f"xl/worksheets/sheet{names.index(sheet) + 1}.xml"
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
-        for info in z.infolist():
-            data = z.read(info.filename)
-            if info.filename == part:
-                text = data.decode()
-                cell_re = re.compile(rf'<c r="{cell}"( s="\d+")?( t="\w+")?(/>|>.*?</c>)')
-                assert cell_re.search(text), cell
-                text = cell_re.sub(rf'<c r="{cell}"\1><v>{value!r}</v></c>', text, count=1)
-                data = text.encode()
-            out.writestr(zipfile.ZipInfo(info.filename, info.date_time), data)
-    return dest
 
 
 def _sheets(z: zipfile.ZipFile):
@@ -222,7 +205,7 @@ def test_round_trip_keeps_the_package(template, round_trip):
 
 
 def test_changed_inputs_are_recalculated(template, tmp_path):
-    edited = set_value(template, tmp_path / "edited.xlsx", "Inputs", "C6", 0.07)  # target
+    edited = set_cell(template, tmp_path / "edited.xlsx", "Inputs", "C6", 0.07)  # target
     result = recalc_workbook(edited, tmp_path / "edited_out.xlsx")
     assert result.errors == []
     wb = openpyxl.load_workbook(result.path, data_only=True)
@@ -237,7 +220,7 @@ def test_changed_inputs_are_recalculated(template, tmp_path):
 
 
 def test_more_frontier_points_resize_the_spill_names_and_charts(template, tmp_path):
-    edited = set_value(template, tmp_path / "points.xlsx", "Inputs", "C7", 40.0)
+    edited = set_cell(template, tmp_path / "points.xlsx", "Inputs", "C7", 40.0)
     result = recalc_workbook(edited, tmp_path / "points_out.xlsx")
     assert result.errors == []
     assert result.resized == ["Frontier!B37: B37:N62 -> B37:N77"]
@@ -265,7 +248,7 @@ def test_more_frontier_points_resize_the_spill_names_and_charts(template, tmp_pa
 
 
 def test_fewer_points_clear_the_old_rows(template, tmp_path):
-    edited = set_value(template, tmp_path / "few.xlsx", "Inputs", "C7", 5.0)
+    edited = set_cell(template, tmp_path / "few.xlsx", "Inputs", "C7", 5.0)
     result = recalc_workbook(edited, tmp_path / "few_out.xlsx")
     assert result.resized == ["Frontier!B37: B37:N62 -> B37:N42"]
     ws = openpyxl.load_workbook(result.path, data_only=True)["Frontier"]
@@ -275,7 +258,7 @@ def test_fewer_points_clear_the_old_rows(template, tmp_path):
 
 
 def test_blocked_spill_says_so(template, tmp_path):
-    blocked = set_value(template, tmp_path / "blocked.xlsx", "Inputs", "C7", 40.0)
+    blocked = set_cell(template, tmp_path / "blocked.xlsx", "Inputs", "C7", 40.0)
     # Something typed just below the table (a cell XlsxWriter left empty: add it).
     z = zipfile.ZipFile(blocked)
     out = tmp_path / "blocked2.xlsx"

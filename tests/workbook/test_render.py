@@ -253,7 +253,8 @@ def values_only(src: Path, dest: Path) -> Path:
 def switched_render(tmp_path_factory) -> Path:
     """The live template, 'Inputs from' set to Prices, recalculated, values only, rendered."""
     pytest.importorskip("formulas")
-    from test_switch import cell_of, set_cell
+    from _edit import set_cell
+    from test_switch import cell_of
     from test_template import Book
 
     from xlfrontier.workbook.recalc import recalc_workbook

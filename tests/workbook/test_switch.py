@@ -9,12 +9,12 @@ the cell to Prices and back and compare with the core run directly on the estima
 from __future__ import annotations
 
 import re
-import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _edit import set_cell
 from test_template import NS, Book, parse_range
 
 from xlfrontier.core import efficient_frontier, global_min_variance, max_sharpe, min_variance
@@ -250,26 +250,6 @@ def test_bad_inputs_from(tmp_path):
 # --------------------------------------------------------------------------------------------
 # Recalculation: flip the switch
 # --------------------------------------------------------------------------------------------
-
-
-def set_cell(src: Path, dest: Path, sheet: str, cell: str, value: str | float) -> Path:
-    """Copy ``src`` with one input cell changed, as a user typing or choosing from a list."""
-    z = zipfile.ZipFile(src)
-    part = f"xl/worksheets/sheet{Book(src).sheet_names.index(sheet) + 1}.xml"
-    if isinstance(value, str):
-        new = rf'<c r="{cell}"\1 t="inlineStr"><is><t>{value}</t></is></c>'
-    else:
-        new = rf'<c r="{cell}"\1><v>{value!r}</v></c>'
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
-        for info in z.infolist():
-            data = z.read(info.filename)
-            if info.filename == part:
-                body = data.decode()
-                cell_re = re.compile(rf'<c r="{cell}"( s="\d+")?( t="\w+")?(/>|>.*?</c>)')
-                assert cell_re.search(body), cell
-                data = cell_re.sub(new, body, count=1).encode()
-            out.writestr(zipfile.ZipInfo(info.filename, info.date_time), data)
-    return dest
 
 
 def recalc(path: Path, out: Path):
