@@ -1,7 +1,8 @@
-"""Edit one cell of a saved workbook, as a user would, for recalculation tests."""
+"""Edit one cell of a saved workbook, as a user would, and read back its stored values."""
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from pathlib import Path
@@ -34,3 +35,30 @@ def set_cell(src: Path, dest: Path, sheet: str, cell: str, value: str | float) -
                 data = cell_re.sub(new, body, count=1).encode()
             out.writestr(zipfile.ZipInfo(info.filename, info.date_time), data)
     return dest
+
+
+def values(path: Path) -> dict[tuple[str, str], object]:
+    """Every stored (cached) cell value: ``{(sheet, "B7"): value}``."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, data_only=True)
+    return {
+        (ws.title, c.coordinate): c.value
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.value is not None
+    }
+
+
+def same(a: object, b: object) -> bool:
+    """Equal, numbers to a relative 1e-9 (recalculation may reorder floating-point sums)."""
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def assert_same_values(a: dict, b: dict) -> None:
+    """Two :func:`values` maps hold the same cells with the same values."""
+    diffs = [(k, a.get(k), b.get(k)) for k in a.keys() | b.keys() if not same(a.get(k), b.get(k))]
+    assert diffs == []

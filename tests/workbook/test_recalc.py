@@ -11,14 +11,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import math
 import re
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _edit import set_cell
+from _edit import assert_same_values, set_cell, values
 
 pytest.importorskip("formulas")
 openpyxl = pytest.importorskip("openpyxl")
@@ -42,17 +41,6 @@ def template(tmp_path_factory) -> Path:
     return path
 
 
-def values(path: Path) -> dict[tuple[str, str], object]:
-    wb = openpyxl.load_workbook(path, data_only=True)
-    return {
-        (ws.title, c.coordinate): c.value
-        for ws in wb.worksheets
-        for row in ws.iter_rows()
-        for c in row
-        if c.value is not None
-    }
-
-
 def formula_cells(path: Path) -> dict[tuple[str, str], str]:
     wb = openpyxl.load_workbook(path)
     out = {}
@@ -64,17 +52,6 @@ def formula_cells(path: Path) -> dict[tuple[str, str], str]:
                 if isinstance(text, str) and text.startswith("="):
                     out[(ws.title, c.coordinate)] = text
     return out
-
-
-def same(a: object, b: object) -> bool:
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    return a == b
-
-
-def assert_same_values(a: dict, b: dict) -> None:
-    diffs = [(k, a.get(k), b.get(k)) for k in a.keys() | b.keys() if not same(a.get(k), b.get(k))]
-    assert diffs == []
 
 
 def _sheets(z: zipfile.ZipFile):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _edit import set_cell
+from _edit import assert_same_values, set_cell, values
 from test_template import NS, Book, parse_range
 
 from xlfrontier.core import efficient_frontier, global_min_variance, max_sharpe, min_variance
@@ -259,28 +259,6 @@ def recalc(path: Path, out: Path):
     return recalc_workbook(path, out)
 
 
-def stored(path: Path) -> dict[tuple[str, str], object]:
-    openpyxl = pytest.importorskip("openpyxl")
-    wb = openpyxl.load_workbook(path, data_only=True)
-    return {
-        (ws.title, c.coordinate): c.value
-        for ws in wb.worksheets
-        for row in ws.iter_rows()
-        for c in row
-        if c.value is not None
-    }
-
-
-def assert_same_values(a: dict, b: dict) -> None:
-    def same(x, y) -> bool:
-        if isinstance(x, float) and isinstance(y, float):
-            return abs(x - y) <= 1e-9 * max(1.0, abs(x))
-        return x == y
-
-    diffs = [(k, a.get(k), b.get(k)) for k in a.keys() | b.keys() if not same(a.get(k), b.get(k))]
-    assert diffs == []
-
-
 @pytest.fixture(scope="module")
 def switched(built, tmp_path_factory):
     """The template with 'Inputs from' set to Prices, recalculated."""
@@ -359,7 +337,7 @@ def test_switched_charts_show_the_tickers_and_the_estimates(switched):
 def test_switched_workbook_equals_one_built_on_prices(switched, tmp_path):
     result, _ = switched
     build_workbook(tmp_path / "prices.xlsx", inputs_from="Prices")
-    assert_same_values(stored(tmp_path / "prices.xlsx"), stored(result.path))
+    assert_same_values(values(tmp_path / "prices.xlsx"), values(result.path))
 
 
 def test_switching_back_gives_the_assumptions_results(built, switched, tmp_path):
@@ -370,7 +348,7 @@ def test_switching_back_gives_the_assumptions_results(built, switched, tmp_path)
     )
     again = recalc(back, tmp_path / "back_out.xlsx")
     assert again.errors == []
-    assert_same_values(stored(path), stored(again.path))
+    assert_same_values(values(path), values(again.path))
 
 
 @pytest.mark.parametrize(
