@@ -786,9 +786,10 @@ def test_long_only_rank_two_covariance():
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_locate_many_matches_locate(seed):
-    """The vectorised segment lookup used by ``sample`` agrees with the scalar one everywhere:
-    repeated values (flat segments), a later start corner, targets outside the range, a ray."""
+def test_segment_lookup(seed):
+    """The segment lookup behind ``sample``, ``at_return`` and ``min_variance`` interpolates
+    each target exactly: repeated values (flat segments), a later start corner, targets
+    outside the range, a ray; the scalar and the vectorised lookups give the same answer."""
     from xlfrontier.core.frontier import locate, locate_many
 
     rng = np.random.default_rng(seed)
@@ -800,6 +801,21 @@ def test_locate_many_matches_locate(seed):
         [values, rng.uniform(values[0] - 1.0, values[-1] + 1.0, size=30), [values[-1] + 0.5]]
     )
     ks, lam = locate_many(values, k0, xs, rate)
+    last = m - 1
     for x, k, lm in zip(xs, ks, lam, strict=True):
-        k_ref, lam_ref = locate(values, k0, float(x), rate)
-        assert (k, lm) == (k_ref, lam_ref), (x, k, lm, k_ref, lam_ref)
+        assert (k, lm) == locate(values, k0, float(x), rate)
+        if last == k0 or x >= values[last]:  # the last corner, or the ray beyond it
+            assert k == last
+            assert lm == (0.0 if rate is None else (x - values[last]) / rate)
+            continue
+        assert k0 <= k < last
+        assert 0.0 <= lm <= 1.0
+        lo, hi = values[k], values[k + 1]
+        if x < values[k0]:  # below the start: clamped to it
+            assert (k, lm) == (k0, 0.0)
+        elif hi > lo:
+            assert lo <= x <= hi
+            assert lo + lm * (hi - lo) == pytest.approx(x, abs=1e-15)
+        else:
+            assert lm == 0.0
+            assert x == lo

@@ -349,6 +349,11 @@ class PathSolver:
         return out
 
     # --------------------------------------------------------------- direct solves
+    def _pdas(self, lin, A, b):
+        """:func:`pdas` on the unscaled Σ (the method is scale-free), with its Cholesky factor."""
+        p = self.p
+        return pdas(p.cov, lin, A, b, p.lower, p.upper, chol=p.chol, long_only=p.long_only)
+
     def direct(
         self,
         objective: str,
@@ -360,7 +365,6 @@ class PathSolver:
 
         Give ``target`` (a return) or ``t`` (a risk tolerance, 0 for the GMV portfolio).
         """
-        # Unscaled Σ: the method is scale-free, and Σ's Cholesky factor from validation applies.
         p, n = self.p, self.p.n
         if target is not None:
             if self.flat:
@@ -369,32 +373,14 @@ class PathSolver:
             A[0] = 1.0
             A[1] = self._mu_hat
             r_hat = (target - self.mu_c) / self.s_mu
-            out = pdas(
-                p.cov,
-                None,
-                A,
-                np.array([1.0, r_hat]),
-                p.lower,
-                p.upper,
-                chol=p.chol,
-                long_only=p.long_only,
-            )
+            out = self._pdas(None, A, np.array([1.0, r_hat]))
             if out is None:
                 return None
             w, nu, state = out
             t_orig = float(nu[1]) / self.s_mu
         else:
             lin = None if t == 0.0 else (float(t) * self.s_mu) * self._mu_hat
-            out = pdas(
-                p.cov,
-                lin,
-                np.ones((1, n)),
-                np.ones(1),
-                p.lower,
-                p.upper,
-                chol=p.chol,
-                long_only=p.long_only,
-            )
+            out = self._pdas(lin, np.ones((1, n)), np.ones(1))
             if out is None:
                 return None
             w, _, state = out
@@ -408,23 +394,13 @@ class PathSolver:
         Only for the default bounds (``0 ≤ w``, no upper bound), where ``y ≥ 0`` is a box.
         """
         p = self.p
-        if (p.lower != 0.0).any() or np.isfinite(p.upper).any():
+        if not p.long_only:
             return None
         excess = p.mu - rf
         s_e = float(np.abs(excess).max())
         if s_e <= 0:
             return None
-        e_hat = excess / s_e
-        out = pdas(
-            p.cov,
-            None,
-            e_hat[None, :],
-            np.ones(1),
-            p.lower,
-            p.upper,
-            chol=p.chol,
-            long_only=p.long_only,
-        )
+        out = self._pdas(None, (excess / s_e)[None, :], np.ones(1))
         if out is None:
             return None
         y, nu, state = out

@@ -293,7 +293,8 @@ def validate_problem(
         m = as_vector(mu, "mu")
         c = as_covariance(cov, n=m.size, check_psd=False, copy=copy)
     chol = check_psd_matrix(c) if check_psd else None
-    if _is_default(lower, 0.0) and _is_default(upper, np.inf):
-        return Problem(m, c, np.zeros(m.size), np.full(m.size, np.inf), chol, True)
     lo, up = as_bounds(lower, upper, m.size)
-    return Problem(m, c, lo, up, chol, not lo.any() and bool(np.isposinf(up).all()))
+    long_only = (_is_default(lower, 0.0) and _is_default(upper, np.inf)) or (
+        not lo.any() and bool(np.isposinf(up).all())
+    )
+    return Problem(m, c, lo, up, chol, long_only)

@@ -62,13 +62,8 @@ def locate(values, k0: int, x: float, ray_rate: float | None) -> tuple[int, floa
     ``values`` are non-decreasing from corner ``k0``. Past the last corner ``λ`` is Δt on the
     ray, along which ``values`` grow at ``ray_rate`` per unit ``t`` (None: no ray).
     """
-    last = values.size - 1
-    if x >= values[last] or last == k0:
-        return last, (0.0 if ray_rate is None else (x - values[last]) / ray_rate)
-    k = int(np.searchsorted(values[k0:], x, side="right")) - 1 + k0
-    k = min(max(k, k0), last - 1)
-    dv = values[k + 1] - values[k]
-    return k, (0.0 if dv <= 0 else min(max((x - values[k]) / dv, 0.0), 1.0))
+    ks, lam = locate_many(values, k0, np.array([float(x)]), ray_rate)
+    return int(ks[0]), float(lam[0])
 
 
 def locate_many(values, k0: int, xs, ray_rate: float | None):
