@@ -543,7 +543,9 @@ def test_riskless_assets_on_singular_cov(name):
     best_riskless = -lp.fun if lp.status == 0 else -INF
     for rf in (0.0, 0.1, 0.3):
         if rf >= 0.25:
-            with pytest.raises(NoPositiveExcessReturnError):
+            with pytest.raises(
+                NoPositiveExcessReturnError, match="earns more than the risk-free rate"
+            ):
                 max_sharpe(mu, cov, rf)
         elif best_riskless > rf:
             with pytest.raises(InputError, match="riskless"):
