@@ -463,3 +463,40 @@ def test_max_return_consistent_with_frontier(case, frontiers):
         np.testing.assert_allclose(
             res.weights, ef.corner_weights[-1], rtol=0, atol=SAME_W * _w_scale(res.weights)
         )
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_long_only_snap_matches_general_snap(seed):
+    # The long-only fast path of the weight cleaning (single results and frontier samples)
+    # must give what the general one gives with the default bounds 0 ≤ w < inf.
+    from xlfrontier.core._path import snap_long_only, snap_to_bounds
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 12))
+    w = rng.dirichlet(np.ones(n), size=6)
+    dust = rng.random((6, n)) < 0.4
+    w[dust] = rng.normal(scale=1e-13, size=dust.sum())  # rounding dust around 0, both signs
+    w[0] = 0.0  # a row with no free weight at all
+    state = np.where(rng.random((6, n)) < 0.2, -1, 0).astype(np.int8)
+    lo, up = np.zeros(n), np.full(n, np.inf)
+    fast = snap_long_only(w, state)
+    slow = snap_to_bounds(w, lo, up, state)
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-15)
+    for row in range(w.shape[0]):  # one portfolio at a time, as PathSolver.result uses it
+        for a, b in zip(snap_long_only(w[row], state[row]), fast, strict=True):
+            np.testing.assert_allclose(a, b[row], rtol=0, atol=1e-15)  # summation order only
+
+
+def test_snap_keeps_a_vertex_on_its_bounds():
+    # Regression: cleaning several portfolios at once gave the rounding of a portfolio with
+    # every asset at a bound (a vertex) to its first asset, pushing it past its bound, as
+    # soon as another portfolio had a free asset.
+    from xlfrontier.core._path import snap_to_bounds
+
+    lo, up = np.zeros(3), np.array([0.5, 0.5, 1.0])
+    w = np.array([[0.5 + 3e-13, 0.5 + 1e-13, 0.0], [0.5, 0.25, 0.25]])
+    out, at_lower, at_upper = snap_to_bounds(w, lo, up)
+    np.testing.assert_array_equal(out[0], [0.5, 0.5, 0.0])
+    assert at_upper[0, :2].all() and at_lower[0, 2]
+    np.testing.assert_array_equal(out[1], w[1])

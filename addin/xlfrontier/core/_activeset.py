@@ -104,7 +104,16 @@ class Engine:
         self._any_up = bool(np.isfinite(upper).any())
         self._any_lo = bool(np.isfinite(lower).any())
         self.Minv = np.zeros((n + 1, n + 1))  # inverse of K_F in its leading (k+1) block
-        self.R = np.zeros((n, n))  # R[p] = Σ[free[p]]: rows of the free assets, in order
+        # K_F's rows extended to every asset: Ra[0] = 1 (the budget row), Ra[p+1] = Σ[free[p]];
+        # then x @ Ra[:k+1] gives y + Σ_{:,F} w_F for all assets in one product.
+        self.Ra = np.zeros((n + 1, n))
+        self.Ra[0] = 1.0
+        self.R = self.Ra[1:]  # a view: R[p] = Σ[free[p]]
+        # Right-hand sides of K_F x = b, as rows: (budget, −(Σ wfix)_F) and (0, μ_F).
+        self.Bt = np.zeros((2, n + 1))
+        self._rhs_stale = False  # fixed values moved: Bt[0] needs a refresh
+        self._wfix_zero = True  # every fixed weight is 0 (long-only): Σ wfix = 0
+        self._idx = np.zeros(n, dtype=np.intp)  # free assets as an index array, in order
         self.free: list[int] = []
         self.state = np.full(n, -1, dtype=np.int8)
         self.wfix = np.zeros(n)  # values of the assets at a bound (0 for free ones)
@@ -122,15 +131,28 @@ class Engine:
         if value != old:
             self.sw_fix += self.S[:, i] * (value - old)
             self.budget -= value - old
+            self._rhs_stale = True
+            if value != 0.0:
+                self._wfix_zero = False
         self.wfix[i] = value
         self.state[i] = side
+
+    def _sync(self) -> None:
+        """Rebuild the index array and right-hand sides from ``free``, ``wfix`` and ``sw_fix``."""
+        k = len(self.free)
+        idx = self._idx[:k]
+        idx[:] = self.free
+        self.Bt[0, 0] = self.budget
+        self.Bt[0, 1 : k + 1] = -self.sw_fix[idx]
+        self.Bt[1, 0] = 0.0
+        self.Bt[1, 1 : k + 1] = self.mu[idx]
+        self._rhs_stale = False
+        self._wfix_zero = not self.wfix.any()
 
     def _border(self, i: int) -> tuple[NDArray[np.float64], float, float]:
         """Return ``v = K_F⁻¹ k_i``, the Schur complement ``s`` and its noise scale."""
         k = len(self.free)
-        kv = np.empty(k + 1)
-        kv[0] = 1.0
-        kv[1:] = self.R[:k, i]
+        kv = self.Ra[: k + 1, i]  # (1, Σ_Fi)
         v = self.Minv[: k + 1, : k + 1] @ kv
         s = self.S[i, i] - kv @ v
         # |v| bounds the rounding of v itself: with a riskless combination in the free set
@@ -149,7 +171,10 @@ class Engine:
         M[: k + 1, k + 1] = -vs
         M[k + 1, : k + 1] = -vs
         M[k + 1, k + 1] = 1.0 / s
-        self.R[k] = self.S[i]
+        self.Ra[k + 1] = self.S[i]
+        self.Bt[0, k + 1] = -self.sw_fix[i]
+        self.Bt[1, k + 1] = self.mu[i]
+        self._idx[k] = i
         self.free.append(i)
         self._set_fixed(i, 0.0, 0)
         self._after_change()
@@ -164,15 +189,16 @@ class Engine:
         piv = Mk[q, q]
         if piv == 0.0:
             raise SolverError("singular working set while removing an asset")
-        # Rank-one downdate eliminating q; the last row/column then moves into its place.
+        # Rank-one downdate eliminating q; the last row/column then moves into its place
+        # (what is left beyond the new leading block is never read).
         Mk -= Mk[:, q, None] * (Mk[q] / piv)
         if q != r:
             Mk[q] = Mk[r]
             Mk[:, q] = Mk[:, r]
-            self.R[p] = self.R[last]
+            self.Ra[q] = self.Ra[r]
+            self.Bt[:, q] = self.Bt[:, r]
             self.free[p] = self.free[last]
-        Mk[r] = 0.0
-        Mk[:, r] = 0.0
+            self._idx[p] = self._idx[last]
         self.free.pop()
         self._set_fixed(i, value, side)
         self._after_change()
@@ -205,8 +231,20 @@ class Engine:
         self.sw_fix = self.S @ self.wfix
         self.budget = 1.0 - float(self.wfix.sum())
         self._changes = 0
+        self._sync()
 
     # ------------------------------------------------------------------ solutions
+    def _solve(self) -> tuple[NDArray[np.float64], ...]:
+        """:meth:`solve` with ``x`` as one (2, k+1) array: rows ``x0`` and ``x1``."""
+        k1 = len(self.free) + 1
+        if self._rhs_stale:
+            self._sync()
+        # K_F⁻¹ is symmetric: xᵀ = Bᵀ K_F⁻¹ gives both parts as contiguous rows.
+        x = self.Bt[:, :k1] @ self.Minv[:k1, :k1]
+        zt = x @ self.Ra[:k1]  # (2, n): y + Σ_{:,F} w_F for both parts
+        z0 = zt[0] if self._wfix_zero else zt[0] + self.sw_fix
+        return x, z0, zt[1] - self.mu
+
     def solve(self) -> tuple[NDArray[np.float64], ...]:
         """Affine solution on the current free set.
 
@@ -217,18 +255,8 @@ class Engine:
         z0, z1 : ndarray of shape (n,)
             Multipliers ``z(t) = Σw(t) − tμ + y(t)`` for every asset (≈0 on free ones).
         """
-        k = len(self.free)
-        idx = np.asarray(self.free, dtype=np.intp)
-        Mk = self.Minv[: k + 1, : k + 1]
-        rhs = np.zeros((k + 1, 2))
-        rhs[0, 0] = self.budget
-        rhs[1:, 0] = -self.sw_fix[idx]
-        rhs[1:, 1] = self.mu[idx]
-        x = Mk @ rhs
-        sw = x[1:].T @ self.R[:k]  # (2, n): Σ_{:,F} w_F for both parts
-        z0 = self.sw_fix + sw[0] + x[0, 0]
-        z1 = sw[1] - self.mu + x[0, 1]
-        return x[:, 0], x[:, 1], z0, z1
+        x, z0, z1 = self._solve()
+        return x[0], x[1], z0, z1
 
     def refine(self, x0, x1, z0, z1) -> tuple[NDArray[np.float64], ...]:
         """One step of iterative refinement of :meth:`solve`'s output (same layout).
@@ -238,32 +266,33 @@ class Engine:
         are at hand: the budget rows and the multipliers of the free assets.
         """
         k = len(self.free)
-        idx = np.asarray(self.free, dtype=np.intp)
-        r = np.empty((k + 1, 2))
-        r[0] = self.budget - x0[1:].sum(), -x1[1:].sum()
-        r[1:, 0] = -z0[idx]
-        r[1:, 1] = -z1[idx]
-        dx = self.Minv[: k + 1, : k + 1] @ r
-        dsw = dx[1:].T @ self.R[:k]
-        return x0 + dx[:, 0], x1 + dx[:, 1], z0 + dsw[0] + dx[0, 0], z1 + dsw[1] + dx[0, 1]
+        idx = self._idx[:k]
+        r = np.empty((2, k + 1))
+        r[0, 0] = self.budget - x0[1:].sum()
+        r[1, 0] = -x1[1:].sum()
+        r[0, 1:] = -z0[idx]
+        r[1, 1:] = -z1[idx]
+        dx = r @ self.Minv[: k + 1, : k + 1]
+        dsw = dx[:, 1:] @ self.R[:k]
+        return x0 + dx[0], x1 + dx[1], z0 + dsw[0] + dx[0, 0], z1 + dsw[1] + dx[1, 0]
 
     def residual(self) -> float:
         """Relative residual of the current KKT solution, recomputed from ``Σ`` (a check)."""
         k = len(self.free)
-        idx = np.asarray(self.free, dtype=np.intp)
-        x0, x1, _, _ = self.solve()
-        S_ff = self.S[np.ix_(idx, idx)]
-        worst = 0.0
-        for x, rhs_w, rhs_b in ((x0, -self.sw_fix[idx], self.budget), (x1, self.mu[idx], 0.0)):
-            r_w = S_ff @ x[1:] + x[0] - rhs_w
-            r_b = x[1:].sum() - rhs_b
-            scale = (
-                1.0
-                + float(np.abs(x).max(initial=0.0)) * (1.0 + float(np.abs(S_ff).max(initial=0.0)))
-                + float(np.abs(rhs_w).max(initial=0.0))
-            )
-            worst = max(worst, float(np.abs(r_w).max(initial=0.0)) / scale, abs(r_b) / scale)
-        return worst if k else 0.0
+        if not k:
+            return 0.0
+        idx = self._idx[:k]
+        x, _, _ = self._solve()
+        rhs = self.Bt[:, : k + 1]
+        S_ff = self.R[:k, idx]
+        r_w = x[:, 1:] @ S_ff + x[:, :1] - rhs[:, 1:]  # (2, k); S_ff is symmetric
+        r_b = x[:, 1:].sum(axis=1) - rhs[:, 0]
+        scale = (
+            1.0
+            + np.abs(x).max(axis=1) * (1.0 + float(np.abs(S_ff).max()))
+            + np.abs(rhs[:, 1:]).max(axis=1)
+        )
+        return float((np.maximum(np.abs(r_w).max(axis=1), np.abs(r_b)) / scale).max())
 
     def weights(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         """Full weight vector for the free-set solution ``x`` (``x = x0 + t·x1``)."""
@@ -274,11 +303,13 @@ class Engine:
 
     def corner(self, t: float, x0, x1, z0, z1) -> Corner:
         """Snapshot the path at ``t`` on the current segment."""
+        k = len(self.free)
         w = self.wfix.copy()
-        if self.free:
-            w[np.asarray(self.free, dtype=np.intp)] = x0[1:] + t * x1[1:]
-        # Σw = z − y + tμ on every asset (z = Σw − tμ + y).
-        sw = (z0 - x0[0]) + t * (z1 + self.mu - x1[0])
+        wf = x0[1:] + t * x1[1:]
+        w[self._idx[:k]] = wf
+        sw = wf @ self.R[:k]
+        if not self._wfix_zero:
+            sw += self.sw_fix
         return Corner(t, w, sw, self.state.copy())
 
     # ------------------------------------------------------------------ start
@@ -335,6 +366,7 @@ class Engine:
         self.free.append(absorber)
         self.state[absorber] = 0
         self.wfix[absorber] = 0.0
+        self._sync()
         for i in unbounded[1:]:
             v, s, noise = self._border(i)
             if s > noise:
@@ -460,6 +492,7 @@ class Engine:
                 self.R[0] = self.S[i]
                 self.Minv[:2, :2] = [[-self.S[i, i], 1.0], [1.0, 0.0]]
                 self._set_fixed(i, 0.0, 0)
+                self._sync()
                 return
             self.remove(block, bval, bside)
             self._set_fixed(i, float(w[i]), side)  # interior for now: freed just below
@@ -484,49 +517,62 @@ class Engine:
         """
         max_events = max_events or 20 * self.n + 200
         t = t0
-        x0, x1, z0, z1 = self.solve()
-        corners = [self.corner(t, x0, x1, z0, z1)]
+        x, z0, z1 = self._solve()
+        corners = [self.corner(t, x[0], x[1], z0, z1)]
         err = np.seterr(divide="ignore", invalid="ignore")
         try:
-            return self._trace(t, x0, x1, z0, z1, corners, stop, max_events)
+            return self._trace(t, x, z0, z1, corners, stop, max_events)
         finally:
             np.seterr(**err)
 
-    def _trace(self, t, x0, x1, z0, z1, corners, stop, max_events) -> list[Corner]:
+    def _trace(self, t, x, z0, z1, corners, stop, max_events) -> list[Corner]:
         lo, up = self.lo, self.up
         any_up, any_lo = self._any_up, self._any_lo
+        lo_zero = any_lo and not lo.any()  # long-only: the lower bound test is −w/c
         inf = np.inf
+        # Fresh ±inf vectors by copying (np.full costs more than the copy on small sizes).
+        pos_inf, neg_inf = np.full(self.n, inf), np.full(self.n, -inf)
+        amax = np.maximum.reduce
         for _ in range(max_events):
             if stop is not None and stop(corners[-1]):
                 return corners
-            idx = np.asarray(self.free, dtype=np.intp)
-            wf0, cf = x0[1:], x1[1:]
-            if idx.size == 1:
+            k = len(self.free)
+            idx = self._idx[:k]
+            wf0, cf = x[0, 1:], x[1, 1:]
+            if k == 1:
                 cf = np.zeros(1)  # a lone free asset is pinned by the budget: rounding only
-            tol_c = 1e-12 * max(1.0, float(np.abs(cf).max(initial=0.0)))
-            tol_z = 1e-12 * max(1.0, float(np.abs(z1).max()))
+            tol_c = 1e-12 * max(1.0, float(amax(np.abs(cf))))
+            tol_z = 1e-12 * max(1.0, float(amax(np.abs(z1))))
             st = self.state
             # The first event: a free asset reaching a bound (up, then down: ties keep this
             # order) or an asset at a bound whose multiplier changes sign. Only the kinds of
-            # bound that exist are tested (long-only: lower bounds only).
+            # bound that exist are tested (long-only: lower bounds only). Candidates that
+            # cannot happen get t = inf (stored negated where argmax picks the first).
             end = None
             t_e, kind, pos = inf, -1, -1
             if any_up:
-                cand = np.where(cf > tol_c, (up[idx] - wf0) / cf, inf)
+                cand = np.divide(up[idx] - wf0, cf, out=pos_inf[:k].copy(), where=cf > tol_c)
                 j = int(cand.argmin())
                 t_e, kind, pos = float(cand[j]), 0, j
             if any_lo:
-                cand = np.where(cf < -tol_c, (lo[idx] - wf0) / cf, inf)
-                j = int(cand.argmin())
-                if cand[j] < t_e:
-                    t_e, kind, pos = float(cand[j]), 1, j
+                down = cf < -tol_c
+                if lo_zero:
+                    cand = np.divide(wf0, cf, out=neg_inf[:k].copy(), where=down)
+                    j = int(cand.argmax())
+                    t_j = -float(cand[j])
+                else:
+                    cand = np.divide(lo[idx] - wf0, cf, out=pos_inf[:k].copy(), where=down)
+                    j = int(cand.argmin())
+                    t_j = float(cand[j])
+                if t_j < t_e:
+                    t_e, kind, pos = t_j, 1, j
             leaving = (st == -1) & (z1 < -tol_z)
             if any_up:
                 leaving |= (st == 1) & (z1 > tol_z)
-            cand = np.where(leaving, -z0 / z1, inf)
-            j = int(cand.argmin())
-            if cand[j] < t_e:
-                t_e, kind, pos = float(cand[j]), 2, j
+            cand = np.divide(z0, z1, out=neg_inf.copy(), where=leaving)
+            j = int(cand.argmax())
+            if -cand[j] < t_e:
+                t_e, kind, pos = -float(cand[j]), 2, j
             if not t_e < inf:
                 return corners  # no further event: the last corner is the end of the path
             t_e = max(t_e, t)
@@ -539,12 +585,12 @@ class Engine:
                 if s > noise:
                     # The corner is the end of the old segment, where i sits exactly on its
                     # bound; the new working set's solution at t_e can be ill-conditioned in t.
-                    end = self.corner(t_e, x0, x1, z0, z1)
+                    end = self.corner(t_e, x[0], x[1], z0, z1)
                     self.add(i, v, s)
                 else:
                     # Zero-curvature move at t = t_e: record every kink, with i (and the
                     # assets still free) between bounds on the segments in between.
-                    w = self.corner(t_e, x0, x1, z0, z1).w.copy()
+                    w = self.corner(t_e, x[0], x[1], z0, z1).w.copy()
 
                     def record(w_now, i_moving, t_now=t_e):
                         state = self.state.copy()
@@ -553,19 +599,19 @@ class Engine:
 
                     self._null_step(i, v, w, record)
             t = t_e
-            x0, x1, z0, z1 = self.solve()
+            x, z0, z1 = self._solve()
             entered = kind == 2 and self.state[pos] == 0 and end is not None
             # The budget row is a cheap O(k) probe of drift in the updated inverse.
-            drift = abs(float(x0[1:].sum()) - self.budget) + abs(float(x1[1:].sum())) * max(
-                1.0, abs(t)
-            )
-            if drift > 1e-14 and drift > 1e-14 * (1.0 + float(np.abs(x0[1:]).max(initial=0.0))):
+            s0, s1 = x[:, 1:].sum(axis=1).tolist()
+            drift = abs(s0 - self.budget) + abs(s1) * max(1.0, abs(t))
+            if drift > 1e-14 and drift > 1e-14 * (1.0 + float(amax(np.abs(x[0, 1:])))):
                 self.refactor()
                 x0, x1, z0, z1 = self.refine(*self.solve())
+                x = np.array([x0, x1])
             if entered:  # the end of the old segment, with the new working set
                 corners.append(Corner(t, end.w, end.sw, self.state.copy()))
             else:
-                corners.append(self.corner(t, x0, x1, z0, z1))
+                corners.append(self.corner(t, x[0], x[1], z0, z1))
         raise SolverError("frontier tracing did not terminate (cycling)")
 
 

@@ -85,24 +85,29 @@ def snap_to_bounds(w, lo, up, state=None):
     snapped = np.where(at_lower, lo0, np.where(at_upper, up0, w))
     moved = (snapped - w).sum(axis=-1)
     free = ~(at_lower | at_upper)
-    if free.any():
-        big = np.argmax(np.where(free, np.abs(w), -1.0), axis=-1)
-        if snapped.ndim == 1:
+    big = np.argmax(np.where(free, np.abs(w), -1.0), axis=-1)
+    if snapped.ndim == 1:
+        if free.any():
             snapped[big] -= moved
-        else:
-            snapped[np.arange(snapped.shape[0]), big] -= moved
+    else:  # a portfolio with every asset at a bound (a vertex) keeps its bounds exactly
+        snapped[np.arange(snapped.shape[0]), big] -= np.where(free.any(axis=1), moved, 0.0)
     return snapped + 0.0, at_lower, at_upper
 
 
-def _snap_long_only(w, state):
-    """:func:`snap_to_bounds` for one portfolio with the default bounds ``0 ≤ w``."""
+def snap_long_only(w, state):
+    """:func:`snap_to_bounds` for the default bounds ``0 ≤ w`` (one or several portfolios)."""
     aw = np.abs(w)
     at_lower = (state == -1) | (aw <= _SNAP)
     snapped = np.where(at_lower, 0.0, w)
-    moved = float(w[at_lower].sum())
-    if moved != 0.0 and not at_lower.all():
-        snapped[np.argmax(np.where(at_lower, -1.0, aw))] += moved
-    return snapped + 0.0, at_lower, np.zeros(w.shape[0], dtype=bool)
+    if w.ndim == 1:
+        moved = float(w[at_lower].sum())
+        if moved != 0.0 and not at_lower.all():
+            snapped[np.argmax(np.where(at_lower, -1.0, aw))] += moved
+    else:
+        moved = np.where(at_lower, w, 0.0).sum(axis=1)
+        big = np.argmax(np.where(at_lower, -1.0, aw), axis=1)
+        snapped[np.arange(w.shape[0]), big] += np.where(at_lower.all(axis=1), 0.0, moved)
+    return snapped + 0.0, at_lower, np.zeros(w.shape, dtype=bool)
 
 
 def gmv_index(br: Branch, ps: PathSolver) -> int:
@@ -465,7 +470,7 @@ class PathSolver:
         p = self.p
         lo, up, mu = p.lower, p.upper, p.mu
         if p.long_only:
-            w, at_lower, at_upper = _snap_long_only(w, state)
+            w, at_lower, at_upper = snap_long_only(w, state)
         else:
             w, at_lower, at_upper = snap_to_bounds(w, lo, up, state)
         var = max(float(w @ sw), 0.0)

@@ -8,7 +8,13 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from xlfrontier.core._path import Branch, PathSolver, gmv_index, snap_to_bounds
+from xlfrontier.core._path import (
+    Branch,
+    PathSolver,
+    gmv_index,
+    snap_long_only,
+    snap_to_bounds,
+)
 from xlfrontier.core._validation import fmt_pct, validate_problem
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.exceptions import (
@@ -288,7 +294,11 @@ class EfficientFrontier:
             dsw = np.where(on_ray, br.ray[1], dsw)
         w = br.w[ks] + lam * dw
         sw = br.sw[ks] + lam * dsw
-        w = snap_to_bounds(w, self._ps.p.lower, self._ps.p.upper, br.state[ks])[0]
+        p = self._ps.p
+        if p.long_only:
+            w = snap_long_only(w, br.state[ks])[0]
+        else:
+            w = snap_to_bounds(w, p.lower, p.upper, br.state[ks])[0]
         var = np.maximum(np.einsum("ij,ij->i", w, sw), 0.0)
         return FrontierSample(w @ self._ps.p.mu, np.sqrt(var), w)
 

@@ -221,7 +221,8 @@ def max_return(
     br = ps.extend_upper(stop=lambda c: c.t > T_ZERO)
     k0 = gmv_index(br, ps)
     v0 = br.var[k0]
-    if target < v0 * (1 - 1e-12) - 1e-300:
+    # Rounding allowance: a riskless GMV's computed variance is dust of order eps·max Σ.
+    if target < v0 * (1 - 1e-12) - 1e-14 * s_cov:
         raise _vol_error(s, float(np.sqrt(v0)), float("inf"))
     br = ps.extend_upper(stop=lambda c: float(c.w @ c.sw) * s_cov >= target)
     return ps.point(br, *locate_variance(br, k0, target), "max_return", rf)
