@@ -498,5 +498,6 @@ def test_snap_keeps_a_vertex_on_its_bounds():
     w = np.array([[0.5 + 3e-13, 0.5 + 1e-13, 0.0], [0.5, 0.25, 0.25]])
     out, at_lower, at_upper = snap_to_bounds(w, lo, up)
     np.testing.assert_array_equal(out[0], [0.5, 0.5, 0.0])
-    assert at_upper[0, :2].all() and at_lower[0, 2]
+    assert at_upper[0, :2].all()
+    assert at_lower[0, 2]
     np.testing.assert_array_equal(out[1], w[1])

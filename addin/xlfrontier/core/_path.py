@@ -496,15 +496,19 @@ class PathSolver:
             1e-300,
         )
         # Wrong-signed multipliers: any on free assets, negative at lower, positive at upper.
-        wrong = np.where(free, np.abs(z), np.where(state == -1, -z, z))
+        az = np.abs(z)
+        if p.long_only:  # only lower bounds
+            wrong = np.where(free, az, -z)
+        else:
+            wrong = np.where(free, az, np.where(state == -1, -z, z))
         dual = max(float(wrong.max()), 0.0) / scale
         if p.long_only:
-            comp = float((np.abs(z) * w).max()) / scale
+            comp = float((az * w).max()) / scale
             viol = max(abs(float(w.sum()) - 1.0), -float(w.min()), 0.0)
         else:
             dist = np.minimum(w - lo, up - w)  # inf where unbounded: finite z there is 0 on free
             fin = np.isfinite(dist)
-            comp = float((np.abs(z[fin]) * dist[fin]).max(initial=0.0)) / scale
+            comp = float((az[fin] * dist[fin]).max(initial=0.0)) / scale
             viol = max(
                 abs(float(w.sum()) - 1.0),
                 float(np.maximum(lo - w, 0.0).max()),

@@ -67,6 +67,42 @@ def _sub(S, free):
     return S.take(free, 0).take(free, 1)
 
 
+class _Bordered:
+    """``K = [[0, A], [Aᵀ, S]]`` and ``rhs = (b, lin)``, built once for small problems.
+
+    Every iteration's KKT system is then one gather of rows and columns of ``K`` (the
+    constraint rows ``0..m-1`` and the free assets), and the multipliers of all assets come
+    from one product ``K[m:] @ (y, w) = Aᵀy + Sw``.
+    """
+
+    def __init__(self, S, A, b, lin) -> None:
+        m, n = A.shape
+        self.m = m
+        K = np.empty((m + n, m + n))
+        K[:m, :m] = 0.0
+        K[:m, m:] = A
+        K[m:, :m] = A.T
+        K[m:, m:] = S
+        self.K = K
+        rhs = np.empty(m + n)
+        rhs[:m] = b
+        rhs[m:] = 0.0 if lin is None else lin
+        self.rhs = rhs
+        self.head = np.arange(m)
+
+    def solve(self, free, rhs=None):
+        """``(y, w_F)`` of the system restricted to ``free`` (None: all); None if singular."""
+        K, rhs = self.K, self.rhs if rhs is None else rhs
+        if free is not None:
+            sel = np.concatenate((self.head, free + self.m))
+            K = K.take(sel, 0).take(sel, 1)
+            rhs = rhs.take(sel)
+        try:
+            return np.linalg.solve(K, rhs)
+        except np.linalg.LinAlgError:
+            return None
+
+
 def pdas(
     S: NDArray[np.float64],
     lin: NDArray[np.float64] | None,
@@ -106,12 +142,13 @@ def pdas(
     """
     n = S.shape[0]
     m = A.shape[0]
-    state = np.zeros(n, dtype=np.int8)
     # Long-only without caps (the default) keeps every fixed weight at 0: no fixed-part terms.
     if long_only is None:
         long_only = not lo.any() and bool(np.isposinf(up).all())
+    small = _Bordered(S, A, b, lin) if n < _BIG else None
     if long_only:
-        return _pdas_long_only(S, lin, A, b, max_iter, chol)
+        return _pdas_long_only(S, lin, A, b, max_iter, chol, small)
+    state = np.zeros(n, dtype=np.int8)
     tol_w = 1e-13 * np.maximum(1.0, np.abs(np.where(np.isfinite(lo), lo, 0.0)))
     lo_t, up_t = lo - tol_w, up + tol_w
     seen: set[bytes] = set()
@@ -127,16 +164,23 @@ def pdas(
         if k < m:
             return None
         if k == n:
-            x = _solve_kkt(S, A, b, np.zeros(n) if lin is None else lin, chol, scratch=False)
             w = np.zeros(n)
+            if small is not None:
+                x = small.solve(None)
+            else:
+                x = _solve_kkt(S, A, b, np.zeros(n) if lin is None else lin, chol, scratch=False)
         else:
             w = np.where(state == -1, lo, np.where(state == 1, up, 0.0))
             if not np.isfinite(w).all():
                 return None
-            lin_f = -(S[free] @ w)
-            if lin is not None:
-                lin_f += lin[free]
-            x = _solve_kkt(_sub(S, free), A[:, free], b - A @ w, lin_f)
+            if small is not None:
+                # Move the fixed part to the right: (b − A w_fix, lin − S w_fix).
+                x = small.solve(free, small.rhs - small.K[:, m:] @ w)
+            else:
+                lin_f = -(S[free] @ w)
+                if lin is not None:
+                    lin_f += lin[free]
+                x = _solve_kkt(_sub(S, free), A[:, free], b - A @ w, lin_f)
         if x is None:
             return None
         y, w_f = x[:m], x[m:]
@@ -163,10 +207,11 @@ def pdas(
     return None
 
 
-def _pdas_long_only(S, lin, A, b, max_iter, chol):
+def _pdas_long_only(S, lin, A, b, max_iter, chol, small):
     """:func:`pdas` for ``0 ≤ w`` (no upper bounds): fixed weights are all zero."""
     n = S.shape[0]
     m = A.shape[0]
+    amax = np.maximum.reduce
     fixed = np.zeros(n, dtype=bool)
     seen: set[bytes] = set()
     for it in range(max_iter):
@@ -179,26 +224,38 @@ def _pdas_long_only(S, lin, A, b, max_iter, chol):
             k = free.size
             if k < m:
                 return None
-            x = _solve_kkt(
-                _sub(S, free),
-                A[:, free],
-                b,
-                np.zeros(k) if lin is None else lin[free],
-            )
+            if small is not None:
+                x = small.solve(free)
+            else:
+                lin_f = np.zeros(k) if lin is None else lin[free]
+                x = _solve_kkt(_sub(S, free), A[:, free], b, lin_f)
         else:
-            free = slice(None)
-            x = _solve_kkt(S, A, b, np.zeros(n) if lin is None else lin, chol, scratch=False)
+            free = None
+            if small is not None:
+                x = small.solve(None)
+            else:
+                x = _solve_kkt(S, A, b, np.zeros(n) if lin is None else lin, chol, scratch=False)
         if x is None:
             return None
         y = x[:m]
-        if not (float(np.abs(x[m:]).max(initial=0.0)) <= 1e8 and all(map(math.isfinite, y))):
+        if not (float(amax(np.abs(x[m:]), initial=0.0)) <= 1e8 and all(map(math.isfinite, y))):
             return None
-        w = np.zeros(n)
-        w[free] = x[m:]
-        z = S @ w + A.T @ y
+        if small is not None:
+            yw = np.zeros(m + n)  # (y, w): fixed weights are 0
+            if free is None:
+                yw[:] = x
+            else:
+                yw[:m] = y
+                yw[m + free] = x[m:]
+            w = yw[m:]
+            z = small.K[m:] @ yw  # Aᵀy + Sw
+        else:
+            w = np.zeros(n)
+            w[slice(None) if free is None else free] = x[m:]
+            z = S @ w + A.T @ y
         if lin is not None:
             z -= lin
-        tol_z = 1e-12 * max(1.0, float(np.abs(z).max()))
+        tol_z = 1e-12 * max(1.0, float(amax(np.abs(z))))
         neg = w < -1e-13  # only free weights can be negative
         release = fixed & (z < -tol_z)
         if not (neg | release).any():
