@@ -46,6 +46,7 @@ from xlfrontier.exceptions import SolverError, UnboundedError
 __all__ = ["Corner", "Engine"]
 
 _REFRESH_EVERY = 32  # working-set changes between refactorisations of K_F
+_DIRECT_SW = 20_000  # corners compute Σw as Σ_{:,F} w_F while k·n is at most this
 
 
 class Corner(NamedTuple):
@@ -239,8 +240,8 @@ class Engine:
         k1 = len(self.free) + 1
         if self._rhs_stale:
             self._sync()
-        # K_F⁻¹ is symmetric: xᵀ = Bᵀ K_F⁻¹ gives both parts as contiguous rows.
-        x = self.Bt[:, :k1] @ self.Minv[:k1, :k1]
+        # As K_F⁻¹ b, not bᵀ K_F⁻¹: the updates keep K_F K_F⁻¹ = I (so the budget row) tighter.
+        x = (self.Minv[:k1, :k1] @ self.Bt[:, :k1].T).T
         zt = x @ self.Ra[:k1]  # (2, n): y + Σ_{:,F} w_F for both parts
         z0 = zt[0] if self._wfix_zero else zt[0] + self.sw_fix
         return x, z0, zt[1] - self.mu
@@ -272,7 +273,7 @@ class Engine:
         r[1, 0] = -x1[1:].sum()
         r[0, 1:] = -z0[idx]
         r[1, 1:] = -z1[idx]
-        dx = r @ self.Minv[: k + 1, : k + 1]
+        dx = (self.Minv[: k + 1, : k + 1] @ r.T).T
         dsw = dx[:, 1:] @ self.R[:k]
         return x0 + dx[0], x1 + dx[1], z0 + dsw[0] + dx[0, 0], z1 + dsw[1] + dx[1, 0]
 
@@ -307,9 +308,12 @@ class Engine:
         w = self.wfix.copy()
         wf = x0[1:] + t * x1[1:]
         w[self._idx[:k]] = wf
-        sw = wf @ self.R[:k]
-        if not self._wfix_zero:
-            sw += self.sw_fix
+        if k * self.n <= _DIRECT_SW:  # one small product
+            sw = wf @ self.R[:k]
+            if not self._wfix_zero:
+                sw += self.sw_fix
+        else:  # O(n) from the multipliers: Σw = z − y + tμ on every asset
+            sw = (z0 - x0[0]) + t * (z1 + self.mu - x1[0])
         return Corner(t, w, sw, self.state.copy())
 
     # ------------------------------------------------------------------ start
