@@ -728,11 +728,12 @@ def _run(cfg: Config) -> Results:
 def _fmt_seconds(t: float) -> str:
     if not math.isfinite(t):
         return "–"
-    if t < 1e-3:
+    if round(t * 1e6) < 1000:
         return f"{t * 1e6:.0f} µs"
-    if t < 1.0:
-        return f"{t * 1e3:.3g} ms"
-    return f"{t:.3g} s" if t < 1000 else f"{t:,.0f} s"
+    r = float(f"{t:.3g}")  # the unit after rounding: 0.9996 s is "1 s", not "1e+03 ms"
+    if r < 1.0:
+        return f"{r * 1e3:.3g} ms"
+    return f"{r:.3g} s" if r < 1000 else f"{t:,.0f} s"
 
 
 def _fmt_time(t: Timing | None) -> str:

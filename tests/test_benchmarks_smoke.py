@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 _ROOT = Path(__file__).resolve().parents[1]
@@ -72,3 +73,30 @@ def test_main_cli_writes_out_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     text = bench_core.main([*args.split(), str(out)])
     assert out.read_text(encoding="utf-8") == text
     assert "| 10 | factor-10 | min var @ target |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (5e-6, "5 µs"),
+        (0.0009996, "1 ms"),  # rounds up into the next unit
+        (0.00123, "1.23 ms"),
+        (0.9996, "1 s"),  # was "1e+03 ms"
+        (12.34, "12.3 s"),
+        (1291.4, "1,291 s"),
+        (float("nan"), "–"),
+    ],
+)
+def test_time_format_picks_the_unit_after_rounding(seconds, text):
+    assert bench_core._fmt_seconds(seconds) == text
+
+
+@pytest.mark.parametrize("n", [10, 50])
+def test_compiled_kernel_experiment_traces_the_engines_corners(n):
+    # The experiment's stripped-down loop must be the engine's algorithm: same corners.
+    ck = pytest.importorskip("benchmarks.compiled_kernel")
+    S, mu, free0 = ck.inputs(n)
+    t, w = ck.trace_numpy(S, mu, free0)
+    np.testing.assert_allclose(t, ck.engine_corners(n), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    assert (w >= -1e-12).all()
