@@ -474,6 +474,41 @@ def test_riskless_asset_unlimited_shorting(n):
     assert res.expected_return == pytest.approx(mu[0] + 0.1 * s, rel=1e-11)
 
 
+@pytest.mark.parametrize("n", [2, 5])
+def test_max_sharpe_at_the_cash_rate_unlimited_shorting(n):
+    # rf = the cash rate, no bounds: the frontier above cash is the capital market line, every
+    # point of it has the tangency's ratio S. The answer is Tobin's tangency portfolio: no
+    # cash, risky weights ∝ Σ_rr⁻¹(μ − r0). (This used to raise "not attained".)
+    mu, cov = _riskless_case(n)
+    lo, up = np.full(n, -INF), np.full(n, INF)
+    ex = mu[1:] - mu[0]
+    x = np.linalg.solve(cov[1:, 1:], ex)
+    assert x.sum() > 0  # the seeded case has a tangency on the efficient side
+    res = max_sharpe(mu, cov, mu[0], lower=-INF)
+    assert res.sharpe_ratio == pytest.approx(float(np.sqrt(ex @ x)), rel=1e-11)
+    np.testing.assert_allclose(res.weights, np.r_[0.0, x / x.sum()], rtol=0, atol=W_ATOL)
+    check_certificate(res, mu, cov, lo, up, kind="efficient", risk_free_rate=mu[0])
+    # Above the cash rate the ratio only approaches S as leverage grows without limit.
+    with pytest.raises(UnboundedError, match="not attained"):
+        max_sharpe(mu, cov, mu[0] + 0.005, lower=-INF)
+
+
+def test_max_sharpe_at_the_rate_of_a_riskless_hedge():
+    # No zero-variance asset, but assets 1 and 2 hedge each other perfectly (a riskless 4%);
+    # rf = 4%, no bounds: again every point of the ray has the same ratio, and the answer is
+    # the point with the largest single-asset volatility, on the frontier.
+    mu = np.array([0.05, 0.03, 0.10])
+    cov = np.array([[0.04, -0.04, 0.0], [-0.04, 0.04, 0.0], [0.0, 0.0, 0.09]])
+    lo, up = np.full(3, -INF), np.full(3, INF)
+    res = max_sharpe(mu, cov, 0.04, lower=-INF)
+    assert res.volatility == pytest.approx(0.3, rel=1e-12)
+    check_certificate(res, mu, cov, lo, up, kind="efficient", risk_free_rate=0.04)
+    ef = efficient_frontier(mu, cov, -INF)
+    for r in (0.06, 0.2):
+        p = ef.at_return(r)
+        assert res.sharpe_ratio == pytest.approx((r - 0.04) / p.volatility, rel=1e-11)
+
+
 # Regression: MAXSHARPE_WEIGHTS (and every other function) failed with "singular working set"
 # or "did not terminate" on such inputs. The Schur complement of a riskless asset entering a
 # working set that already holds a riskless combination is pure rounding, yet was taken for

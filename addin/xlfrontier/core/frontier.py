@@ -414,6 +414,16 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
         v = a + 2 * b * lam + c * lam**2
         s_ray = (e + lam * dr) / np.sqrt(v) if v > 0 else -np.inf
         s_inf = dr / np.sqrt(c) if c > 0 else np.inf
+        if (
+            a <= noise(br.w[last])
+            and abs(e) <= 1e-12 * max(1.0, abs(rf))
+            and c > 0
+            and dr > 0
+            and s_inf >= max(cand_s) * (1 - 1e-12)
+        ):
+            # The ray starts at a riskless portfolio earning rf: it is the capital market line
+            # itself, and every point of it has the ratio dr/√c. Report Tobin's tangency.
+            return ps.point(br, last, _cml_tangency(ps, br.w[last], dw, c), "max_sharpe", rf)
         if not s_ray > s_inf * (1 + 1e-12):
             # No maximum inside the ray (λ above is a minimum, or huge as the ratio creeps up
             # to s_inf): its best finite point is its start, already a candidate.
@@ -435,6 +445,22 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
             "risk_free_rate",
         )
     return ps.point(br, cand_k[j], cand_l[j], "max_sharpe", rf)
+
+
+def _cml_tangency(ps: PathSolver, w0, dw, c: float) -> float:
+    """Step ``Δt`` along the capital market line ``w0 + Δt·dw`` to the tangency portfolio.
+
+    That is the point with no weight left in zero-variance assets (Tobin's separation: the
+    risky part alone, as in the long-only answer). Without such assets (a riskless hedge of
+    risky assets) the point whose volatility is the largest single-asset volatility.
+    """
+    riskless = ps.p.cov.diagonal() <= 1e-13 * ps.s_cov
+    slope = float(dw[riskless].sum())
+    if slope < 0:
+        step = -float(w0[riskless].sum()) / slope
+        if step > 0:
+            return step
+    return float(np.sqrt(ps.s_cov / c))
 
 
 def efficient_frontier(
