@@ -604,7 +604,6 @@ class Engine:
                     self._null_step(i, v, w, record)
             t = t_e
             x, z0, z1 = self._solve()
-            entered = kind == 2 and self.state[pos] == 0 and end is not None
             # The budget row is a cheap O(k) probe of drift in the updated inverse.
             s0, s1 = x[:, 1:].sum(axis=1).tolist()
             drift = abs(s0 - self.budget) + abs(s1) * max(1.0, abs(t))
@@ -612,7 +611,7 @@ class Engine:
                 self.refactor()
                 x0, x1, z0, z1 = self.refine(*self.solve())
                 x = np.array([x0, x1])
-            if entered:  # the end of the old segment, with the new working set
+            if end is not None:  # the end of the old segment, with the new working set
                 corners.append(Corner(t, end.w, end.sw, self.state.copy()))
             else:
                 corners.append(self.corner(t, x[0], x[1], z0, z1))

@@ -428,6 +428,22 @@ class PathSolver:
         return res
 
     # --------------------------------------------------------------- evaluation
+    def snap(self, w, state):
+        """:func:`snap_to_bounds` on this problem's bounds (the long-only fast path when it can).
+
+        Parameters
+        ----------
+        w, state : ndarray of shape (n,) or (p, n)
+
+        Returns
+        -------
+        w, at_lower, at_upper : ndarray, same shape
+        """
+        p = self.p
+        if p.long_only:
+            return snap_long_only(w, state)
+        return snap_to_bounds(w, p.lower, p.upper, state)
+
     def point(
         self,
         br: Branch,
@@ -469,10 +485,7 @@ class PathSolver:
         """
         p = self.p
         lo, up, mu = p.lower, p.upper, p.mu
-        if p.long_only:
-            w, at_lower, at_upper = snap_long_only(w, state)
-        else:
-            w, at_lower, at_upper = snap_to_bounds(w, lo, up, state)
+        w, at_lower, at_upper = self.snap(w, state)
         var = max(float(w @ sw), 0.0)
         g = 2.0 * sw
         eta = 0.0 if self.flat else 2.0 * t

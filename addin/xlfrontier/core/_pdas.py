@@ -67,40 +67,75 @@ def _sub(S, free):
     return S.take(free, 0).take(free, 1)
 
 
-class _Bordered:
-    """``K = [[0, A], [Aᵀ, S]]`` and ``rhs = (b, lin)``, built once for small problems.
+class _KKT:
+    """The KKT systems ``[[0, A_F], [A_Fᵀ, S_FF]] (y, w_F) = (b, lin_F)`` of one problem.
 
-    Every iteration's KKT system is then one gather of rows and columns of ``K`` (the
-    constraint rows ``0..m-1`` and the free assets), and the multipliers of all assets come
-    from one product ``K[m:] @ (y, w) = Aᵀy + Sw``.
+    Small problems build ``K = [[0, A], [Aᵀ, S]]`` and ``(b, lin)`` once: every free set's
+    system is then one gather of rows and columns of ``K``, and the multipliers of all assets
+    one product ``K[m:] @ (y, w)``. Large ones solve through :func:`_solve_kkt` (Cholesky and
+    Schur complement) on submatrices of ``S``.
     """
 
-    def __init__(self, S, A, b, lin) -> None:
+    def __init__(self, S, A, b, lin, chol) -> None:
         m, n = A.shape
-        self.m = m
-        K = np.empty((m + n, m + n))
-        K[:m, :m] = 0.0
-        K[:m, m:] = A
-        K[m:, :m] = A.T
-        K[m:, m:] = S
-        self.K = K
-        rhs = np.empty(m + n)
-        rhs[:m] = b
-        rhs[m:] = 0.0 if lin is None else lin
-        self.rhs = rhs
-        self.head = np.arange(m)
+        self.S, self.A, self.b, self.chol, self.m = S, A, b, chol, m
+        self.lin = np.zeros(n) if lin is None else lin
+        self.K = None
+        if n < _BIG:
+            K = np.empty((m + n, m + n))
+            K[:m, :m] = 0.0
+            K[:m, m:] = A
+            K[m:, :m] = A.T
+            K[m:, m:] = S
+            self.K = K
+            self.rhs = np.concatenate((b, self.lin))
+            self.head = np.arange(m)
 
-    def solve(self, free, rhs=None):
-        """``(y, w_F)`` of the system restricted to ``free`` (None: all); None if singular."""
-        K, rhs = self.K, self.rhs if rhs is None else rhs
-        if free is not None:
-            sel = np.concatenate((self.head, free + self.m))
-            K = K.take(sel, 0).take(sel, 1)
-            rhs = rhs.take(sel)
-        try:
-            return np.linalg.solve(K, rhs)
-        except np.linalg.LinAlgError:
-            return None
+    def solve(self, free=None, w_fix=None):
+        """``(y, w_F)`` on the free set (None: all), the other assets at ``w_fix`` (None: 0).
+
+        None when the system is singular.
+        """
+        m = self.m
+        if self.K is not None:
+            K = self.K
+            # The fixed part moves to the right: (b − A w_fix, lin − S w_fix).
+            rhs = self.rhs if w_fix is None else self.rhs - K[:, m:] @ w_fix
+            if free is not None:
+                sel = np.concatenate((self.head, free + m))
+                K = K.take(sel, 0).take(sel, 1)
+                rhs = rhs.take(sel)
+            try:
+                return np.linalg.solve(K, rhs)
+            except np.linalg.LinAlgError:
+                return None
+        if free is None:
+            return _solve_kkt(self.S, self.A, self.b, self.lin, self.chol, scratch=False)
+        b, lin_f = self.b, self.lin[free]
+        if w_fix is not None:
+            b = b - self.A @ w_fix
+            lin_f = lin_f - self.S[free] @ w_fix
+        return _solve_kkt(_sub(self.S, free), self.A[:, free], b, lin_f)
+
+    def gradient(self, y, w):
+        """``Sw + Aᵀy − lin`` for every asset: the bound multipliers ``z``."""
+        if self.K is not None:
+            yw = np.empty(self.m + w.size)
+            yw[: self.m] = y
+            yw[self.m :] = w
+            z = self.K[self.m :] @ yw
+        else:
+            z = self.S @ w + self.A.T @ y
+        return z - self.lin
+
+
+def _cycled(seen: set[bytes], guess) -> bool:
+    """Whether the working-set ``guess`` came up before (and remember it)."""
+    key = guess.tobytes()
+    if key in seen:
+        return True
+    seen.add(key)
+    return False
 
 
 def pdas(
@@ -145,9 +180,9 @@ def pdas(
     # Long-only without caps (the default) keeps every fixed weight at 0: no fixed-part terms.
     if long_only is None:
         long_only = not lo.any() and bool(np.isposinf(up).all())
-    small = _Bordered(S, A, b, lin) if n < _BIG else None
+    kkt = _KKT(S, A, b, lin, chol)
     if long_only:
-        return _pdas_long_only(S, lin, A, b, max_iter, chol, small)
+        return _pdas_long_only(kkt, n, max_iter)
     state = np.zeros(n, dtype=np.int8)
     tol_w = 1e-13 * np.maximum(1.0, np.abs(np.where(np.isfinite(lo), lo, 0.0)))
     lo_t, up_t = lo - tol_w, up + tol_w
@@ -155,32 +190,20 @@ def pdas(
     free = np.arange(n)
     for it in range(max_iter):
         if it:
-            key = state.tobytes()
-            if key in seen:
+            if _cycled(seen, state):
                 return None
-            seen.add(key)
             free = np.flatnonzero(state == 0)
         k = free.size
         if k < m:
             return None
         if k == n:
             w = np.zeros(n)
-            if small is not None:
-                x = small.solve(None)
-            else:
-                x = _solve_kkt(S, A, b, np.zeros(n) if lin is None else lin, chol, scratch=False)
+            x = kkt.solve()
         else:
             w = np.where(state == -1, lo, np.where(state == 1, up, 0.0))
             if not np.isfinite(w).all():
                 return None
-            if small is not None:
-                # Move the fixed part to the right: (b − A w_fix, lin − S w_fix).
-                x = small.solve(free, small.rhs - small.K[:, m:] @ w)
-            else:
-                lin_f = -(S[free] @ w)
-                if lin is not None:
-                    lin_f += lin[free]
-                x = _solve_kkt(_sub(S, free), A[:, free], b - A @ w, lin_f)
+            x = kkt.solve(free, w)
         if x is None:
             return None
         y, w_f = x[:m], x[m:]
@@ -188,9 +211,7 @@ def pdas(
         if not (big <= 1e8 and np.isfinite(y).all()):  # also catches NaN
             return None
         w[free] = w_f
-        z = S @ w + A.T @ y
-        if lin is not None:
-            z -= lin
+        z = kkt.gradient(y, w)
         tol_z = 1e-12 * max(1.0, float(np.abs(z).max()))
         is_free = state == 0
         to_lo = is_free & (w < lo_t)
@@ -207,54 +228,29 @@ def pdas(
     return None
 
 
-def _pdas_long_only(S, lin, A, b, max_iter, chol, small):
+def _pdas_long_only(kkt: _KKT, n: int, max_iter: int):
     """:func:`pdas` for ``0 ≤ w`` (no upper bounds): fixed weights are all zero."""
-    n = S.shape[0]
-    m = A.shape[0]
+    m = kkt.m
     amax = np.maximum.reduce
     fixed = np.zeros(n, dtype=bool)
     seen: set[bytes] = set()
     for it in range(max_iter):
+        free = None
         if it:
-            key = fixed.tobytes()
-            if key in seen:
+            if _cycled(seen, fixed):
                 return None
-            seen.add(key)
             free = np.flatnonzero(~fixed)
-            k = free.size
-            if k < m:
+            if free.size < m:
                 return None
-            if small is not None:
-                x = small.solve(free)
-            else:
-                lin_f = np.zeros(k) if lin is None else lin[free]
-                x = _solve_kkt(_sub(S, free), A[:, free], b, lin_f)
-        else:
-            free = None
-            if small is not None:
-                x = small.solve(None)
-            else:
-                x = _solve_kkt(S, A, b, np.zeros(n) if lin is None else lin, chol, scratch=False)
+        x = kkt.solve(free)
         if x is None:
             return None
         y = x[:m]
         if not (float(amax(np.abs(x[m:]), initial=0.0)) <= 1e8 and all(map(math.isfinite, y))):
             return None
-        if small is not None:
-            yw = np.zeros(m + n)  # (y, w): fixed weights are 0
-            if free is None:
-                yw[:] = x
-            else:
-                yw[:m] = y
-                yw[m + free] = x[m:]
-            w = yw[m:]
-            z = small.K[m:] @ yw  # Aᵀy + Sw
-        else:
-            w = np.zeros(n)
-            w[slice(None) if free is None else free] = x[m:]
-            z = S @ w + A.T @ y
-        if lin is not None:
-            z -= lin
+        w = np.zeros(n)
+        w[slice(None) if free is None else free] = x[m:]
+        z = kkt.gradient(y, w)
         tol_z = 1e-12 * max(1.0, float(amax(np.abs(z))))
         neg = w < -1e-13  # only free weights can be negative
         release = fixed & (z < -tol_z)

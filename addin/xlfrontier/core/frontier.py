@@ -8,13 +8,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from xlfrontier.core._path import (
-    Branch,
-    PathSolver,
-    gmv_index,
-    snap_long_only,
-    snap_to_bounds,
-)
+from xlfrontier.core._path import Branch, PathSolver, gmv_index
 from xlfrontier.core._validation import fmt_pct, validate_problem
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.exceptions import (
@@ -147,8 +141,7 @@ class EfficientFrontier:
     def corner_weights(self) -> NDArray[np.float64]:
         """Weights of the corner portfolios, shape (n_corners, n_assets)."""
         k = self._corner_index
-        p = self._ps.p
-        return snap_to_bounds(self._br.w[k], p.lower, p.upper, self._br.state[k])[0]
+        return self._ps.snap(self._br.w[k], self._br.state[k])[0]
 
     @property
     def corner_returns(self) -> NDArray[np.float64]:
@@ -294,11 +287,7 @@ class EfficientFrontier:
             dsw = np.where(on_ray, br.ray[1], dsw)
         w = br.w[ks] + lam * dw
         sw = br.sw[ks] + lam * dsw
-        p = self._ps.p
-        if p.long_only:
-            w = snap_long_only(w, br.state[ks])[0]
-        else:
-            w = snap_to_bounds(w, p.lower, p.upper, br.state[ks])[0]
+        w = self._ps.snap(w, br.state[ks])[0]
         var = np.maximum(np.einsum("ij,ij->i", w, sw), 0.0)
         return FrontierSample(w @ self._ps.p.mu, np.sqrt(var), w)
 
