@@ -120,13 +120,15 @@ def test_usage_errors_exit_2(capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
+TWO_ASSETS_CSV = (
+    "asset,expected_return,volatility,min_weight,max_weight,Stocks,Bonds\n"
+    "Stocks,7%,16%,,,1,0.2\nBonds,4%,5%,,,0.2,1\n"
+)
+
+
 def test_assets_csv(capsys, tmp_path):
     good = tmp_path / "assets.csv"
-    good.write_text(
-        "asset,expected_return,volatility,min_weight,max_weight,Stocks,Bonds\n"
-        "Stocks,7%,16%,,,1,0.2\nBonds,4%,5%,,,0.2,1\n",
-        encoding="utf-8",
-    )
+    good.write_text(TWO_ASSETS_CSV, encoding="utf-8")
     code, out, err = run(capsys, "--assets", str(good), "--out", str(tmp_path / "a.xlsx"))
     assert code == 0, err
     assert "2 assets" in out
@@ -167,11 +169,7 @@ def test_inputs_from_prices(capsys, tmp_path):
 
 def test_prices_csv(capsys, tmp_path):
     assets = tmp_path / "assets.csv"
-    assets.write_text(
-        "asset,expected_return,volatility,min_weight,max_weight,Stocks,Bonds\n"
-        "Stocks,7%,16%,,,1,0.2\nBonds,4%,5%,,,0.2,1\n",
-        encoding="utf-8",
-    )
+    assets.write_text(TWO_ASSETS_CSV, encoding="utf-8")
     two = tmp_path / "two.csv"
     two.write_text(
         "date,SPY,AGG\n"

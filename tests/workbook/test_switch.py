@@ -9,13 +9,12 @@ the cell to Prices and back and compare with the core run directly on the estima
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from _edit import assert_same_values, set_cell, values
-from test_template import NS, Book, parse_range
+from test_template import NS, Book, parse_range, sample_subset
 
 from xlfrontier.core import efficient_frontier, global_min_variance, max_sharpe, min_variance
 from xlfrontier.core.estimation import cov_matrix, mean_returns
@@ -201,15 +200,8 @@ def test_built_on_prices_stores_the_core_results_on_the_estimates(tmp_path):
 
 
 def test_switch_offers_only_assumptions_for_another_number_of_assets(tmp_path):
-    keep = [0, 3, 7, 8]
-    small = replace(
-        SAMPLE,
-        names=tuple(SAMPLE.names[i] for i in keep),
-        expected_returns=tuple(SAMPLE.expected_returns[i] for i in keep),
-        volatilities=tuple(SAMPLE.volatilities[i] for i in keep),
-        correlations=tuple(tuple(SAMPLE.correlations[i][j] for j in keep) for i in keep),
-        min_weights=(None,) * 4,
-        max_weights=(None, 0.5, None, None),
+    small = sample_subset(
+        [0, 3, 7, 8], min_weights=(None,) * 4, max_weights=(None, 0.5, None, None)
     )
     result = build_workbook(tmp_path / "small.xlsx", small)
     assert result.errors == []

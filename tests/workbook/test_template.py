@@ -584,17 +584,21 @@ def test_static_workbook_has_values_and_no_formulas(tmp_path):
     assert isinstance(book.name_block("w_gmv")[0, 0], float)
 
 
-def test_fewer_assets_and_points(tmp_path):
-    keep = [0, 3, 7, 8]
-    small = replace(
+def sample_subset(keep: list[int], **changes) -> object:
+    """The sample assumptions restricted to the assets ``keep``, with other fields changed."""
+    return replace(
         SAMPLE,
         names=tuple(SAMPLE.names[i] for i in keep),
         expected_returns=tuple(SAMPLE.expected_returns[i] for i in keep),
         volatilities=tuple(SAMPLE.volatilities[i] for i in keep),
         correlations=tuple(tuple(SAMPLE.correlations[i][j] for j in keep) for i in keep),
-        min_weights=(None,) * 4,
-        max_weights=(None,) * 4,
-        frontier_points=7,
+        **changes,
+    )
+
+
+def test_fewer_assets_and_points(tmp_path):
+    small = sample_subset(
+        [0, 3, 7, 8], min_weights=(None,) * 4, max_weights=(None,) * 4, frontier_points=7
     )
     result = build_workbook(tmp_path / "small.xlsx", small)
     assert result.errors == []
