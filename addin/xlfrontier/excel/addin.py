@@ -51,6 +51,7 @@ from xlfrontier.exceptions import XlfrontierError
 
 __all__ = [
     "ADDIN_FILENAME",
+    "ADDIN_READS",
     "CHECK_FUNCTION",
     "CONFIG_KEYS",
     "HELP_URL",
@@ -99,14 +100,44 @@ CHECK_FUNCTION = "CHECK_INPUTS"
 #: Opened by the "Help" button unless the config file sets ``XLFRONTIER_HELP``.
 HELP_URL = "https://github.com/xlfrontier/xlfrontier"
 
-#: Keys this module writes into the config file (xlwings' two, then ours).
-CONFIG_KEYS = ("INTERPRETER_WIN", "UDF MODULES", "XLFRONTIER_TEMPLATE")
+#: Keys this module writes into the config file (xlwings' three, then ours).
+CONFIG_KEYS = (
+    "INTERPRETER_WIN",
+    "UDF MODULES",
+    "ADD_WORKBOOK_TO_PYTHONPATH",
+    "XLFRONTIER_TEMPLATE",
+)
+#: Every key the add-in's VBA reads, all from the user's config file only (``GetConfig``).
+#: ``XLFRONTIER_HELP`` is read but never written.
+ADDIN_READS = (
+    "INTERPRETER_WIN",
+    "ADD_WORKBOOK_TO_PYTHONPATH",
+    "PYTHONPATH",
+    "ONEDRIVE_CONSUMER_WIN",
+    "ONEDRIVE_COMMERCIAL_WIN",
+    "SHAREPOINT_WIN",
+    "SHOW CONSOLE",
+    "DEBUG UDFS",
+    "SHOW_ERROR_POPUPS",
+    "XLFRONTIER_TEMPLATE",
+    "XLFRONTIER_HELP",
+)
+_TEMPLATE_KEY = "XLFRONTIER_TEMPLATE"
 
 _TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
 _TEMPLATE_RIBBON_MODULE = "RibbonMyAddin"
 _TEMPLATE_PROJECT_NAME = "myaddin"
 _CUSTOM_UI_PART = "customUI/customUI.xml"
 _WORKBOOK_PART = "xl/workbook.xml"
+_SHEET_PART = "xl/worksheets/sheet1.xml"
+_SHARED_STRINGS_PART = "xl/sharedStrings.xml"
+_EMPTY_SHARED_STRINGS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="0" '
+    'uniqueCount="0" />'
+)
+#: Name of the add-in's one (hidden, empty) worksheet.
+_SHEET_NAME = "xlfrontier"
 _CUSTOM_UI_NS = "http://schemas.microsoft.com/office/2006/01/customui"
 # The pywin32 modules xlwings.udfs imports at module level (stood in for off Windows).
 _PYWIN32_IMPORTS = ("pythoncom", "pywintypes", "win32com", "win32com.client")
@@ -751,7 +782,7 @@ def ribbon_vba(
         f"Private Const UDF_MODULE As String = {_vba_string(module)}",
         f"Private Const HELP_URL As String = {_vba_string(help_url)}",
         'Private Const HELP_KEY As String = "XLFRONTIER_HELP"',
-        f'Private Const TEMPLATE_KEY As String = "{CONFIG_KEYS[2]}"',
+        f'Private Const TEMPLATE_KEY As String = "{_TEMPLATE_KEY}"',
         '\' The worksheet function behind Check inputs ("" when the UDF module has none),',
         "' how many selected ranges it takes (-1: no upper limit) and its argument names.",
         f"Private Const CHECK_FUNCTION As String = {_vba_string(check_function if names else '')}",
@@ -1058,24 +1089,156 @@ def _rewrite_package(template: bytes, edits: Mapping[str, bytes]) -> bytes:
 def _package_edits(template: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(template)) as src:
         names = src.namelist()
-        if _CUSTOM_UI_PART not in names:
-            raise AddinError(f"the xlwings template has no {_CUSTOM_UI_PART}")
+        for part in (_CUSTOM_UI_PART, _SHEET_PART, _SHARED_STRINGS_PART):
+            if part not in names:
+                raise AddinError(f"the xlwings template has no {part}")
         workbook = src.read(_WORKBOOK_PART).decode("utf-8")
-    # Rename the template's (inactive, underscore-prefixed) config sheet after our project:
-    # a sheet named exactly "xlfrontier.conf" would override the config file.
+        sheet = src.read(_SHEET_PART).decode("utf-8")
+    # The template's one sheet is xlwings' config table ("_myaddin.conf"). The add-in never
+    # reads settings from a sheet; the sheet stays (an add-in needs one), renamed and emptied
+    # so that nobody mistakes it for a place to configure the add-in.
     workbook, count = re.subn(
-        rf'name="_{_TEMPLATE_PROJECT_NAME}\.conf"', f'name="_{PROJECT_NAME}.conf"', workbook
+        rf'name="_{_TEMPLATE_PROJECT_NAME}\.conf"', f'name="{_SHEET_NAME}"', workbook
     )
     if count != 1:
         raise AddinError(f"the xlwings template has no sheet _{_TEMPLATE_PROJECT_NAME}.conf")
+    # The template author's folder, recorded by Excel when the template was saved.
+    workbook, count = re.subn(r"<mc:AlternateContent\b.*?</mc:AlternateContent>", "", workbook)
+    if count != 1:
+        raise AddinError("the xlwings template's workbook.xml has an unexpected layout")
+    sheet, count = re.subn(r"<sheetData>.*</sheetData>", "<sheetData />", sheet, flags=re.DOTALL)
+    sheet, count2 = re.subn(r'<dimension ref="[^"]*" />', '<dimension ref="A1" />', sheet)
+    if count != 1 or count2 != 1:
+        raise AddinError("the xlwings template's config sheet has an unexpected layout")
     return {
         _CUSTOM_UI_PART: ribbon_xml().encode("utf-8"),
         _WORKBOOK_PART: workbook.encode("utf-8"),
+        _SHEET_PART: sheet.encode("utf-8"),
+        _SHARED_STRINGS_PART: _EMPTY_SHARED_STRINGS.encode("utf-8"),
     }
 
 
+# The xlwings runtime module of the template, patched procedure by procedure (never by
+# fragile in-line string edits). Replaced by the same-named procedures of
+# vba/xlwings_runtime.bas (added when new): every settings lookup and the interpreter.
+_RUNTIME_REPLACED = ("GetConfig", "XLPyCommand", "XLPyLoadDLL")
+# Removed: the lookups in sheets and in the workbook's folder, and every entry point that
+# starts Python or imports code outside the UDF server (RunPython, frozen executables, the
+# "Import Functions" button that names modules after the workbook or its ".py" sheets).
+_RUNTIME_REMOVED = (
+    "GetConfigFromSheet",
+    "GetDirectoryConfigFilePath",
+    "RunPython",
+    "ExecuteMac",
+    "ExecuteWindows",
+    "RunFrozenPython",
+    "GetUdfModules",
+    "ImportPythonUDFsBase",
+    "ImportPythonUDFs",
+    "ImportPythonUDFsToAddin",
+    "ImportXlwingsUdfsModule",
+    "SaveConfigToFile",
+)
+# The only procedures of the patched runtime that may touch another workbook: XLPyCommand
+# passes the active workbook's name to prepare_sys_path when the user's file asks for it;
+# ShowError writes an error sheet when the user's file turns pop-ups off (xlwings' behaviour).
+_RUNTIME_ACTIVE_WORKBOOK = frozenset({"XLPyCommand", "ShowError", "GetFullName"})
+_PROCEDURE_HEADER = re.compile(
+    r"^[ \t]*(?:(?:Public|Private|Friend)[ \t]+)?(?:Static[ \t]+)?"
+    r"(?:Function|Sub|Property[ \t]+(?:Get|Let|Set))[ \t]+(\w+)",
+    re.IGNORECASE,
+)
+_PROCEDURE_END = re.compile(r"^[ \t]*End[ \t]+(?:Function|Sub|Property)\b", re.IGNORECASE)
+_DIRECTIVE_IF = re.compile(r"^[ \t]*#If\b", re.IGNORECASE)
+_DIRECTIVE_END_IF = re.compile(r"^[ \t]*#End[ \t]*If\b", re.IGNORECASE)
+
+
+def _vba_resource(name: str) -> str:
+    """Return a VBA source file shipped with the package (``xlfrontier/excel/vba/<name>``)."""
+    from importlib.resources import files
+
+    text = files("xlfrontier.excel").joinpath("vba", name).read_text(encoding="utf-8")
+    return text.replace("\r\n", "\n")
+
+
+def _procedure_spans(lines: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Map each procedure name (lower case) to its line span ``[start, end)``.
+
+    A span includes a conditional-compilation block wrapped around the header (xlwings
+    writes ``#If App = ... Then`` / one header / ``#Else`` / another header / ``#End If``)
+    or around the whole procedure.
+
+    Raises
+    ------
+    AddinError
+        If a procedure is declared twice or its span leaves a ``#If`` unbalanced.
+    """
+    spans: dict[str, tuple[int, int]] = {}
+    i = 0
+    while i < len(lines):
+        header = _PROCEDURE_HEADER.match(lines[i])
+        if not header:
+            i += 1
+            continue
+        name = header.group(1).lower()
+        start = i
+        end = next((j for j in range(i, len(lines)) if _PROCEDURE_END.match(lines[j])), None)
+        if end is None:
+            raise AddinError(f"the VBA procedure {header.group(1)} has no End line")
+        end += 1
+        if start > 0 and _DIRECTIVE_IF.match(lines[start - 1]):
+            start -= 1
+
+        def balance(a: int, b: int) -> int:
+            return sum(
+                bool(_DIRECTIVE_IF.match(x)) - bool(_DIRECTIVE_END_IF.match(x)) for x in lines[a:b]
+            )
+
+        if balance(start, end) == 1 and end < len(lines) and _DIRECTIVE_END_IF.match(lines[end]):
+            end += 1
+        if balance(start, end) != 0:
+            raise AddinError(f"cannot isolate the VBA procedure {header.group(1)}")
+        if name in spans:
+            raise AddinError(f"the VBA procedure {header.group(1)} is declared twice")
+        spans[name] = (start, end)
+        i = end
+    return spans
+
+
+def _split_procedures(text: str) -> dict[str, str]:
+    """Cut a file of procedures (comments between them ignored) into {name: source}."""
+    lines = text.split("\n")
+    return {
+        name: "\n".join(lines[start:end]) for name, (start, end) in _procedure_spans(lines).items()
+    }
+
+
+def _code_only(line: str) -> str:
+    """Return a VBA line without its string literals and comment (for identifier searches)."""
+    line = re.sub(r'"(?:[^"]|"")*"', '""', line)
+    return line.split("'", 1)[0]
+
+
+def _references(source: str, name: str) -> list[str]:
+    """Lines of ``source`` whose code (not comments or strings) names ``name``."""
+    word = re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE)
+    return [line for line in source.split("\n") if word.search(_code_only(line))]
+
+
 def _runtime_source(source: str, xlwings_version: str) -> str:
-    """Return the template's xlwings runtime module with our project name (version checked)."""
+    """Return the template's xlwings runtime module, patched for xlfrontier.
+
+    The project name becomes ``xlfrontier``; ``Option Private Module`` keeps its public
+    procedures (``RunPython``-like helpers, ``ReadFile``...) out of reach of worksheet formulas
+    in other workbooks; the procedures of :data:`_RUNTIME_REPLACED` are replaced and those of
+    :data:`_RUNTIME_REMOVED` removed, each found by its header (see module comments).
+
+    Raises
+    ------
+    AddinError
+        If the template is for another xlwings version or any expected procedure or
+        declaration is missing: the build stops rather than ship xlwings' lookups.
+    """
     found = re.search(r'XLWINGS_VERSION As String = "([^"]*)"', source)
     if not found or found.group(1) != xlwings_version:
         raise AddinError(
@@ -1083,12 +1246,67 @@ def _runtime_source(source: str, xlwings_version: str) -> str:
             f"xlwings {xlwings_version} is installed: its DLL would not be found. Build from "
             "the template of the installed xlwings."
         )
-    source, count = re.subn(
-        r'(PROJECT_NAME As String = )"[^"]*"', rf'\g<1>"{PROJECT_NAME}"', source
-    )
+    newline = "\r\n" if "\r\n" in source else "\n"
+    text = source.replace("\r\n", "\n")
+    text, count = re.subn(r'(PROJECT_NAME As String = )"[^"]*"', rf'\g<1>"{PROJECT_NAME}"', text)
     if count != 1:
         raise AddinError("the add-in template's VBA declares no PROJECT_NAME")
-    return source
+    text, count = re.subn(
+        r'\A(Attribute VB_Name = "[^"]*"\n)', r"\1Option Private Module\n", text, count=1
+    )
+    if count != 1:
+        raise AddinError("the add-in template's VBA runtime does not start with its name")
+
+    lines = text.split("\n")
+    spans = _procedure_spans(lines)
+    replacements = _split_procedures(_vba_resource("xlwings_runtime.bas"))
+    edits: dict[int, tuple[int, str | None]] = {}
+    for name in (*_RUNTIME_REPLACED, *_RUNTIME_REMOVED):
+        span = spans.get(name.lower())
+        if span is None:
+            raise AddinError(
+                f"the xlwings {xlwings_version} runtime has no procedure {name}: its settings "
+                "lookup cannot be replaced, so the add-in is not built"
+            )
+        edits[span[0]] = (span[1], replacements.get(name.lower()))
+    added = [src for n, src in replacements.items() if n not in spans]
+    if {n.lower() for n in _RUNTIME_REPLACED} - set(replacements):
+        raise AddinError("vba/xlwings_runtime.bas lacks a replacement procedure")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if i in edits:
+            end, replacement = edits[i]
+            if replacement is not None:
+                out.append(replacement)
+            i = end
+        else:
+            out.append(lines[i])
+            i += 1
+    text = "\n".join(out).rstrip("\n") + "\n\n" + "\n\n".join(added) + "\n"
+    _check_runtime(text)
+    return text.replace("\n", newline)
+
+
+def _check_runtime(text: str) -> None:
+    """Refuse a patched runtime that still reads settings from anywhere but the user's file."""
+    for name in _RUNTIME_REMOVED:
+        if _references(text, name):
+            raise AddinError(f"the patched xlwings runtime still calls {name}")
+    lines = text.replace("\r\n", "\n").split("\n")
+    allowed = {n.lower() for n in _RUNTIME_ACTIVE_WORKBOOK}
+    for name, (start, end) in _procedure_spans(lines).items():
+        body = "\n".join(lines[start:end])
+        if _references(body, "ActiveWorkbook") and name not in allowed:
+            raise AddinError(f"the patched xlwings runtime reads the active workbook in {name}")
+        # The config name is built in one place only: the path of the user's file.
+        conf = [x for x in lines[start:end] if ".conf" in x and not _is_comment(x)]
+        if conf and name != "getconfigfilepath":
+            raise AddinError(f"the patched xlwings runtime names a config file in {name}")
+
+
+def _is_comment(line: str) -> bool:
+    return line.lstrip().startswith("'")
 
 
 def build_addin(
@@ -1274,9 +1492,12 @@ def config_text(
             ntpath.join(os.fspath(venv), "Scripts", "pythonw.exe"), env
         ),
         "UDF MODULES": udf_modules,
+        # Never the workbook's folder or <workbook>.zip first on sys.path (files beside a
+        # workbook must not replace our code); also the add-in's default.
+        "ADD_WORKBOOK_TO_PYTHONPATH": "False",
     }
     if template is not None:
-        settings["XLFRONTIER_TEMPLATE"] = portable_path(template, env)
+        settings[_TEMPLATE_KEY] = portable_path(template, env)
     ours = {k.casefold() for k in settings}
     for key, value in (keep or {}).items():
         if key.casefold() not in ours:
