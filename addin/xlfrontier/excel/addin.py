@@ -484,16 +484,18 @@ Private Function FreezeSheet(ByVal sheet As Worksheet) As Boolean
 End Function
 
 ' The block a formula cell's value occupies: its spill range (dynamic arrays), its legacy
-' array-formula range, or the cell itself.
+' array-formula range, or the cell itself. HasSpill and SpillingToRange exist only in Excels
+' with dynamic arrays: called by name (late-bound) so that the module compiles on Excel
+' 2016/2019, where the call fails at run time and is skipped.
 Private Function FormulaBlock(ByVal cell As Range) As Range
     Dim spills As Boolean, inArray As Boolean
     Set FormulaBlock = cell
     On Error Resume Next
-    spills = cell.HasSpill
+    spills = CallByName(cell, "HasSpill", VbGet)
     inArray = cell.HasArray
     On Error GoTo 0
     If spills Then
-        Set FormulaBlock = cell.SpillingToRange
+        Set FormulaBlock = CallByName(cell, "SpillingToRange", VbGet)
     ElseIf inArray Then
         Set FormulaBlock = cell.CurrentArray
     End If
@@ -1121,7 +1123,7 @@ def _package_edits(template: bytes) -> dict[str, bytes]:
 # The xlwings runtime module of the template, patched procedure by procedure (never by
 # fragile in-line string edits). Replaced by the same-named procedures of
 # vba/xlwings_runtime.bas (added when new): every settings lookup and the interpreter.
-_RUNTIME_REPLACED = ("GetConfig", "XLPyCommand", "XLPyLoadDLL")
+_RUNTIME_REPLACED = ("GetConfig", "XLPyCommand", "XLPyLoadDLL", "has_dynamic_array")
 # Removed: the lookups in sheets and in the workbook's folder, and every entry point that
 # starts Python or imports code outside the UDF server (RunPython, frozen executables, the
 # "Import Functions" button that names modules after the workbook or its ".py" sheets).

@@ -133,3 +133,14 @@ Private Sub XLPyLoadDLL()
         End If
     End If
 End Sub
+
+Function has_dynamic_array() As Boolean
+    ' xlfrontier: WorksheetFunction.Unique exists only in Excels with dynamic arrays; called by
+    ' name (late-bound) so that this module compiles on Excel 2016/2019.
+    On Error GoTo ErrHandler
+    CallByName Application.WorksheetFunction, "Unique", VbMethod, "dummy"
+    has_dynamic_array = True
+    Exit Function
+ErrHandler:
+    has_dynamic_array = False
+End Function

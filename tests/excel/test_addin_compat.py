@@ -1,0 +1,265 @@
+"""The add-in's VBA compiles on Excel 2016/2019: no dynamic-array member is early-bound.
+
+VBA compiles a whole module on first use. A member that Excel 2016/2019's type library lacks
+(``Range.HasSpill``, ``Range.Formula2``, ``WorksheetFunction.Unique``...) called on an object
+of a known type stops the module with "Method or data member not found", which
+``On Error Resume Next`` cannot catch. Such members must be called late-bound: through
+``CallByName`` or on a variable declared ``As Object`` (or ``Variant``).
+
+:func:`early_bound_uses` reads each module (as olevba reads it from the built file) and reports
+every use of such a member whose receiver is not a plain ``Object``/``Variant`` variable: a
+``Range`` variable, ``Selection``, ``ActiveCell``, ``Range("A1")``, a member chain, or a
+``With`` block on any of those.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytest.importorskip("pyopenvba")
+pytest.importorskip("oletools")
+
+from test_addin import olevba_modules
+
+from xlfrontier.excel import addin
+
+#: Range members that exist only in Excels with dynamic arrays (Microsoft 365 / 2021+).
+DA_MEMBERS = (
+    "HasSpill",
+    "SpillingToRange",
+    "SpillParent",
+    "Formula2",
+    "Formula2R1C1",
+    "Formula2Local",
+    "Formula2R1C1Local",
+    "SavedAsArray",
+)
+#: WorksheetFunction methods of the same era.
+DA_FUNCTIONS = (
+    "Unique",
+    "Sort",
+    "SortBy",
+    "Filter",
+    "Sequence",
+    "RandArray",
+    "XLookup",
+    "XMatch",
+)
+_LATE = {"object", "variant"}
+_DECLARATION = re.compile(
+    r"^\s*(?:Dim|Private|Public|Static|Global)\s+(?!Sub\b|Function\b|Const\b|Declare\b|Type\b)(.*)$",
+    re.IGNORECASE,
+)
+_HEADER = re.compile(
+    r"^\s*(?:(?:Public|Private|Friend)\s+)?(?:Static\s+)?(?:Function|Sub|Property\s+\w+)\s+\w+"
+    r"\s*\((.*)\)",
+    re.IGNORECASE,
+)
+_END = re.compile(r"^\s*End\s+(?:Function|Sub|Property)\b", re.IGNORECASE)
+
+
+def _logical_lines(code):
+    """Code lines with strings emptied, comments dropped and ``_`` continuations joined.
+
+    A joined statement sits at the index of its first physical line; the lines it swallowed
+    become empty, so that indices stay physical line numbers.
+    """
+    out, start = [], None
+    for raw in code.replace("\r\n", "\n").split("\n"):
+        line = re.sub(r'"(?:[^"]|"")*"', '""', raw).split("'", 1)[0]
+        continued = re.search(r"\s_\s*$", line)
+        if continued:
+            line = line.rstrip()[:-1] + " "
+        if start is None:
+            out.append(line)
+        else:
+            out[start] += line
+            out.append("")
+        start = (start if start is not None else len(out) - 1) if continued else None
+    return out
+
+
+def _declared(text):
+    """{name: type} of a declaration list ``a As Range, b, ByVal c As Object``."""
+    found = {}
+    for part in re.split(r",(?![^(]*\))", text):
+        part = re.sub(r"^\s*(?:Optional\s+)?(?:ByVal\s+|ByRef\s+)?(?:ParamArray\s+)?", "", part)
+        match = re.match(r"(\w+)\s*(?:\([^)]*\))?\s*(?:As\s+(?:New\s+)?([\w.]+))?", part, re.I)
+        if match:
+            found[match.group(1).lower()] = (match.group(2) or "Variant").lower()
+    return found
+
+
+def early_bound_uses(code):
+    """Every use of a dynamic-array-era member that VBA would bind at compile time.
+
+    Returns a list of ``(line number, text)``.
+    """
+    members = "|".join(DA_MEMBERS)
+    functions = "|".join(DA_FUNCTIONS)
+    module_vars, local_vars, with_stack, found = {}, None, [], []
+    for number, line in enumerate(_logical_lines(code), start=1):
+        header = _HEADER.match(line)
+        if header:
+            local_vars = _declared(header.group(1))
+            continue
+        if _END.match(line):
+            local_vars, with_stack = None, []
+            continue
+        declaration = _DECLARATION.match(line)
+        if declaration:
+            (module_vars if local_vars is None else local_vars).update(
+                _declared(declaration.group(1))
+            )
+            continue
+        scope = {**module_vars, **(local_vars or {})}
+
+        def late(receiver, scope=scope):
+            name = receiver.strip()
+            return re.fullmatch(r"\w+", name) is not None and scope.get(name.lower()) in _LATE
+
+        with_match = re.match(r"^\s*With\s+(.*\S)\s*$", line, re.IGNORECASE)
+        if with_match:
+            with_stack.append(with_match.group(1))
+        elif re.match(r"^\s*End\s+With\b", line, re.IGNORECASE):
+            with_stack.pop()
+        for match in re.finditer(rf"\.\s*({members})\b", line):
+            receiver = _receiver(line, match.start(1))
+            if receiver is None:  # ".Member" inside a With block
+                receiver = with_stack[-1] if with_stack else ""
+            if not late(receiver):
+                found.append((number, line.strip()))
+                break
+        for match in re.finditer(rf"\.\s*({functions})\s*\(", line, re.IGNORECASE):
+            receiver = _receiver(line, match.start(1))
+            if receiver is None:
+                receiver = with_stack[-1] if with_stack else ""
+            if re.search(r"WorksheetFunction\s*$", receiver, re.IGNORECASE):
+                found.append((number, line.strip()))
+    return found
+
+
+def _receiver(line, member_at):
+    """The expression before ``.Member`` at ``member_at``, or None for a With-block dot."""
+    dot = line.rindex(".", 0, member_at)
+    before = line[:dot].rstrip()
+    if not before or not re.search(r"[\w)]$", before):
+        return None
+    # Walk back over one primary expression: identifiers, dots, balanced brackets.
+    depth, i = 0, len(before)
+    while i > 0:
+        ch = before[i - 1]
+        if ch == ")":
+            depth += 1
+        elif ch == "(":
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and not (ch.isalnum() or ch in "_."):
+            break
+        i -= 1
+    return before[i:]
+
+
+# ------------------------------------------------------------------------------ the checker
+
+
+PLANTED = """\
+Attribute VB_Name = "Planted"
+Option Explicit
+Private moduleRange As Range
+Private moduleObject As Object
+
+Private Function Violations(ByVal cell As Range, anything) As Boolean
+    Dim rng As Range, o As Object, v As Variant
+    Violations = cell.HasSpill
+    Selection.Formula2 = "=SEQUENCE(3)"
+    ActiveCell.Formula2R1C1 = "=1"
+    Set rng = Range("A1").SpillParent
+    Set rng = Worksheets(1).Range("A1").SpillingToRange
+    Set rng = moduleRange.SpillingToRange
+    With rng
+        Set rng = .SpillingToRange
+    End With
+    With Selection
+        .Formula2 = _
+            "=1"
+    End With
+    v = Application.WorksheetFunction.Unique(rng)
+    v = WorksheetFunction.Sort(rng)
+    Debug.Print cell.SavedAsArray
+End Function
+
+Private Function Allowed(ByVal cell As Range, anything) As Boolean
+    Dim o As Object, v As Variant
+    Set o = cell
+    Allowed = CallByName(cell, "HasSpill", VbGet)   ' cell.HasSpill in a comment
+    Allowed = o.HasSpill
+    Set o = o.SpillingToRange
+    v = anything.Formula2
+    With o
+        Allowed = .HasSpill
+    End With
+    Set o = moduleObject.SpillParent
+    Debug.Print ".Formula2 in a string", cell.HasArray, cell.Formula
+    cell.Sort Key1:=cell                          ' Range.Sort is old
+    v = Filter(Array("a"), "a")                   ' VBA's own Filter
+    v = CallByName(Application.WorksheetFunction, "Unique", VbMethod, cell)
+End Function
+"""
+
+
+def test_the_checker_finds_every_planted_violation_and_nothing_else():
+    found = early_bound_uses(PLANTED)
+    lines = PLANTED.splitlines()
+    flagged = [lines[n - 1].strip() for n, _ in found]
+    assert flagged == [
+        "Violations = cell.HasSpill",
+        'Selection.Formula2 = "=SEQUENCE(3)"',
+        'ActiveCell.Formula2R1C1 = "=1"',
+        'Set rng = Range("A1").SpillParent',
+        'Set rng = Worksheets(1).Range("A1").SpillingToRange',
+        "Set rng = moduleRange.SpillingToRange",
+        "Set rng = .SpillingToRange",
+        ".Formula2 = _",
+        "v = Application.WorksheetFunction.Unique(rng)",
+        "v = WorksheetFunction.Sort(rng)",
+        "Debug.Print cell.SavedAsArray",
+    ]
+
+
+def test_the_template_has_the_problem_this_guards_against():
+    """xlwings' own runtime calls WorksheetFunction.Unique early-bound."""
+    runtime = olevba_modules(addin.xlwings_template())["xlwings"]
+    assert [text for _, text in early_bound_uses(runtime)] == [
+        'Application.WorksheetFunction.Unique ("")'
+    ]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = addin.build_addin(tmp_path_factory.mktemp("compat") / addin.ADDIN_FILENAME)
+    return olevba_modules(out.path)
+
+
+def test_no_module_of_the_built_add_in_binds_a_dynamic_array_member_early(built):
+    assert set(built) >= {"xlwings", addin.RIBBON_MODULE, addin.UDF_VBA_MODULE}
+    for name, code in built.items():
+        assert early_bound_uses(code) == [], name
+    # The members are still used, late-bound.
+    assert 'CallByName(cell, "HasSpill", VbGet)' in built[addin.RIBBON_MODULE]
+    assert 'CallByName(cell, "SpillingToRange", VbGet)' in built[addin.RIBBON_MODULE]
+    assert 'CallByName Application.WorksheetFunction, "Unique"' in built["xlwings"]
+
+
+def test_a_planted_violation_in_a_built_add_in_is_caught(tmp_path, monkeypatch):
+    body = addin._RIBBON_BODY.replace(
+        'spills = CallByName(cell, "HasSpill", VbGet)', "spills = cell.HasSpill"
+    )
+    assert body != addin._RIBBON_BODY
+    monkeypatch.setattr(addin, "_RIBBON_BODY", body)
+    out = addin.build_addin(tmp_path / addin.ADDIN_FILENAME)
+    ribbon = olevba_modules(out.path)[addin.RIBBON_MODULE]
+    assert [text for _, text in early_bound_uses(ribbon)] == ["spills = cell.HasSpill"]
