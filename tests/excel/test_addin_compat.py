@@ -263,3 +263,11 @@ def test_a_planted_violation_in_a_built_add_in_is_caught(tmp_path, monkeypatch):
     out = addin.build_addin(tmp_path / addin.ADDIN_FILENAME)
     ribbon = olevba_modules(out.path)[addin.RIBBON_MODULE]
     assert [text for _, text in early_bound_uses(ribbon)] == ["spills = cell.HasSpill"]
+
+
+def test_recalculate_rebuilds_so_name_errors_relink(built):
+    from test_addin_security import procedures
+
+    recalculate = procedures(built[addin.RIBBON_MODULE])["Recalculate"]
+    assert "Application.CalculateFullRebuild" in recalculate
+    assert not re.search(r"Application\.CalculateFull\s*$", recalculate, re.MULTILINE)

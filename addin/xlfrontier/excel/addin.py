@@ -187,7 +187,8 @@ RIBBON_BUTTONS: tuple[RibbonButton, ...] = (
         "CalculateNow",
         "Recalculate",
         "Recalculate everything",
-        "Full recalculation of the open workbooks, including every xlfrontier function.",
+        "Rebuilds and recalculates every formula of the open workbooks, so cells showing "
+        "#NAME? for xlfrontier functions link to the add-in again.",
     ),
     RibbonButton(
         "Calculate",
@@ -291,7 +292,9 @@ Public Sub Recalculate(control As IRibbonControl)
         Exit Sub
     End If
     Application.StatusBar = "xlfrontier: recalculating all open workbooks..."
-    Application.CalculateFull
+    ' A full rebuild re-parses every formula: cells that show #NAME? because the workbook was
+    ' opened before the add-in's functions were known link to them again.
+    Application.CalculateFullRebuild
     ShowStatus "xlfrontier: recalculated at " & Format$(Now, "hh:nn:ss")
 End Sub
 
