@@ -271,3 +271,32 @@ def test_recalculate_rebuilds_so_name_errors_relink(built):
     recalculate = procedures(built[addin.RIBBON_MODULE])["Recalculate"]
     assert "Application.CalculateFullRebuild" in recalculate
     assert not re.search(r"Application\.CalculateFull\s*$", recalculate, re.MULTILINE)
+
+
+def test_the_ribbon_part_and_its_relationship_match(tmp_path):
+    """A 2006/01 customUI.xml, pointed at by the 2006 relationship type (MS-OI29500)."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    out = addin.build_addin(tmp_path / addin.ADDIN_FILENAME, udf_modules=addin.UDF_MODULES)
+    with zipfile.ZipFile(out.path) as z:
+        names = z.namelist()
+        rels = ElementTree.fromstring(z.read("_rels/.rels"))
+        ui = ElementTree.fromstring(z.read("customUI/customUI.xml"))
+    with zipfile.ZipFile(addin.xlwings_template()) as z:
+        template_rels = z.read("_rels/.rels").decode()
+    assert ui.tag == "{http://schemas.microsoft.com/office/2006/01/customui}customUI"
+    ns = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+    ribbon = [
+        r.attrib for r in rels.iter(f"{ns}Relationship") if "ui/extensibility" in r.get("Type")
+    ]
+    assert ribbon == [
+        {
+            "Id": ribbon[0]["Id"],
+            "Type": "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility",
+            "Target": "customUI/customUI.xml",
+        }
+    ]
+    assert "customUI/customUI14.xml" not in names
+    # xlwings' template pairs the same part with the 2007 type (what this fixes).
+    assert "office/2007/relationships/ui/extensibility" in template_rels

@@ -130,6 +130,10 @@ _TEMPLATE_PROJECT_NAME = "myaddin"
 _CUSTOM_UI_PART = "customUI/customUI.xml"
 _WORKBOOK_PART = "xl/workbook.xml"
 _SHEET_PART = "xl/worksheets/sheet1.xml"
+_PACKAGE_RELS_PART = "_rels/.rels"
+# Relationship types of the ribbon part: customUI.xml (2006/01) and customUI14.xml (2009/07).
+_UI_REL_2006 = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
+_UI_REL_2007 = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
 _SHARED_STRINGS_PART = "xl/sharedStrings.xml"
 _EMPTY_SHARED_STRINGS = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -1094,11 +1098,23 @@ def _rewrite_package(template: bytes, edits: Mapping[str, bytes]) -> bytes:
 def _package_edits(template: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(template)) as src:
         names = src.namelist()
-        for part in (_CUSTOM_UI_PART, _SHEET_PART, _SHARED_STRINGS_PART):
+        for part in (_CUSTOM_UI_PART, _SHEET_PART, _SHARED_STRINGS_PART, _PACKAGE_RELS_PART):
             if part not in names:
                 raise AddinError(f"the xlwings template has no {part}")
         workbook = src.read(_WORKBOOK_PART).decode("utf-8")
         sheet = src.read(_SHEET_PART).decode("utf-8")
+        rels = src.read(_PACKAGE_RELS_PART).decode("utf-8")
+    # The ribbon: our customUI.xml is in the Office 2007 schema (2006/01 namespace), which every
+    # Excel from 2007 on reads. MS-OI29500 / MS-CUSTOMUI pair that part with the 2006
+    # relationship type; the 2007 type, which xlwings' template uses, is reserved for a
+    # 2009/07 customUI14.xml, and Excel 2007 ignores a ribbon linked by it (xlwings issue #1039).
+    rels, count = re.subn(
+        rf'Type="{re.escape(_UI_REL_2007)}" Target="{re.escape(_CUSTOM_UI_PART)}"',
+        f'Type="{_UI_REL_2006}" Target="{_CUSTOM_UI_PART}"',
+        rels,
+    )
+    if count != 1:
+        raise AddinError("the xlwings template's ribbon relationship has an unexpected layout")
     # The template's one sheet is xlwings' config table ("_myaddin.conf"). The add-in never
     # reads settings from a sheet; the sheet stays (an add-in needs one), renamed and emptied
     # so that nobody mistakes it for a place to configure the add-in.
@@ -1120,6 +1136,7 @@ def _package_edits(template: bytes) -> dict[str, bytes]:
         _WORKBOOK_PART: workbook.encode("utf-8"),
         _SHEET_PART: sheet.encode("utf-8"),
         _SHARED_STRINGS_PART: _EMPTY_SHARED_STRINGS.encode("utf-8"),
+        _PACKAGE_RELS_PART: rels.encode("utf-8"),
     }
 
 
