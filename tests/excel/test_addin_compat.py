@@ -300,3 +300,39 @@ def test_the_ribbon_part_and_its_relationship_match(tmp_path):
     assert "customUI/customUI14.xml" not in names
     # xlwings' template pairs the same part with the 2007 type (what this fixes).
     assert "office/2007/relationships/ui/extensibility" in template_rels
+
+
+def test_no_temporary_bas_file_is_left_behind(tmp_path, monkeypatch):
+    import tempfile
+
+    scratch = tmp_path / "temp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    addin.generate_udf_wrappers(addin.UDF_MODULES)
+    assert list(scratch.iterdir()) == []
+
+
+def test_references_carry_no_personal_path(tmp_path):
+    from pyopenvba import ExcelFile
+
+    out = addin.build_addin(tmp_path / addin.ADDIN_FILENAME)
+    with ExcelFile(str(out.path)) as book:
+        references = book.references()
+    with ExcelFile(str(addin.xlwings_template())) as book:
+        template = book.references()
+    assert any("users" in str(r).lower() for r in template)  # what this fixes
+    assert [r.name for r in references] == ["Office"]  # IRibbonControl needs it
+    assert not any("users" in str(r).lower() for r in references)
+
+
+def test_two_builds_are_byte_identical(tmp_path):
+    first = addin.build_addin(tmp_path / "a" / addin.ADDIN_FILENAME).path.read_bytes()
+    second = addin.build_addin(tmp_path / "b" / addin.ADDIN_FILENAME).path.read_bytes()
+    assert first == second
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(first)) as z:
+        stamps = {info.date_time for info in z.infolist()}
+    with zipfile.ZipFile(addin.xlwings_template()) as z:
+        assert stamps == {info.date_time for info in z.infolist()}  # the template's, fixed

@@ -912,6 +912,8 @@ class _RecordingComponents:
         # import_udfs writes the file in text mode, i.e. in the locale's encoding.
         raw = Path(path).read_bytes()
         self._book.module_text = raw.decode(locale.getpreferredencoding(False))
+        # import_udfs leaves its temporary .bas file behind (delete=False): not our builds.
+        Path(path).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -1403,6 +1405,9 @@ def build_addin(
                 ),
             )
             book.set_module("ThisWorkbook", _crlf(_THIS_WORKBOOK_BODY))
+            # The template's Microsoft Forms reference points into its author's temp folder
+            # (C:\Users\...\VBE\MSForms.exd) and no module uses a form.
+            book.remove_reference("MSForms")
             book.save(built)
         partial = out.with_name(out.name + ".partial")
         shutil.copyfile(built, partial)
