@@ -336,3 +336,29 @@ def test_two_builds_are_byte_identical(tmp_path):
         stamps = {info.date_time for info in z.infolist()}
     with zipfile.ZipFile(addin.xlwings_template()) as z:
         assert stamps == {info.date_time for info in z.infolist()}  # the template's, fixed
+
+
+def test_the_vba_sources_ship_as_package_data():
+    """Found through importlib.resources, as in an installed wheel, and used as they are."""
+    from importlib.resources import files
+
+    folder = files("xlfrontier.excel").joinpath("vba")
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".bas"))
+    assert names == ["ribbon_body.bas", "this_workbook.bas", "xlwings_runtime.bas"]
+    ribbon = folder.joinpath("ribbon_body.bas").read_text(encoding="utf-8")
+    assert ribbon.replace("\r\n", "\n") == addin._RIBBON_BODY
+    assert "Public Sub Recalculate(control As IRibbonControl)" in ribbon
+    assert 'CallByName(cell, "HasSpill", VbGet)' in ribbon
+
+
+def test_pyproject_ships_the_vba_folder():
+    tomllib = pytest.importorskip("tomllib")
+    from pathlib import Path
+
+    import xlfrontier
+
+    pyproject = Path(xlfrontier.__file__).resolve().parents[2] / "pyproject.toml"
+    if not pyproject.is_file():  # pragma: no cover - installed without the source tree
+        pytest.skip("no pyproject.toml next to the package")
+    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    assert "excel/vba/*.bas" in data["tool"]["setuptools"]["package-data"]["xlfrontier"]
