@@ -465,6 +465,7 @@ def test_ribbon_xml_is_well_formed_with_the_portfolio_tab(sample_build):
         "New from template",
         "Freeze values",
         "Check inputs",
+        "Diagnose",
         "Help",
     ]
     ids = [e.get("id") for e in root.iter() if e.get("id")]

@@ -362,3 +362,81 @@ def test_pyproject_ships_the_vba_folder():
         pytest.skip("no pyproject.toml next to the package")
     data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     assert "excel/vba/*.bas" in data["tool"]["setuptools"]["package-data"]["xlfrontier"]
+
+
+# ------------------------------------------------------------------------------ Diagnose
+
+
+def test_diagnose_is_wired_to_its_callback(built, tmp_path):
+    import zipfile
+    from xml.etree import ElementTree
+
+    from test_addin import parse_vba, public_subs
+
+    out = addin.build_addin(tmp_path / addin.ADDIN_FILENAME)
+    with zipfile.ZipFile(out.path) as z:
+        ui = ElementTree.fromstring(z.read("customUI/customUI.xml"))
+    ns = {"ui": "http://schemas.microsoft.com/office/2006/01/customui"}
+    [tab] = ui.findall("ui:ribbon/ui:tabs/ui:tab", ns)
+    assert tab.get("label") == "Portfolio"
+    buttons = {b.get("label"): b.get("onAction") for b in tab.iter(f"{{{ns['ui']}}}button")}
+    assert buttons["Diagnose"] == f"{addin.RIBBON_MODULE}.Diagnose"
+    sub = public_subs(parse_vba(addin.RIBBON_MODULE, built[addin.RIBBON_MODULE]))["Diagnose"]
+    assert [(p.name, p.declared) for p in sub.params] == [("control", "IRibbonControl")]
+
+
+def test_diagnose_checks_before_python_then_runs_the_doctor(built):
+    from test_addin_security import procedures
+
+    procs = procedures(built[addin.RIBBON_MODULE])
+    diagnose = procs["Diagnose"]
+    order = [
+        "If Not fso.FileExists(conf) Then",  # config file present
+        'interpreter = GetConfig("INTERPRETER_WIN", "")',  # readable, interpreter set
+        "If Not fso.FileExists(interpreter) Then",
+        "#If Win64 Then",  # Excel's bitness
+        'dllName = "xlwings" & bitness & "-" & XLWINGS_VERSION & ".dll"',  # where XLPyLoadDLL looks
+        "inStartup = (StrComp(ThisWorkbook.Path, Application.StartupPath, vbTextCompare) = 0)",
+        'console = fso.BuildPath(fso.GetParentFolderName(interpreter), "python.exe")',
+        "code = shell.Run(command, 0, True)",  # hidden, waited for
+        "text = text & vbLf & InExcelCheck()",
+    ]
+    positions = [diagnose.index(step) for step in order]
+    assert positions == sorted(positions)
+    assert diagnose.count("DiagnoseStop ") == 5  # one sentence per blocking failure
+    assert diagnose.count("Exit Sub") == 5
+    command = re.search(r"command = (.*?)\n\s*Application\.StatusBar", diagnose, re.S).group(1)
+    assert re.sub(r"\s*_\n\s*", " ", command) == (
+        'Quoted(console) & " -m xlfrontier doctor --excel-bitness " & bitness & '
+        '" --addin " & Quoted(ThisWorkbook.FullName) & " --startup-path " & '
+        'Quoted(Application.StartupPath) & " --report " & Quoted(report)'
+    )
+    # Late-bound: no early-bound library type anywhere in the module.
+    assert 'Set shell = CreateObject("WScript.Shell")' in diagnose
+    assert 'CreateObject("ADODB.Stream")' in diagnose
+    assert not re.search(
+        r"As\s+(New\s+)?(WshShell|IWshRuntimeLibrary|Scripting\.|ADODB\.)", diagnose
+    )
+    assert 'stream.Charset = "utf-8"' in diagnose
+    assert "MINVAR_WEIGHTS({0.1;0.1},{0.04,0;0,0.04},0.1)" in procs["InExcelCheck"]
+
+
+@pytest.mark.parametrize(
+    "path", [r"C:\Program Files\A&B ^C (x)\python.exe", r"C:\Users\Zoë O'Neil\AppData\x.xlam"]
+)
+def test_diagnose_quotes_each_path_for_create_process(built, path):
+    from pyopenvba.apps.excel import ExcelApplication
+    from test_addin_security import procedures, windows_argv
+
+    quoted = procedures(built[addin.RIBBON_MODULE])["Quoted"]
+    source = (
+        'Attribute VB_Name = "Q"\nPrivate Const APP_TITLE As String = "xlfrontier"\n'
+        + quoted
+        + "\nPublic Function Joined(p As String) As String\n"
+        + '    Joined = Quoted("C:\\py.exe") & " -m x --addin " & Quoted(p)\n'
+        + "End Function\n"
+    )
+    app = ExcelApplication()
+    app.add_module(source.replace("\n", "\r\n"), name="Q")
+    line = app.run("Joined", path)
+    assert windows_argv(line) == ["C:\\py.exe", "-m", "x", "--addin", path]

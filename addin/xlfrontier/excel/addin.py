@@ -243,6 +243,17 @@ RIBBON_BUTTONS: tuple[RibbonButton, ...] = (
     ),
     RibbonButton(
         "Help",
+        "xlfDiagnose",
+        "Diagnose",
+        "ZoomCurrent100",
+        "Diagnose",
+        "Diagnose the add-in",
+        "Checks, in order, the settings file, the Python it names, the xlwings DLL, Excel's "
+        "and Python's bitness, where the add-in is installed and a test calculation, and says "
+        "what to do about the first problem.",
+    ),
+    RibbonButton(
+        "Help",
         "xlfHelp",
         "Help",
         "Help",

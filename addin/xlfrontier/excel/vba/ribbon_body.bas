@@ -357,3 +357,131 @@ End Sub
 Public Sub ClearXlfrontierStatus()
     If CStr(Application.StatusBar) = lastStatus Then Application.StatusBar = False
 End Sub
+
+' ---------------------------------------------------------------- Diagnose
+' First what only the add-in can see before Python runs, stopping with one sentence at the
+' first blocking problem; then "python -m xlfrontier doctor" (console python.exe beside the
+' configured interpreter, hidden, waited for), whose report is shown; last, a test call of
+' MINVAR_WEIGHTS through the add-in itself. Late-bound objects only (WScript.Shell, FSO).
+
+Public Sub Diagnose(control As IRibbonControl)
+    Dim fso As Object, shell As Object, conf As String, interpreter As String, console As String
+    Dim dllName As String, bitness As String, report As String, command As String, text As String
+    Dim code As Long, stream As Object, inStartup As Boolean, lines As String
+
+    Set fso = CreateObject("Scripting.FileSystemObject")
+    conf = GetConfigFilePath()
+    If Not fso.FileExists(conf) Then
+        DiagnoseStop "The settings file " & conf & " does not exist. Run install.ps1 again."
+        Exit Sub
+    End If
+    On Error Resume Next
+    interpreter = GetConfig("INTERPRETER_WIN", "")
+    If Err.Number <> 0 Then
+        On Error GoTo 0
+        DiagnoseStop "The settings file " & conf & " cannot be read. Run install.ps1 again."
+        Exit Sub
+    End If
+    On Error GoTo 0
+    If interpreter = "" Then
+        DiagnoseStop "The settings file " & conf & " sets no Python (INTERPRETER_WIN). Run install.ps1 again."
+        Exit Sub
+    End If
+    If Not fso.FileExists(interpreter) Then
+        DiagnoseStop "The Python set in " & conf & " does not exist: " & interpreter & ". Run install.ps1 again."
+        Exit Sub
+    End If
+    #If Win64 Then
+        bitness = "64"
+    #Else
+        bitness = "32"
+    #End If
+    ' Where the runtime's XLPyLoadDLL looks: the interpreter's folder, then the one above it.
+    dllName = "xlwings" & bitness & "-" & XLWINGS_VERSION & ".dll"
+    If Not fso.FileExists(fso.BuildPath(fso.GetParentFolderName(interpreter), dllName)) And _
+       Not fso.FileExists(fso.BuildPath(fso.GetParentFolderName(fso.GetParentFolderName(interpreter)), dllName)) Then
+        DiagnoseStop dllName & " is not next to " & interpreter & " or in the folder above it: " & _
+            "the Python environment does not match this " & bitness & "-bit Excel or this add-in. Run install.ps1 again."
+        Exit Sub
+    End If
+    inStartup = (StrComp(ThisWorkbook.Path, Application.StartupPath, vbTextCompare) = 0)
+
+    ' The console python.exe beside pythonw.exe, so that the report has an exit code.
+    console = fso.BuildPath(fso.GetParentFolderName(interpreter), "python.exe")
+    If Not fso.FileExists(console) Then console = interpreter
+    report = fso.BuildPath(fso.GetSpecialFolder(2), "xlfrontier-doctor-" & Format$(Now, "yyyymmdd-hhnnss") & ".txt")
+    command = Quoted(console) & " -m xlfrontier doctor --excel-bitness " & bitness & _
+        " --addin " & Quoted(ThisWorkbook.FullName) & " --startup-path " & Quoted(Application.StartupPath) & _
+        " --report " & Quoted(report)
+    Application.StatusBar = "xlfrontier: diagnosing..."
+    Set shell = CreateObject("WScript.Shell")
+    On Error Resume Next
+    code = shell.Run(command, 0, True)
+    If Err.Number <> 0 Then
+        text = "Could not run " & console & ": " & Err.Description
+        code = -1
+    End If
+    On Error GoTo 0
+    Application.StatusBar = False
+    If fso.FileExists(report) Then
+        Set stream = CreateObject("ADODB.Stream")
+        stream.Type = 2
+        stream.Charset = "utf-8"
+        stream.Open
+        stream.LoadFromFile report
+        text = stream.ReadText
+        stream.Close
+        fso.DeleteFile report, True
+    ElseIf text = "" Then
+        text = "xlfrontier doctor wrote no report (exit code " & code & "): run " & command & _
+            " in a Command Prompt to see why."
+    End If
+    If Not inStartup Then
+        text = text & vbLf & "Note: this add-in runs from " & ThisWorkbook.Path & _
+            ", not from Excel's start-up folder " & Application.StartupPath & "."
+    End If
+    text = text & vbLf & InExcelCheck()
+    ShowDiagnosis text, code = 0
+End Sub
+
+Private Function Quoted(ByVal path As String) As String
+    ' WScript.Shell.Run passes the line to CreateProcess: one pair of quotes around each path
+    ' (which cannot itself contain a quote) keeps spaces, & and ^ literal.
+    If InStr(path, """") > 0 Then Err.Raise vbObjectError + 710, APP_TITLE, "A path contains a quote: " & path
+    Quoted = """" & path & """"
+End Function
+
+' The in-Excel path: evaluate a MINVAR_WEIGHTS call whose answer is known (two uncorrelated
+' assets of equal variance: 50% / 50%).
+Private Function InExcelCheck() As String
+    Dim result As Variant
+    On Error Resume Next
+    result = Application.Evaluate("=MINVAR_WEIGHTS({0.1;0.1},{0.04,0;0,0.04},0.1)")
+    If Err.Number <> 0 Then
+        InExcelCheck = "FAIL  worksheet function: " & Err.Description
+    ElseIf IsError(result) Then
+        InExcelCheck = "FAIL  worksheet function: MINVAR_WEIGHTS returned an error value"
+    ElseIf Not IsArray(result) Then
+        InExcelCheck = "FAIL  worksheet function: MINVAR_WEIGHTS returned " & CStr(result)
+    Else
+        InExcelCheck = "OK    worksheet function: MINVAR_WEIGHTS answers in Excel"
+    End If
+End Function
+
+Private Sub DiagnoseStop(ByVal sentence As String)
+    MsgBox sentence, vbExclamation, APP_TITLE & ": Diagnose"
+End Sub
+
+Private Sub ShowDiagnosis(ByVal text As String, ByVal passed As Boolean)
+    Dim sheet As Object, rows As Variant, i As Long
+    rows = Split(Replace(text, vbCrLf, vbLf), vbLf)
+    If UBound(rows) < 25 Then
+        MsgBox text, IIf(passed, vbInformation, vbExclamation), APP_TITLE & ": Diagnose"
+        Exit Sub
+    End If
+    Set sheet = Workbooks.Add.Worksheets(1)
+    For i = 0 To UBound(rows)
+        sheet.Cells(i + 1, 1).Value = "'" & rows(i)
+    Next i
+    sheet.Columns(1).AutoFit
+End Sub
