@@ -96,12 +96,22 @@ function Wait-ExcelClosed {
 }
 
 function Stop-LeftoverServers {
-    # With Excel closed, an xlwings function server still running would keep files of the
-    # environment locked (it is started by the add-in as "python ... xlwings.serve(...)").
-    $servers = @(Get-CimInstance -ClassName Win32_Process -Filter "Name LIKE 'python%'" -ErrorAction SilentlyContinue |
-        Where-Object { $_.CommandLine -and $_.CommandLine -like '*xlwings.serve*' })
-    foreach ($server in $servers) {
-        Write-Detail "stopping a leftover xlwings Python server (process $($server.ProcessId))"
+    # With Excel closed, a function server of THIS environment still running would keep its
+    # files locked. The add-in starts it as "<venv>\Scripts\pythonw.exe -B -c ...xlwings.serve(...)";
+    # a venv's pythonw.exe is a launcher that runs the base interpreter as its child with the
+    # same arguments. Only those processes are stopped: xlwings servers of other add-ins and
+    # environments on the machine are left alone.
+    $scripts = (Join-Path $VenvDir 'Scripts').TrimEnd('\') + '\'
+    $serving = @(Get-CimInstance -ClassName Win32_Process -Filter "Name LIKE 'python%'" -ErrorAction SilentlyContinue |
+        Where-Object { $_.CommandLine -and $_.CommandLine.Contains('xlwings.serve(') })
+    $ours = @($serving | Where-Object {
+        ($_.ExecutablePath -and $_.ExecutablePath.StartsWith($scripts, [System.StringComparison]::OrdinalIgnoreCase)) -or
+        $_.CommandLine.TrimStart('"').StartsWith($scripts, [System.StringComparison]::OrdinalIgnoreCase)
+    })
+    $launchers = @($ours | ForEach-Object { $_.ProcessId })
+    $children = @($serving | Where-Object { ($launchers -contains $_.ParentProcessId) -and ($launchers -notcontains $_.ProcessId) })
+    foreach ($server in @($children + $ours)) {
+        Write-Detail "stopping a leftover xlfrontier Python server (process $($server.ProcessId))"
         Stop-Process -Id $server.ProcessId -Force -ErrorAction SilentlyContinue
     }
 }

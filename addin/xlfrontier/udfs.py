@@ -16,6 +16,12 @@ conversion instructions.
 
 from __future__ import annotations
 
+# isort: split
+# Before anything else: refuse to serve from a copy of xlfrontier that is not the installed
+# one (e.g. planted beside a workbook); every function then shows one message instead.
+import xlfrontier.excel._require_installed  # noqa: F401
+
+# isort: split
 from dataclasses import dataclass
 from typing import Any
 

@@ -12,7 +12,8 @@ Checked here, without Excel:
   pyOpenVBA's VBA interpreter;
 - the ribbon XML is well formed and every ``onAction`` names a Public Sub with the ribbon
   signature; every module parses as VBA;
-- ``PROJECT_NAME``, the xlwings version and DLL name, the inactive config sheet, determinism;
+- ``PROJECT_NAME``, the xlwings version and DLL name, the emptied config sheet, determinism
+  (the security of the patched runtime: tests/excel/test_addin_security.py);
 - the Freeze-values and Check-inputs logic, run in pyOpenVBA's simulated Excel (VBA semantics
   as pyOpenVBA implements them, not Excel's: see the README's list of what needs Excel);
 - the config file: keys, format (read back with xlwings' own Python reader), ASCII, the
@@ -258,17 +259,20 @@ def test_olevba_reads_every_module_as_written(sample_build, sample_modules, temp
         assert sample_modules[name] == template_modules[name]
 
 
-def test_only_the_project_name_of_the_xlwings_runtime_changes(sample_modules, template_modules):
-    ours = sample_modules["xlwings"].splitlines()
-    theirs = template_modules["xlwings"].splitlines()
-    assert len(ours) == len(theirs)
-    changed = [(a, b) for a, b in zip(theirs, ours, strict=True) if a != b]
-    assert changed == [
-        (
-            'Public Const PROJECT_NAME As String = "myaddin"',
-            'Public Const PROJECT_NAME As String = "xlfrontier"',
-        )
-    ]
+def test_the_xlwings_runtime_changes_only_where_it_must(sample_modules, template_modules):
+    """Settings lookups replaced, workbook entry points removed, everything else xlwings'."""
+    from test_addin_security import procedures
+
+    ours, theirs = procedures(sample_modules["xlwings"]), procedures(template_modules["xlwings"])
+    replaced = set(addin._RUNTIME_REPLACED)
+    assert set(theirs) - set(ours) == set(addin._RUNTIME_REMOVED)
+    assert set(ours) - set(theirs) == {"ConfigFlag", "ConfiguredInterpreter"}
+    for name in set(ours) & set(theirs):
+        assert (ours[name] == theirs[name]) == (name not in replaced), name
+    assert 'Public Const PROJECT_NAME As String = "xlfrontier"' in sample_modules["xlwings"]
+    assert sample_modules["xlwings"].startswith(
+        'Attribute VB_Name = "xlwings"\nOption Private Module\n'
+    )
 
 
 def test_runtime_matches_the_installed_xlwings(sample_modules):
@@ -284,13 +288,18 @@ def test_runtime_matches_the_installed_xlwings(sample_modules):
     assert all("myaddin" not in code.lower() for code in sample_modules.values())
 
 
-def test_config_sheet_stays_inactive(sample_build):
+def test_the_config_sheet_is_gone(sample_build):
     with zipfile.ZipFile(sample_build.path) as z:
         workbook = ElementTree.fromstring(z.read("xl/workbook.xml"))
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+        strings = z.read("xl/sharedStrings.xml").decode()
     ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
     names = [s.get("name") for s in workbook.iterfind("m:sheets/m:sheet", ns)]
-    # A sheet named exactly "xlfrontier.conf" would override the config file.
-    assert names == ["_xlfrontier.conf"]
+    # The add-in's one sheet is empty; settings are never read from a sheet.
+    assert names == ["xlfrontier"]
+    assert "<sheetData />" in sheet
+    assert 'count="0"' in strings
+    assert "felix" not in ElementTree.tostring(workbook, encoding="unicode").lower()
 
 
 def test_build_is_deterministic(sample_dir, sample_build, tmp_path):
@@ -456,6 +465,7 @@ def test_ribbon_xml_is_well_formed_with_the_portfolio_tab(sample_build):
         "New from template",
         "Freeze values",
         "Check inputs",
+        "Diagnose",
         "Help",
     ]
     ids = [e.get("id") for e in root.iter() if e.get("id")]
@@ -704,6 +714,7 @@ def test_config_text_is_what_xlwings_reads():
     assert text == (
         '"INTERPRETER_WIN","%LOCALAPPDATA%\\xlfrontier\\venv\\Scripts\\pythonw.exe"\r\n'
         '"UDF MODULES","xlfrontier.udfs"\r\n'
+        '"ADD_WORKBOOK_TO_PYTHONPATH","False"\r\n'
         '"XLFRONTIER_TEMPLATE","%OneDrive%\\Documents\\xlfrontier\\xlfrontier_template.xlsx"\r\n'
     )
     assert text.isascii()
@@ -721,18 +732,24 @@ def test_written_config_reads_back_with_xlwings_own_reader(tmp_path):
     assert settings == {
         "interpreter_win": "%LOCALAPPDATA%\\xlfrontier\\venv\\Scripts\\pythonw.exe",
         "udf modules": "xlfrontier.udfs",
+        "add_workbook_to_pythonpath": "False",
     }
     assert set(addin.read_config(path)) <= set(addin.CONFIG_KEYS)
 
 
 def test_rewriting_the_config_updates_in_place_and_keeps_other_settings(tmp_path):
     path = tmp_path / "xlfrontier.conf"
-    path.write_bytes(b'"SHOW CONSOLE","True"\r\n"INTERPRETER_WIN","C:\\old\\python.exe"\r\n')
+    path.write_bytes(
+        b'"SHOW CONSOLE","True"\r\n"INTERPRETER_WIN","C:\\old\\python.exe"\r\n'
+        b'"ADD_WORKBOOK_TO_PYTHONPATH","True"\r\n'
+    )
     addin.write_config(VENV, path=path, env=WINDOWS_ENV)
     addin.write_config(VENV, path=path, env=WINDOWS_ENV)
     assert addin.read_config(path) == {
         "INTERPRETER_WIN": "%LOCALAPPDATA%\\xlfrontier\\venv\\Scripts\\pythonw.exe",
         "UDF MODULES": "xlfrontier.udfs",
+        # Turned off again: files beside a workbook must not replace xlfrontier's code.
+        "ADD_WORKBOOK_TO_PYTHONPATH": "False",
         "SHOW CONSOLE": "True",
     }
 

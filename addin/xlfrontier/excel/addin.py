@@ -51,6 +51,7 @@ from xlfrontier.exceptions import XlfrontierError
 
 __all__ = [
     "ADDIN_FILENAME",
+    "ADDIN_READS",
     "CHECK_FUNCTION",
     "CONFIG_KEYS",
     "HELP_URL",
@@ -99,14 +100,48 @@ CHECK_FUNCTION = "CHECK_INPUTS"
 #: Opened by the "Help" button unless the config file sets ``XLFRONTIER_HELP``.
 HELP_URL = "https://github.com/xlfrontier/xlfrontier"
 
-#: Keys this module writes into the config file (xlwings' two, then ours).
-CONFIG_KEYS = ("INTERPRETER_WIN", "UDF MODULES", "XLFRONTIER_TEMPLATE")
+#: Keys this module writes into the config file (xlwings' three, then ours).
+CONFIG_KEYS = (
+    "INTERPRETER_WIN",
+    "UDF MODULES",
+    "ADD_WORKBOOK_TO_PYTHONPATH",
+    "XLFRONTIER_TEMPLATE",
+)
+#: Every key the add-in's VBA reads, all from the user's config file only (``GetConfig``).
+#: ``XLFRONTIER_HELP`` is read but never written.
+ADDIN_READS = (
+    "INTERPRETER_WIN",
+    "ADD_WORKBOOK_TO_PYTHONPATH",
+    "PYTHONPATH",
+    "ONEDRIVE_CONSUMER_WIN",
+    "ONEDRIVE_COMMERCIAL_WIN",
+    "SHAREPOINT_WIN",
+    "SHOW CONSOLE",
+    "DEBUG UDFS",
+    "SHOW_ERROR_POPUPS",
+    "XLFRONTIER_TEMPLATE",
+    "XLFRONTIER_HELP",
+)
+_TEMPLATE_KEY = "XLFRONTIER_TEMPLATE"
 
 _TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
 _TEMPLATE_RIBBON_MODULE = "RibbonMyAddin"
 _TEMPLATE_PROJECT_NAME = "myaddin"
 _CUSTOM_UI_PART = "customUI/customUI.xml"
 _WORKBOOK_PART = "xl/workbook.xml"
+_SHEET_PART = "xl/worksheets/sheet1.xml"
+_PACKAGE_RELS_PART = "_rels/.rels"
+# Relationship types of the ribbon part: customUI.xml (2006/01) and customUI14.xml (2009/07).
+_UI_REL_2006 = "http://schemas.microsoft.com/office/2006/relationships/ui/extensibility"
+_UI_REL_2007 = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
+_SHARED_STRINGS_PART = "xl/sharedStrings.xml"
+_EMPTY_SHARED_STRINGS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="0" '
+    'uniqueCount="0" />'
+)
+#: Name of the add-in's one (hidden, empty) worksheet.
+_SHEET_NAME = "xlfrontier"
 _CUSTOM_UI_NS = "http://schemas.microsoft.com/office/2006/01/customui"
 # The pywin32 modules xlwings.udfs imports at module level (stood in for off Windows).
 _PYWIN32_IMPORTS = ("pythoncom", "pywintypes", "win32com", "win32com.client")
@@ -119,6 +154,14 @@ _PORTABLE_VARIABLES = (
     "OneDrive",
     "USERPROFILE",
 )
+
+
+def _vba_resource(name: str) -> str:
+    """Return a VBA source file shipped with the package (``xlfrontier/excel/vba/<name>``)."""
+    from importlib.resources import files
+
+    text = files("xlfrontier.excel").joinpath("vba", name).read_text(encoding="utf-8")
+    return text.replace("\r\n", "\n")
 
 
 class AddinError(XlfrontierError):
@@ -156,7 +199,8 @@ RIBBON_BUTTONS: tuple[RibbonButton, ...] = (
         "CalculateNow",
         "Recalculate",
         "Recalculate everything",
-        "Full recalculation of the open workbooks, including every xlfrontier function.",
+        "Rebuilds and recalculates every formula of the open workbooks, so cells showing "
+        "#NAME? for xlfrontier functions link to the add-in again.",
     ),
     RibbonButton(
         "Calculate",
@@ -196,6 +240,17 @@ RIBBON_BUTTONS: tuple[RibbonButton, ...] = (
         "Check the selected inputs",
         "Runs the input diagnostics on the selected ranges (hold Ctrl to select "
         "expected returns and the covariance matrix).",
+    ),
+    RibbonButton(
+        "Help",
+        "xlfDiagnose",
+        "Diagnose",
+        "ZoomCurrent100",
+        "Diagnose",
+        "Diagnose the add-in",
+        "Checks, in order, the settings file, the Python it names, the xlwings DLL, Excel's "
+        "and Python's bitness, where the add-in is installed and a test calculation, and says "
+        "what to do about the first problem.",
     ),
     RibbonButton(
         "Help",
@@ -248,361 +303,11 @@ def ribbon_xml(buttons: Sequence[RibbonButton] = RIBBON_BUTTONS) -> str:
     return "\r\n".join(lines)
 
 
-# The ribbon callbacks. Everything that varies (module names, the Check-inputs signature) is a
-# constant that ribbon_vba() writes above this body. Helpers are Private so that they appear
-# neither as worksheet functions nor in the Macros dialog.
-_RIBBON_BODY = r"""
-' ---------------------------------------------------------------- Recalculate
-
-Public Sub Recalculate(control As IRibbonControl)
-    If ActiveWorkbook Is Nothing Then
-        MsgBox "Open a workbook first.", vbInformation, APP_TITLE
-        Exit Sub
-    End If
-    Application.StatusBar = "xlfrontier: recalculating all open workbooks..."
-    Application.CalculateFull
-    ShowStatus "xlfrontier: recalculated at " & Format$(Now, "hh:nn:ss")
-End Sub
-
-' ---------------------------------------------------------------- Restart Python
-
-Public Sub RestartPython(control As IRibbonControl)
-    On Error GoTo failed
-    KillPy
-    ShowStatus "xlfrontier: Python stopped. Recalculate to start it again."
-    Exit Sub
-failed:
-    MsgBox "Could not restart Python: " & Err.Description & vbLf & vbLf & _
-           "Check the interpreter in " & GetConfigFilePath() & " or re-run install.ps1.", _
-           vbExclamation, APP_TITLE
-End Sub
-
-' ---------------------------------------------------------------- New from template
-
-Public Sub NewFromTemplate(control As IRibbonControl)
-    Dim templateFile As String
-    templateFile = TemplatePath()
-    If Not CreateObject("Scripting.FileSystemObject").FileExists(templateFile) Then
-        MsgBox "The xlfrontier template was not found:" & vbLf & templateFile & vbLf & vbLf & _
-               "Re-run install.ps1, or set " & TEMPLATE_KEY & " in " & GetConfigFilePath() & ".", _
-               vbExclamation, APP_TITLE
-        Exit Sub
-    End If
-    ' Template:= opens a new unsaved workbook based on the file; the file itself stays untouched.
-    Workbooks.Add Template:=templateFile
-End Sub
-
-Private Function TemplatePath() As String
-    TemplatePath = GetConfig(TEMPLATE_KEY, "")
-    If TemplatePath = "" Then
-        TemplatePath = CreateObject("WScript.Shell").SpecialFolders("MyDocuments") & _
-                       "\xlfrontier\xlfrontier_template.xlsx"
-    End If
-End Function
-
-' ---------------------------------------------------------------- Freeze values
-
-Public Sub FreezeValues(control As IRibbonControl)
-    Dim source As Workbook, frozen As Workbook, fso As Object
-    Dim target As Variant, tempCopy As String, skipped As String, problem As String
-    Dim calcMode As Long, events As Boolean, screen As Boolean, alerts As Boolean
-
-    Set source = ActiveWorkbook
-    If source Is Nothing Then
-        MsgBox "Open a workbook first.", vbInformation, APP_TITLE
-        Exit Sub
-    End If
-    If source.Path = "" Then
-        MsgBox "Save the workbook first, then click Freeze values again.", vbInformation, APP_TITLE
-        Exit Sub
-    End If
-    target = Application.GetSaveAsFilename(InitialFileName:=SuggestedFrozenName(source), _
-        FileFilter:="Excel Workbook (*.xlsx), *.xlsx", _
-        Title:="Save a values-only copy (the original is not changed)")
-    If VarType(target) = vbBoolean Then Exit Sub
-    If StrComp(CStr(target), source.FullName, vbTextCompare) = 0 Then
-        MsgBox "Choose another name: Freeze values never overwrites the original.", _
-               vbExclamation, APP_TITLE
-        Exit Sub
-    End If
-    Set fso = CreateObject("Scripting.FileSystemObject")
-    If fso.FileExists(CStr(target)) Then
-        If MsgBox(CStr(target) & " already exists. Replace it?", vbYesNo + vbQuestion, _
-                  APP_TITLE) <> vbYes Then Exit Sub
-    End If
-    ' The copy is made on disk by SaveCopyAs: the open original is neither changed nor saved.
-    tempCopy = fso.BuildPath(fso.GetSpecialFolder(2), "xlfrontier-freeze-" & _
-               Format$(Now, "yyyymmdd-hhnnss") & "." & fso.GetExtensionName(source.Name))
-
-    calcMode = Application.Calculation
-    events = Application.EnableEvents
-    screen = Application.ScreenUpdating
-    alerts = Application.DisplayAlerts
-    On Error GoTo failed
-    Application.ScreenUpdating = False
-    Application.EnableEvents = False
-    Application.Calculation = xlCalculationManual
-
-    source.SaveCopyAs tempCopy
-    Set frozen = Workbooks.Open(Filename:=tempCopy, UpdateLinks:=0, AddToMru:=False)
-    skipped = FreezeWorkbook(frozen)
-    Application.DisplayAlerts = False
-    frozen.SaveAs Filename:=CStr(target), FileFormat:=xlOpenXMLWorkbook
-    frozen.Close SaveChanges:=False
-    Set frozen = Nothing
-
-cleanup:
-    ' Reached on success and, through Resume, after a failure: nothing here may stop us.
-    On Error Resume Next
-    If Not frozen Is Nothing Then frozen.Close SaveChanges:=False
-    fso.DeleteFile tempCopy, True
-    Application.DisplayAlerts = alerts
-    Application.Calculation = calcMode
-    Application.EnableEvents = events
-    Application.ScreenUpdating = screen
-    source.Activate
-    On Error GoTo 0
-    If problem <> "" Then
-        MsgBox "Freeze values failed: " & problem & vbLf & _
-               "The original workbook was not changed.", vbExclamation, APP_TITLE
-    ElseIf skipped <> "" Then
-        MsgBox "Saved " & CStr(target) & vbLf & vbLf & _
-               "These sheets are protected with a password and still hold formulas:" & skipped, _
-               vbExclamation, APP_TITLE
-    Else
-        ShowStatus "xlfrontier: saved a values-only copy as " & CStr(target)
-    End If
-    Exit Sub
-
-failed:
-    problem = Err.Description
-    If problem = "" Then problem = "error " & Err.Number
-    Resume cleanup
-End Sub
-
-Private Function SuggestedFrozenName(ByVal book As Workbook) As String
-    Dim stem As String, folder As String
-    stem = book.Name
-    If InStrRev(stem, ".") > 0 Then stem = Left$(stem, InStrRev(stem, ".") - 1)
-    folder = book.Path
-    If InStr(folder, "://") > 0 Then
-        ' Cloud workbooks (OneDrive, SharePoint) have a URL as path: suggest Documents instead.
-        folder = CreateObject("WScript.Shell").SpecialFolders("MyDocuments")
-    End If
-    SuggestedFrozenName = folder & "\" & stem & " (values).xlsx"
-End Function
-
-' Replaces every formula of the workbook by its value; returns the names of the sheets a
-' password kept locked (one per line), "" when every sheet was frozen.
-Private Function FreezeWorkbook(ByVal book As Workbook) As String
-    Dim sheet As Worksheet, skipped As String
-    For Each sheet In book.Worksheets
-        If Not FreezeSheet(sheet) Then skipped = skipped & vbLf & "  " & sheet.Name
-    Next sheet
-    FreezeWorkbook = skipped
-End Function
-
-Private Function FreezeSheet(ByVal sheet As Worksheet) As Boolean
-    Dim locked As Boolean, drawings As Boolean, scenarios As Boolean
-    Dim allow(0 To 10) As Boolean
-    Dim formulas As Range, cell As Range
-
-    locked = sheet.ProtectContents
-    If locked Then
-        ' Remember the protection options so that the copy is protected like the original.
-        drawings = sheet.ProtectDrawingObjects
-        scenarios = sheet.ProtectScenarios
-        With sheet.Protection
-            allow(0) = .AllowFormattingCells
-            allow(1) = .AllowFormattingColumns
-            allow(2) = .AllowFormattingRows
-            allow(3) = .AllowInsertingColumns
-            allow(4) = .AllowInsertingRows
-            allow(5) = .AllowInsertingHyperlinks
-            allow(6) = .AllowDeletingColumns
-            allow(7) = .AllowDeletingRows
-            allow(8) = .AllowSorting
-            allow(9) = .AllowFiltering
-            allow(10) = .AllowUsingPivotTables
-        End With
-        On Error Resume Next
-        sheet.Unprotect Password:=""
-        On Error GoTo 0
-        If sheet.ProtectContents Then Exit Function
-    End If
-
-    On Error Resume Next
-    Set formulas = sheet.UsedRange.SpecialCells(xlCellTypeFormulas)
-    On Error GoTo 0
-    If Not formulas Is Nothing Then
-        For Each cell In formulas.Cells
-            ' A cell already frozen as part of an array or spill block has no formula left.
-            If cell.HasFormula Then FreezeRange FormulaBlock(cell)
-        Next cell
-    End If
-
-    If locked Then
-        sheet.Protect DrawingObjects:=drawings, Contents:=True, Scenarios:=scenarios, _
-            AllowFormattingCells:=allow(0), AllowFormattingColumns:=allow(1), _
-            AllowFormattingRows:=allow(2), AllowInsertingColumns:=allow(3), _
-            AllowInsertingRows:=allow(4), AllowInsertingHyperlinks:=allow(5), _
-            AllowDeletingColumns:=allow(6), AllowDeletingRows:=allow(7), _
-            AllowSorting:=allow(8), AllowFiltering:=allow(9), AllowUsingPivotTables:=allow(10)
-    End If
-    FreezeSheet = True
-End Function
-
-' The block a formula cell's value occupies: its spill range (dynamic arrays), its legacy
-' array-formula range, or the cell itself.
-Private Function FormulaBlock(ByVal cell As Range) As Range
-    Dim spills As Boolean, inArray As Boolean
-    Set FormulaBlock = cell
-    On Error Resume Next
-    spills = cell.HasSpill
-    inArray = cell.HasArray
-    On Error GoTo 0
-    If spills Then
-        Set FormulaBlock = cell.SpillingToRange
-    ElseIf inArray Then
-        Set FormulaBlock = cell.CurrentArray
-    End If
-End Function
-
-Private Sub FreezeRange(ByVal block As Range)
-    Dim values As Variant, r As Long, c As Long
-    ' Value2 keeps full precision (Value rounds currency-formatted cells to 4 decimals).
-    values = block.Value2
-    If IsArray(values) Then
-        For r = LBound(values, 1) To UBound(values, 1)
-            For c = LBound(values, 2) To UBound(values, 2)
-                values(r, c) = AsConstant(values(r, c))
-            Next c
-        Next r
-    Else
-        values = AsConstant(values)
-    End If
-    block.Value2 = values
-End Sub
-
-' Text goes back with a leading apostrophe so that Excel keeps it as text: without it a
-' result such as "1/2" would become a date and "=x" a formula.
-Private Function AsConstant(ByVal value As Variant) As Variant
-    If VarType(value) = vbString Then
-        If Len(value) = 0 Then AsConstant = Empty Else AsConstant = "'" & value
-    Else
-        AsConstant = value
-    End If
-End Function
-
-' ---------------------------------------------------------------- Check inputs
-
-Public Sub CheckInputs(control As IRibbonControl)
-    Dim selected As Range, args() As Variant, result As Variant, i As Long
-
-    If CHECK_FUNCTION = "" Then
-        MsgBox "Input checks need the estimation functions, which this version of " & _
-               "xlfrontier does not include. Update xlfrontier and re-run install.ps1.", _
-               vbInformation, APP_TITLE
-        Exit Sub
-    End If
-    If TypeName(Selection) <> "Range" Then
-        MsgBox "Select the input ranges first: " & CHECK_ARGUMENTS & ".", vbInformation, APP_TITLE
-        Exit Sub
-    End If
-    Set selected = Selection
-    If selected.Areas.Count < CHECK_MIN_RANGES Or _
-       (CHECK_MAX_RANGES >= 0 And selected.Areas.Count > CHECK_MAX_RANGES) Then
-        MsgBox "Select the input ranges, holding Ctrl between them, in this order: " & _
-               CHECK_ARGUMENTS & ".", vbInformation, APP_TITLE
-        Exit Sub
-    End If
-    ReDim args(0 To selected.Areas.Count - 1)
-    For i = 1 To selected.Areas.Count
-        Set args(i - 1) = selected.Areas(i)
-    Next i
-
-    On Error GoTo failed
-    Application.StatusBar = "xlfrontier: checking inputs..."
-    ' The same call the worksheet function's wrapper makes; arguments left out take their
-    ' Python defaults.
-    result = XLPy.CallUDF(UDF_MODULE, CHECK_FUNCTION, args, ActiveWorkbook, Nothing)
-    Application.StatusBar = False
-    MsgBox Left$(ResultText(result), 1000), vbInformation, APP_TITLE & ": " & CHECK_FUNCTION
-    Exit Sub
-failed:
-    Application.StatusBar = False
-    MsgBox "Check inputs failed: " & Left$(Err.Description, 900), vbExclamation, APP_TITLE
-End Sub
-
-' One line per row, " | " between columns.
-Private Function ResultText(ByVal result As Variant) As String
-    Dim r As Long, c As Long, lastColumn As Long, text As String
-    If Not IsArray(result) Then
-        ResultText = CellText(result)
-        Exit Function
-    End If
-    lastColumn = -1
-    On Error Resume Next
-    lastColumn = UBound(result, 2)
-    On Error GoTo 0
-    If lastColumn = -1 Then
-        For r = LBound(result) To UBound(result)
-            text = text & CellText(result(r)) & vbLf
-        Next r
-    Else
-        For r = LBound(result, 1) To UBound(result, 1)
-            For c = LBound(result, 2) To UBound(result, 2)
-                If c > LBound(result, 2) Then text = text & " | "
-                text = text & CellText(result(r, c))
-            Next c
-            text = text & vbLf
-        Next r
-    End If
-    ResultText = text
-End Function
-
-Private Function CellText(ByVal value As Variant) As String
-    Dim i As Long, text As String
-    If IsArray(value) Then
-        For i = LBound(value) To UBound(value)
-            If i > LBound(value) Then text = text & " | "
-            text = text & CellText(value(i))
-        Next i
-        CellText = text
-    ElseIf IsError(value) Or IsNull(value) Or IsObject(value) Then
-        CellText = "#N/A"
-    Else
-        CellText = CStr(value)
-    End If
-End Function
-
-' ---------------------------------------------------------------- Help
-
-Public Sub ShowHelp(control As IRibbonControl)
-    Dim url As String
-    url = GetConfig(HELP_KEY, HELP_URL)
-    On Error GoTo failed
-    ThisWorkbook.FollowHyperlink Address:=url, NewWindow:=True
-    Exit Sub
-failed:
-    MsgBox "Open this page in your browser:" & vbLf & url, vbInformation, APP_TITLE
-End Sub
-
-' ---------------------------------------------------------------- status bar
-
-Private Sub ShowStatus(ByVal message As String)
-    lastStatus = message
-    Application.StatusBar = message
-    On Error Resume Next
-    Application.OnTime Now + TimeSerial(0, 0, 8), _
-                       "'" & ThisWorkbook.Name & "'!ClearXlfrontierStatus"
-End Sub
-
-' Run by Application.OnTime: hands the status bar back to Excel unless someone else wrote to it.
-Public Sub ClearXlfrontierStatus()
-    If CStr(Application.StatusBar) = lastStatus Then Application.StatusBar = False
-End Sub
-"""
+# The ribbon callbacks: vba/ribbon_body.bas. Everything that varies (module names, the
+# Check-inputs signature) is a constant that ribbon_vba() writes above that body; the file has
+# no other substitution. Helpers are Private so that they appear neither as worksheet
+# functions nor in the Macros dialog.
+_RIBBON_BODY = _vba_resource("ribbon_body.bas")
 
 
 @dataclass(frozen=True)
@@ -751,7 +456,7 @@ def ribbon_vba(
         f"Private Const UDF_MODULE As String = {_vba_string(module)}",
         f"Private Const HELP_URL As String = {_vba_string(help_url)}",
         'Private Const HELP_KEY As String = "XLFRONTIER_HELP"',
-        f'Private Const TEMPLATE_KEY As String = "{CONFIG_KEYS[2]}"',
+        f'Private Const TEMPLATE_KEY As String = "{_TEMPLATE_KEY}"',
         '\' The worksheet function behind Check inputs ("" when the UDF module has none),',
         "' how many selected ranges it takes (-1: no upper limit) and its argument names.",
         f"Private Const CHECK_FUNCTION As String = {_vba_string(check_function if names else '')}",
@@ -806,13 +511,8 @@ def register_vba(macro_options: Sequence[MacroOption]) -> str:
     return _crlf("\n".join(lines))
 
 
-_THIS_WORKBOOK_BODY = """Option Explicit
-
-Private Sub Workbook_Open()
-    ' Descriptions and categories for the function wizard (see module xlfrontier_functions).
-    RegisterFunctions
-End Sub
-"""
+# The add-in's ThisWorkbook module: vba/this_workbook.bas, as is.
+_THIS_WORKBOOK_BODY = _vba_resource("this_workbook.bas")
 
 
 def _crlf(text: str) -> str:
@@ -872,6 +572,8 @@ class _RecordingComponents:
         # import_udfs writes the file in text mode, i.e. in the locale's encoding.
         raw = Path(path).read_bytes()
         self._book.module_text = raw.decode(locale.getpreferredencoding(False))
+        # import_udfs leaves its temporary .bas file behind (delete=False): not our builds.
+        Path(path).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -1058,24 +760,161 @@ def _rewrite_package(template: bytes, edits: Mapping[str, bytes]) -> bytes:
 def _package_edits(template: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(template)) as src:
         names = src.namelist()
-        if _CUSTOM_UI_PART not in names:
-            raise AddinError(f"the xlwings template has no {_CUSTOM_UI_PART}")
+        for part in (_CUSTOM_UI_PART, _SHEET_PART, _SHARED_STRINGS_PART, _PACKAGE_RELS_PART):
+            if part not in names:
+                raise AddinError(f"the xlwings template has no {part}")
         workbook = src.read(_WORKBOOK_PART).decode("utf-8")
-    # Rename the template's (inactive, underscore-prefixed) config sheet after our project:
-    # a sheet named exactly "xlfrontier.conf" would override the config file.
+        sheet = src.read(_SHEET_PART).decode("utf-8")
+        rels = src.read(_PACKAGE_RELS_PART).decode("utf-8")
+    # The ribbon: our customUI.xml is in the Office 2007 schema (2006/01 namespace), which every
+    # Excel from 2007 on reads. MS-OI29500 / MS-CUSTOMUI pair that part with the 2006
+    # relationship type; the 2007 type, which xlwings' template uses, is reserved for a
+    # 2009/07 customUI14.xml, and Excel 2007 ignores a ribbon linked by it (xlwings issue #1039).
+    rels, count = re.subn(
+        rf'Type="{re.escape(_UI_REL_2007)}" Target="{re.escape(_CUSTOM_UI_PART)}"',
+        f'Type="{_UI_REL_2006}" Target="{_CUSTOM_UI_PART}"',
+        rels,
+    )
+    if count != 1:
+        raise AddinError("the xlwings template's ribbon relationship has an unexpected layout")
+    # The template's one sheet is xlwings' config table ("_myaddin.conf"). The add-in never
+    # reads settings from a sheet; the sheet stays (an add-in needs one), renamed and emptied
+    # so that nobody mistakes it for a place to configure the add-in.
     workbook, count = re.subn(
-        rf'name="_{_TEMPLATE_PROJECT_NAME}\.conf"', f'name="_{PROJECT_NAME}.conf"', workbook
+        rf'name="_{_TEMPLATE_PROJECT_NAME}\.conf"', f'name="{_SHEET_NAME}"', workbook
     )
     if count != 1:
         raise AddinError(f"the xlwings template has no sheet _{_TEMPLATE_PROJECT_NAME}.conf")
+    # The template author's folder, recorded by Excel when the template was saved.
+    workbook, count = re.subn(r"<mc:AlternateContent\b.*?</mc:AlternateContent>", "", workbook)
+    if count != 1:
+        raise AddinError("the xlwings template's workbook.xml has an unexpected layout")
+    sheet, count = re.subn(r"<sheetData>.*</sheetData>", "<sheetData />", sheet, flags=re.DOTALL)
+    sheet, count2 = re.subn(r'<dimension ref="[^"]*" />', '<dimension ref="A1" />', sheet)
+    if count != 1 or count2 != 1:
+        raise AddinError("the xlwings template's config sheet has an unexpected layout")
     return {
         _CUSTOM_UI_PART: ribbon_xml().encode("utf-8"),
         _WORKBOOK_PART: workbook.encode("utf-8"),
+        _SHEET_PART: sheet.encode("utf-8"),
+        _SHARED_STRINGS_PART: _EMPTY_SHARED_STRINGS.encode("utf-8"),
+        _PACKAGE_RELS_PART: rels.encode("utf-8"),
     }
 
 
+# The xlwings runtime module of the template, patched procedure by procedure (never by
+# fragile in-line string edits). Replaced by the same-named procedures of
+# vba/xlwings_runtime.bas (added when new): every settings lookup and the interpreter.
+_RUNTIME_REPLACED = ("GetConfig", "XLPyCommand", "XLPyLoadDLL", "has_dynamic_array")
+# Removed: the lookups in sheets and in the workbook's folder, and every entry point that
+# starts Python or imports code outside the UDF server (RunPython, frozen executables, the
+# "Import Functions" button that names modules after the workbook or its ".py" sheets).
+_RUNTIME_REMOVED = (
+    "GetConfigFromSheet",
+    "GetDirectoryConfigFilePath",
+    "RunPython",
+    "ExecuteMac",
+    "ExecuteWindows",
+    "RunFrozenPython",
+    "GetUdfModules",
+    "ImportPythonUDFsBase",
+    "ImportPythonUDFs",
+    "ImportPythonUDFsToAddin",
+    "ImportXlwingsUdfsModule",
+    "SaveConfigToFile",
+)
+# The only procedures of the patched runtime that may touch another workbook: XLPyCommand
+# passes the active workbook's name to prepare_sys_path when the user's file asks for it;
+# ShowError writes an error sheet when the user's file turns pop-ups off (xlwings' behaviour).
+_RUNTIME_ACTIVE_WORKBOOK = frozenset({"XLPyCommand", "ShowError", "GetFullName"})
+_PROCEDURE_HEADER = re.compile(
+    r"^[ \t]*(?:(?:Public|Private|Friend)[ \t]+)?(?:Static[ \t]+)?"
+    r"(?:Function|Sub|Property[ \t]+(?:Get|Let|Set))[ \t]+(\w+)",
+    re.IGNORECASE,
+)
+_PROCEDURE_END = re.compile(r"^[ \t]*End[ \t]+(?:Function|Sub|Property)\b", re.IGNORECASE)
+_DIRECTIVE_IF = re.compile(r"^[ \t]*#If\b", re.IGNORECASE)
+_DIRECTIVE_END_IF = re.compile(r"^[ \t]*#End[ \t]*If\b", re.IGNORECASE)
+
+
+def _procedure_spans(lines: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Map each procedure name (lower case) to its line span ``[start, end)``.
+
+    A span includes a conditional-compilation block wrapped around the header (xlwings
+    writes ``#If App = ... Then`` / one header / ``#Else`` / another header / ``#End If``)
+    or around the whole procedure.
+
+    Raises
+    ------
+    AddinError
+        If a procedure is declared twice or its span leaves a ``#If`` unbalanced.
+    """
+    spans: dict[str, tuple[int, int]] = {}
+    i = 0
+    while i < len(lines):
+        header = _PROCEDURE_HEADER.match(lines[i])
+        if not header:
+            i += 1
+            continue
+        name = header.group(1).lower()
+        start = i
+        end = next((j for j in range(i, len(lines)) if _PROCEDURE_END.match(lines[j])), None)
+        if end is None:
+            raise AddinError(f"the VBA procedure {header.group(1)} has no End line")
+        end += 1
+        if start > 0 and _DIRECTIVE_IF.match(lines[start - 1]):
+            start -= 1
+
+        def balance(a: int, b: int) -> int:
+            return sum(
+                bool(_DIRECTIVE_IF.match(x)) - bool(_DIRECTIVE_END_IF.match(x)) for x in lines[a:b]
+            )
+
+        if balance(start, end) == 1 and end < len(lines) and _DIRECTIVE_END_IF.match(lines[end]):
+            end += 1
+        if balance(start, end) != 0:
+            raise AddinError(f"cannot isolate the VBA procedure {header.group(1)}")
+        if name in spans:
+            raise AddinError(f"the VBA procedure {header.group(1)} is declared twice")
+        spans[name] = (start, end)
+        i = end
+    return spans
+
+
+def _split_procedures(text: str) -> dict[str, str]:
+    """Cut a file of procedures (comments between them ignored) into {name: source}."""
+    lines = text.split("\n")
+    return {
+        name: "\n".join(lines[start:end]) for name, (start, end) in _procedure_spans(lines).items()
+    }
+
+
+def _code_only(line: str) -> str:
+    """Return a VBA line without its string literals and comment (for identifier searches)."""
+    line = re.sub(r'"(?:[^"]|"")*"', '""', line)
+    return line.split("'", 1)[0]
+
+
+def _references(source: str, name: str) -> list[str]:
+    """Lines of ``source`` whose code (not comments or strings) names ``name``."""
+    word = re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE)
+    return [line for line in source.split("\n") if word.search(_code_only(line))]
+
+
 def _runtime_source(source: str, xlwings_version: str) -> str:
-    """Return the template's xlwings runtime module with our project name (version checked)."""
+    """Return the template's xlwings runtime module, patched for xlfrontier.
+
+    The project name becomes ``xlfrontier``; ``Option Private Module`` keeps its public
+    procedures (``RunPython``-like helpers, ``ReadFile``...) out of reach of worksheet formulas
+    in other workbooks; the procedures of :data:`_RUNTIME_REPLACED` are replaced and those of
+    :data:`_RUNTIME_REMOVED` removed, each found by its header (see module comments).
+
+    Raises
+    ------
+    AddinError
+        If the template is for another xlwings version or any expected procedure or
+        declaration is missing: the build stops rather than ship xlwings' lookups.
+    """
     found = re.search(r'XLWINGS_VERSION As String = "([^"]*)"', source)
     if not found or found.group(1) != xlwings_version:
         raise AddinError(
@@ -1083,12 +922,67 @@ def _runtime_source(source: str, xlwings_version: str) -> str:
             f"xlwings {xlwings_version} is installed: its DLL would not be found. Build from "
             "the template of the installed xlwings."
         )
-    source, count = re.subn(
-        r'(PROJECT_NAME As String = )"[^"]*"', rf'\g<1>"{PROJECT_NAME}"', source
-    )
+    newline = "\r\n" if "\r\n" in source else "\n"
+    text = source.replace("\r\n", "\n")
+    text, count = re.subn(r'(PROJECT_NAME As String = )"[^"]*"', rf'\g<1>"{PROJECT_NAME}"', text)
     if count != 1:
         raise AddinError("the add-in template's VBA declares no PROJECT_NAME")
-    return source
+    text, count = re.subn(
+        r'\A(Attribute VB_Name = "[^"]*"\n)', r"\1Option Private Module\n", text, count=1
+    )
+    if count != 1:
+        raise AddinError("the add-in template's VBA runtime does not start with its name")
+
+    lines = text.split("\n")
+    spans = _procedure_spans(lines)
+    replacements = _split_procedures(_vba_resource("xlwings_runtime.bas"))
+    edits: dict[int, tuple[int, str | None]] = {}
+    for name in (*_RUNTIME_REPLACED, *_RUNTIME_REMOVED):
+        span = spans.get(name.lower())
+        if span is None:
+            raise AddinError(
+                f"the xlwings {xlwings_version} runtime has no procedure {name}: its settings "
+                "lookup cannot be replaced, so the add-in is not built"
+            )
+        edits[span[0]] = (span[1], replacements.get(name.lower()))
+    added = [src for n, src in replacements.items() if n not in spans]
+    if {n.lower() for n in _RUNTIME_REPLACED} - set(replacements):
+        raise AddinError("vba/xlwings_runtime.bas lacks a replacement procedure")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if i in edits:
+            end, replacement = edits[i]
+            if replacement is not None:
+                out.append(replacement)
+            i = end
+        else:
+            out.append(lines[i])
+            i += 1
+    text = "\n".join(out).rstrip("\n") + "\n\n" + "\n\n".join(added) + "\n"
+    _check_runtime(text)
+    return text.replace("\n", newline)
+
+
+def _check_runtime(text: str) -> None:
+    """Refuse a patched runtime that still reads settings from anywhere but the user's file."""
+    for name in _RUNTIME_REMOVED:
+        if _references(text, name):
+            raise AddinError(f"the patched xlwings runtime still calls {name}")
+    lines = text.replace("\r\n", "\n").split("\n")
+    allowed = {n.lower() for n in _RUNTIME_ACTIVE_WORKBOOK}
+    for name, (start, end) in _procedure_spans(lines).items():
+        body = "\n".join(lines[start:end])
+        if _references(body, "ActiveWorkbook") and name not in allowed:
+            raise AddinError(f"the patched xlwings runtime reads the active workbook in {name}")
+        # The config name is built in one place only: the path of the user's file.
+        conf = [x for x in lines[start:end] if ".conf" in x and not _is_comment(x)]
+        if conf and name != "getconfigfilepath":
+            raise AddinError(f"the patched xlwings runtime names a config file in {name}")
+
+
+def _is_comment(line: str) -> bool:
+    return line.lstrip().startswith("'")
 
 
 def build_addin(
@@ -1163,6 +1057,9 @@ def build_addin(
                 ),
             )
             book.set_module("ThisWorkbook", _crlf(_THIS_WORKBOOK_BODY))
+            # The template's Microsoft Forms reference points into its author's temp folder
+            # (C:\Users\...\VBE\MSForms.exd) and no module uses a form.
+            book.remove_reference("MSForms")
             book.save(built)
         partial = out.with_name(out.name + ".partial")
         shutil.copyfile(built, partial)
@@ -1274,9 +1171,12 @@ def config_text(
             ntpath.join(os.fspath(venv), "Scripts", "pythonw.exe"), env
         ),
         "UDF MODULES": udf_modules,
+        # Never the workbook's folder or <workbook>.zip first on sys.path (files beside a
+        # workbook must not replace our code); also the add-in's default.
+        "ADD_WORKBOOK_TO_PYTHONPATH": "False",
     }
     if template is not None:
-        settings["XLFRONTIER_TEMPLATE"] = portable_path(template, env)
+        settings[_TEMPLATE_KEY] = portable_path(template, env)
     ours = {k.casefold() for k in settings}
     for key, value in (keep or {}).items():
         if key.casefold() not in ours:
