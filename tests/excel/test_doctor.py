@@ -523,3 +523,135 @@ def test_environment_variables_expand_like_windows():
 def test_a_detail_never_breaks_the_one_line_format():
     check = doctor.Check("x", doctor.FAIL, "two\nlines\r\n  here", "fix")
     assert check.line == "FAIL  x: two lines here"
+
+
+def test_a_policy_disabling_all_trusted_locations_blocks_xlstart_too(install):
+    install.trusted = doctor.TrustedLocations(all_disabled=True)
+    checks, fix = install.run()
+    assert checks["add-in location"] == (
+        "FAIL",
+        f"{install.addin}: a policy of your organisation disables every trusted location, "
+        "XLSTART included, so the add-in's macros are blocked",
+    )
+    assert fix == (
+        "Ask your IT department to allow Excel's start-up folder (XLSTART) as a trusted location."
+    )
+
+
+def test_policy_only_locations_must_list_xlstart(install):
+    install.trusted = doctor.TrustedLocations(user_locations=False)
+    checks, fix = install.run()
+    assert checks["add-in location"][0] == "FAIL"
+    assert "trusts only the locations it sets" in checks["add-in location"][1]
+    assert fix == (
+        f"Ask your IT department to add {install.xlstart} to the trusted locations their "
+        "policy sets."
+    )
+    listed = ((str(install.xlstart), False),)
+    install.trusted = doctor.TrustedLocations(listed, user_locations=False)
+    assert install.run()[0]["add-in location"] == (
+        "OK",
+        f"{install.addin}, in the trusted location {install.xlstart}",
+    )
+
+
+def test_xlstart_on_a_network_share(install, tmp_path, monkeypatch):
+    """A redirected %APPDATA% puts XLSTART on a share: trusted only if network locations are."""
+    share = r"\\server\profiles\zoe\AppData\Roaming\Microsoft\Excel\XLSTART"
+    monkeypatch.chdir(tmp_path)
+    # On Linux a UNC path is one odd file name relative to the current folder: enough for
+    # the doctor to find "the file" and compare its folder with Windows path rules.
+    addin = share + "\\" + ADDIN_FILENAME
+    Path(addin).write_bytes(b"PK")
+    checks, fix = install.run(addin=addin, startup_path=share)
+    assert checks["add-in location"] == (
+        "FAIL",
+        f"{addin} is in XLSTART, but XLSTART is on a network share, which Excel does not trust",
+    )
+    assert fix == (
+        "Ask your IT department to allow trusted locations on the network for Excel, or to "
+        "keep %APPDATA% on the local disk."
+    )
+    install.trusted = doctor.TrustedLocations(allow_network=True)
+    assert install.run(addin=addin, startup_path=share)[0]["add-in location"][0] == "OK"
+
+
+class _FakeWinreg:
+    """Enough of ``winreg`` over a dict: {key path: (values, {subkey: values})}."""
+
+    HKEY_CURRENT_USER = "HKCU"
+
+    def __init__(self, tree, env):
+        self.tree, self.env = tree, env
+
+    class _Key:
+        def __init__(self, values, subkeys):
+            self.values, self.subkeys = values, subkeys
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def OpenKey(self, parent, path):
+        if parent == self.HKEY_CURRENT_USER:
+            if path not in self.tree:
+                raise FileNotFoundError(path)
+            values, subkeys = self.tree[path]
+            return self._Key(values, subkeys)
+        if path not in parent.subkeys:
+            raise FileNotFoundError(path)
+        return self._Key(parent.subkeys[path], {})
+
+    def EnumKey(self, key, index):
+        names = list(key.subkeys)
+        if index >= len(names):
+            raise OSError("no more items")
+        return names[index]
+
+    def QueryValueEx(self, key, name):
+        if name not in key.values:
+            raise FileNotFoundError(name)
+        return key.values[name], 1
+
+    def ExpandEnvironmentStrings(self, text):
+        return doctor._expand(text, self.env)
+
+
+def test_trusted_locations_are_read_from_the_registry(monkeypatch):
+    user = {
+        "Location0": {"Path": r"%APPDATA%\Microsoft\Excel\XLSTART", "Description": "startup"},
+        "Location2": {"Path": r"D:\Models", "AllowSubfolders": 1},
+        "Location9": {"Description": "no path: ignored"},
+    }
+    policy = {"Location1": {"Path": r"\\server\addins", "AllowSubfolders": 0}}
+    tree = {
+        doctor.TRUSTED_LOCATIONS_KEY: ({"AllowNetworkLocations": 0}, user),
+        doctor.TRUSTED_LOCATIONS_POLICY_KEY: ({"AllowNetworkLocations": 1}, policy),
+    }
+    env = {"APPDATA": r"C:\Users\Zoe\AppData\Roaming"}
+    monkeypatch.setitem(sys.modules, "winreg", _FakeWinreg(tree, env))
+    assert doctor._read_trusted_locations() == doctor.TrustedLocations(
+        (
+            (r"C:\Users\Zoe\AppData\Roaming\Microsoft\Excel\XLSTART", False),
+            (r"D:\Models", True),
+            (r"\\server\addins", False),
+        ),
+        allow_network=True,
+        all_disabled=False,
+        user_locations=True,
+    )
+    # A policy allowing only its own locations drops the user's (and Office's) ones ...
+    tree[doctor.COMMON_TRUSTED_LOCATIONS_POLICY_KEY] = ({"Allow User Locations": 0}, {})
+    # ... and one disabling them all is reported as such.
+    tree[doctor.TRUSTED_LOCATIONS_POLICY_KEY][0]["AllLocationsDisabled"] = 1
+    assert doctor._read_trusted_locations() == doctor.TrustedLocations(
+        ((r"\\server\addins", False),),
+        allow_network=True,
+        all_disabled=True,
+        user_locations=False,
+    )
+    # No keys at all (Excel never started): nothing trusted, nothing disabled.
+    tree.clear()
+    assert doctor._read_trusted_locations() == doctor.TrustedLocations()

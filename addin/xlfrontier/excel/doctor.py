@@ -70,6 +70,10 @@ TRUSTED_LOCATIONS_KEY = r"Software\Microsoft\Office\16.0\Excel\Security\Trusted 
 TRUSTED_LOCATIONS_POLICY_KEY = (
     r"Software\Policies\Microsoft\Office\16.0\Excel\Security\Trusted Locations"
 )
+#: Office-wide policy: ``Allow User Locations`` = 0 leaves only the policy's locations.
+COMMON_TRUSTED_LOCATIONS_POLICY_KEY = (
+    r"Software\Policies\Microsoft\Office\16.0\Common\Security\Trusted Locations"
+)
 
 _REPORT_ISSUE = (
     f"Run install.ps1 again; if this check still fails, report it at {HELP_URL}/issues "
@@ -149,11 +153,16 @@ class TrustedLocations:
         Whether trusted locations on the network are allowed (they are ignored otherwise).
     all_disabled : bool
         Whether a policy disables every trusted location.
+    user_locations : bool
+        False when a policy allows only the locations it sets ("Allow mix of policy and user
+        locations" disabled): Office's own, XLSTART included, then do not count, and
+        ``folders`` holds the policy's only.
     """
 
     folders: tuple[tuple[str, bool], ...] = ()
     allow_network: bool = False
     all_disabled: bool = False
+    user_locations: bool = True
 
 
 @dataclass
@@ -200,49 +209,57 @@ def _python_bits() -> int:
     return struct.calcsize("P") * 8
 
 
-def _read_trusted_locations() -> TrustedLocations:  # pragma: no cover - needs Windows
+def _read_trusted_locations() -> TrustedLocations:
     """Read Excel's trusted locations from HKEY_CURRENT_USER (user settings and policies)."""
     import winreg
 
+    def value(key: Any, name: str) -> Any:
+        try:
+            return winreg.QueryValueEx(key, name)[0]
+        except OSError:
+            return None
+
+    def locations(key: Any) -> list[tuple[str, bool]]:
+        found = []
+        index = 0
+        while True:
+            try:
+                sub = winreg.EnumKey(key, index)
+            except OSError:
+                return found
+            index += 1
+            try:
+                with winreg.OpenKey(key, sub) as location:
+                    path = value(location, "Path")
+                    subfolders = value(location, "AllowSubfolders")
+            except OSError:
+                continue
+            if path:
+                found.append((winreg.ExpandEnvironmentStrings(str(path)), bool(subfolders)))
+
+    user_locations = True
+    try:
+        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, COMMON_TRUSTED_LOCATIONS_POLICY_KEY) as key:
+            allowed = value(key, "Allow User Locations")
+            user_locations = allowed is None or bool(allowed)
+    except OSError:
+        pass
     folders: list[tuple[str, bool]] = []
-    allow_network = False
-    all_disabled = False
-    for key_path in (TRUSTED_LOCATIONS_KEY, TRUSTED_LOCATIONS_POLICY_KEY):
+    allow_network = all_disabled = False
+    for key_path, is_policy in (
+        (TRUSTED_LOCATIONS_KEY, False),
+        (TRUSTED_LOCATIONS_POLICY_KEY, True),
+    ):
         try:
             key = winreg.OpenKey(winreg.HKEY_CURRENT_USER, key_path)
         except OSError:
             continue
         with key:
-            for name, target in (
-                ("AllowNetworkLocations", "network"),
-                ("AllLocationsDisabled", "disabled"),
-            ):
-                try:
-                    value, _ = winreg.QueryValueEx(key, name)
-                except OSError:
-                    continue
-                if target == "network":
-                    allow_network = allow_network or bool(value)
-                else:
-                    all_disabled = all_disabled or bool(value)
-            index = 0
-            while True:
-                try:
-                    sub = winreg.EnumKey(key, index)
-                except OSError:
-                    break
-                index += 1
-                try:
-                    with winreg.OpenKey(key, sub) as location:
-                        path, _ = winreg.QueryValueEx(location, "Path")
-                        try:
-                            subfolders, _ = winreg.QueryValueEx(location, "AllowSubfolders")
-                        except OSError:
-                            subfolders = 0
-                except OSError:
-                    continue
-                folders.append((winreg.ExpandEnvironmentStrings(str(path)), bool(subfolders)))
-    return TrustedLocations(tuple(folders), allow_network, all_disabled)
+            allow_network = allow_network or bool(value(key, "AllowNetworkLocations"))
+            all_disabled = all_disabled or bool(value(key, "AllLocationsDisabled"))
+            if is_policy or user_locations:
+                folders += locations(key)
+    return TrustedLocations(tuple(folders), allow_network, all_disabled, user_locations)
 
 
 # --------------------------------------------------------------------------------------------
@@ -611,11 +628,21 @@ def _check_location(ctx: _Context) -> Check:
             f"{addin} does not exist",
             f"{_REINSTALL}: it copies the add-in to Excel's start-up folder (XLSTART).",
         )
-    trusted: TrustedLocations | None = None
-    if startup and _inside(addin, startup, False, ctx.windows):
+    # On Windows the registry says whether trusted locations count at all (a policy can
+    # disable every one, XLSTART included) and whether network folders may be trusted.
+    trusted = ctx.trusted() if ctx.windows else TrustedLocations()
+    if trusted.all_disabled:
+        return Check(
+            name,
+            FAIL,
+            f"{addin}: a policy of your organisation disables every trusted location, "
+            "XLSTART included, so the add-in's macros are blocked",
+            "Ask your IT department to allow Excel's start-up folder (XLSTART) as a trusted "
+            "location.",
+        )
+    if startup and _inside(addin, startup, False, ctx.windows) and trusted.user_locations:
         if not (ctx.windows and startup.startswith("\\\\")):
             return Check(name, OK, f"{addin}, in Excel's start-up folder (trusted)")
-        trusted = ctx.trusted()
         if not trusted.allow_network:
             return Check(
                 name,
@@ -633,12 +660,19 @@ def _check_location(ctx: _Context) -> Check:
             f"{addin} is not in {startup or 'XLSTART'}; trusted locations are read from the "
             "Windows registry",
         )
-    trusted = trusted or ctx.trusted()
-    for folder, subfolders in () if trusted.all_disabled else trusted.folders:
+    for folder, subfolders in trusted.folders:
         if _inside(addin, folder, subfolders, True):
             if folder.startswith("\\\\") and not trusted.allow_network:
                 continue
             return Check(name, OK, f"{addin}, in the trusted location {folder}")
+    if startup and _inside(addin, startup, False, True):
+        return Check(
+            name,
+            FAIL,
+            f"{addin} is in XLSTART, but a policy of your organisation trusts only the "
+            "locations it sets, and XLSTART is not one of them",
+            f"Ask your IT department to add {startup} to the trusted locations their policy sets.",
+        )
     return Check(
         name,
         FAIL,
