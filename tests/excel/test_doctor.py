@@ -181,8 +181,10 @@ def test_a_failure_exits_1_and_ends_the_report_with_what_to_do(tmp_path, monkeyp
     checks, fix = _parse(out)
     assert checks["Python"][0] == "FAIL"
     assert f"but Excel is {other}-bit" in checks["Python"][1]
-    assert fix.startswith(f"Install a {other}-bit Python 3.10+")
-    assert "install.ps1 -Python" in fix
+    if other == 32:
+        assert fix.startswith("Install 64-bit Office (SciPy and pandas")
+    else:
+        assert fix.startswith("Install a 64-bit Python 3.10+ from python.org")
     assert report.read_text(encoding="utf-8") == out
 
 
@@ -315,8 +317,8 @@ def test_32_bit_excel_with_64_bit_python(install):
     assert checks["xlwings DLL"][0] == "FAIL"
     assert f"xlwings32-{PIN}.dll" in checks["xlwings DLL"][1]
     assert fix == (
-        "Install a 32-bit Python 3.10+ from python.org (or 64-bit Office) and run "
-        "install.ps1 -Python <path to that python.exe>."
+        "Install 64-bit Office (SciPy and pandas, which xlfrontier needs, have no 32-bit "
+        "Windows packages), then run install.ps1 again."
     )
 
 

@@ -329,9 +329,11 @@ def _check_python(ctx: _Context) -> Check:
     if ctx.excel_bits is None:
         return Check("Python", OK, f"{detail} (Excel's bitness not given)")
     if ctx.excel_bits != bits:
+        # SciPy (>= 1.10) and pandas publish no 32-bit Windows wheels: a 32-bit Python
+        # cannot install xlfrontier, so 32-bit Excel needs 64-bit Office instead.
         fix = (
-            "Install a 32-bit Python 3.10+ from python.org (or 64-bit Office) and run "
-            "install.ps1 -Python <path to that python.exe>."
+            "Install 64-bit Office (SciPy and pandas, which xlfrontier needs, have no 32-bit "
+            "Windows packages), then run install.ps1 again."
             if ctx.excel_bits == 32
             else "Install a 64-bit Python 3.10+ from python.org and run install.ps1 -Python "
             "<path to that python.exe>."
