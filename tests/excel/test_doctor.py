@@ -657,3 +657,24 @@ def test_trusted_locations_are_read_from_the_registry(monkeypatch):
     # No keys at all (Excel never started): nothing trusted, nothing disabled.
     tree.clear()
     assert doctor._read_trusted_locations() == doctor.TrustedLocations()
+
+
+def test_without_a_console_only_the_report_is_written(tmp_path, monkeypatch):
+    """pythonw.exe has no console (sys.stdout is None): the report file still comes out."""
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+    monkeypatch.setattr(sys, "stdout", None)
+    report = tmp_path / "report.txt"
+    code = cli.main(["doctor", "--report", str(report)])
+    checks, fix = _parse(report.read_text(encoding="utf-8"))
+    assert code == (0 if fix is None else 1)
+    assert checks["MINVAR_WEIGHTS"][0] == "OK"
+
+
+def test_a_console_that_cannot_show_a_character_gets_a_replacement(monkeypatch):
+    import io
+
+    raw = io.BytesIO()
+    console = io.TextIOWrapper(raw, encoding="cp1252", errors="strict")
+    monkeypatch.setattr(sys, "stdout", console)
+    doctor._print("OK  settings file: C:\\Users\\Łukasz\\.xlfrontier\\xlfrontier.conf\n")
+    assert raw.getvalue() == b"OK  settings file: C:\\Users\\?ukasz\\.xlfrontier\\xlfrontier.conf\n"

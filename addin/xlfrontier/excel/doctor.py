@@ -685,32 +685,20 @@ def _check_location(ctx: _Context) -> Check:
     )
 
 
-_CHECKS: tuple[Callable[[_Context], Check], ...] = (
-    _check_python,
-    _check_xlwings,
-    _check_dll,
-    _check_config_file,
-    _check_interpreter,
-    _check_udf_modules,
-    _check_workbook_path,
-    _check_udf_server,
-    _check_udf_module,
-    _check_test_call,
-    _check_location,
+# In the order a support person would go; the names are the ones the checks report under.
+_CHECKS: tuple[tuple[str, Callable[[_Context], Check]], ...] = (
+    ("Python", _check_python),
+    ("xlwings", _check_xlwings),
+    ("xlwings DLL", _check_dll),
+    ("settings file", _check_config_file),
+    ("INTERPRETER_WIN", _check_interpreter),
+    ("UDF MODULES", _check_udf_modules),
+    ("ADD_WORKBOOK_TO_PYTHONPATH", _check_workbook_path),
+    ("xlwings UDF server", _check_udf_server),
+    (UDF_MODULES, _check_udf_module),
+    ("MINVAR_WEIGHTS", _check_test_call),
+    ("add-in location", _check_location),
 )
-_CHECK_NAMES = {
-    _check_python: "Python",
-    _check_xlwings: "xlwings",
-    _check_dll: "xlwings DLL",
-    _check_config_file: "settings file",
-    _check_interpreter: "INTERPRETER_WIN",
-    _check_udf_modules: "UDF MODULES",
-    _check_workbook_path: "ADD_WORKBOOK_TO_PYTHONPATH",
-    _check_udf_server: "xlwings UDF server",
-    _check_udf_module: UDF_MODULES,
-    _check_test_call: "MINVAR_WEIGHTS",
-    _check_location: "add-in location",
-}
 
 
 def run_checks(
@@ -766,13 +754,13 @@ def run_checks(
         trusted=trusted_locations or _read_trusted_locations,
     )
     checks = []
-    for check in _CHECKS:
+    for name, check in _CHECKS:
         try:
             checks.append(check(ctx))
         except Exception as err:  # the doctor must report, not crash
             checks.append(
                 Check(
-                    _CHECK_NAMES[check],
+                    name,
                     FAIL,
                     f"the check itself failed: {type(err).__name__}: {err}",
                     _REPORT_ISSUE,
@@ -787,13 +775,20 @@ def run_checks(
 
 
 def _print(text: str) -> None:
-    """Print, replacing what the console's code page cannot show (a path, a user name)."""
+    """Print, replacing what the console's code page cannot show (a path, a user name).
+
+    Under ``pythonw.exe`` (how the add-in may start the checks) there is no console:
+    ``sys.stdout`` is None and only the report file is written.
+    """
+    out = sys.stdout
+    if out is None:
+        return
     try:
-        sys.stdout.write(text)
+        out.write(text)
     except UnicodeEncodeError:
-        encoding = sys.stdout.encoding or "ascii"
-        sys.stdout.write(text.encode(encoding, "replace").decode(encoding))
-    sys.stdout.flush()
+        encoding = out.encoding or "ascii"
+        out.write(text.encode(encoding, "replace").decode(encoding))
+    out.flush()
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
