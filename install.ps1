@@ -11,9 +11,13 @@
       3. builds xlfrontier.xlam with that environment's xlwings ("xlfrontier addin build"),
          copies it to %APPDATA%\Microsoft\Excel\XLSTART and removes the downloaded-file mark;
       4. writes %USERPROFILE%\.xlfrontier\xlfrontier.conf ("xlfrontier addin config");
-      5. copies the workbook template to Documents\xlfrontier.
+      5. copies the workbook template to Documents\xlfrontier;
+      6. runs "xlfrontier doctor" and prints its verdict: every check passed, or the checks
+         that failed and what to do.
 
     Running it again upgrades in place. -Uninstall removes exactly what it added.
+    -Check prints the doctor's full report: on an existing install it only checks (nothing is
+    changed); without one it installs first.
 
 .EXAMPLE
     powershell -ExecutionPolicy Bypass -File .\install.ps1
@@ -22,12 +26,18 @@
     powershell -ExecutionPolicy Bypass -File .\install.ps1 -Wheel .\xlfrontier-0.1.0-py3-none-any.whl
 
 .EXAMPLE
+    powershell -ExecutionPolicy Bypass -File .\install.ps1 -Check
+
+.EXAMPLE
     powershell -ExecutionPolicy Bypass -File .\install.ps1 -Uninstall
 #>
 [CmdletBinding()]
 param(
     # Remove the add-in, its settings, the template copy and the virtual environment.
     [switch]$Uninstall,
+    # Print the full report of "xlfrontier doctor" (what the ribbon's Diagnose button shows);
+    # on an existing install nothing is installed or changed.
+    [switch]$Check,
     # Install from this wheel instead of the folder the script is in.
     [string]$Wheel = '',
     # Use this python.exe (3.10 or newer) instead of asking the py launcher.
@@ -68,16 +78,18 @@ function Write-Detail {
 }
 
 # Runs a program and stops the installation if it fails: PowerShell does not do that by
-# itself for programs (as opposed to cmdlets), it only sets $LASTEXITCODE.
+# itself for programs (as opposed to cmdlets), it only sets $LASTEXITCODE. Exit codes in
+# -AllowedExitCodes are not failures (the caller reads $LASTEXITCODE afterwards).
 function Invoke-Checked {
     param(
         [Parameter(Mandatory = $true)][string]$FilePath,
-        [string[]]$ArgumentList = @()
+        [string[]]$ArgumentList = @(),
+        [int[]]$AllowedExitCodes = @(0)
     )
 
     Write-Host "    > $FilePath $($ArgumentList -join ' ')" -ForegroundColor DarkGray
     & $FilePath @ArgumentList
-    if ($LASTEXITCODE -ne 0) {
+    if ($AllowedExitCodes -notcontains $LASTEXITCODE) {
         throw "$FilePath failed (exit code $LASTEXITCODE). See the messages above."
     }
 }
@@ -145,6 +157,61 @@ function Find-BasePython {
     }
     Write-Detail "Python $version at $($lines[-2])"
     return $lines[-2]
+}
+
+function Get-ExcelBitness {
+    # Click-to-Run Office (Microsoft 365, 2019, 2021 and most 2016) records its platform here;
+    # it is only read. Returns 0 when unknown: the doctor then compares nothing.
+    $key = 'Registry::HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Office\ClickToRun\Configuration'
+    $item = Get-ItemProperty -LiteralPath $key -ErrorAction SilentlyContinue
+    if ($null -eq $item -or -not ($item.PSObject.Properties.Name -contains 'Platform')) {
+        return 0
+    }
+    switch ($item.Platform) {
+        'x64' { return 64 }
+        'x86' { return 32 }
+    }
+    return 0
+}
+
+# Runs "xlfrontier doctor" with the environment's Python and prints its report: in full with
+# -Full, else the verdict (and the failed checks with what to do). Returns $true when no
+# check failed. The report is read from the UTF-8 file the doctor writes, not from the
+# console, so that paths with any characters come through.
+function Invoke-Doctor {
+    param([switch]$Full)
+
+    $report = [System.IO.Path]::GetTempFileName()
+    $doctorArgs = @('-m', 'xlfrontier', 'doctor', '--report', $report)
+    $bits = Get-ExcelBitness
+    if ($bits -ne 0) {
+        $doctorArgs += @('--excel-bitness', "$bits")
+    }
+    try {
+        # Exit code 1 means a check failed: that is the verdict, not an installer error.
+        Invoke-Checked $VenvPython $doctorArgs -AllowedExitCodes @(0, 1) | Out-Null
+        $passed = ($LASTEXITCODE -eq 0)
+        $lines = @(Get-Content -LiteralPath $report -Encoding UTF8)
+    }
+    finally {
+        Remove-Item -LiteralPath $report -Force -ErrorAction SilentlyContinue
+    }
+    foreach ($line in $lines) {
+        if ($Full -or $line -like 'FAIL*' -or $line -like 'What to do:*') {
+            $color = if ($line -like 'OK*') { 'Green' } elseif ($line -like 'SKIP*') { 'DarkGray' } else { 'Yellow' }
+            Write-Host "    $line" -ForegroundColor $color
+        }
+    }
+    if ($passed) {
+        Write-Host 'Check: every check passed.' -ForegroundColor Green
+    }
+    else {
+        Write-Host 'Check: a check failed (see above). In Excel, Portfolio > Diagnose runs the same checks.' -ForegroundColor Yellow
+        if (-not $Full) {
+            Write-Host 'For the full report run: powershell -ExecutionPolicy Bypass -File .\install.ps1 -Check'
+        }
+    }
+    return $passed
 }
 
 function Get-PackageSource {
@@ -298,20 +365,35 @@ Next steps:
      Python and takes a few seconds.
   3. Portfolio > New from template opens a ready-made example.
 
-If the tab does not appear: File > Options > Trust Center > Trust Center Settings > Macro
-Settings must not be "Disable all macros without notification", and
+If the tab does not appear or cells show #NAME?: click Portfolio > Diagnose if the tab is
+there, else run this script with -Check; each failed check says what to do. The add-in
+loads from the trusted folder
 $XlStartDir
-must not be excluded from Trusted Locations by your organisation.
+unless your organisation's policies say otherwise (see Troubleshooting in the README).
 Run this script again to upgrade; run it with -Uninstall to remove everything it installed.
 "@
 }
 
 try {
+    if ($Uninstall -and $Check) {
+        throw '-Check and -Uninstall cannot be combined.'
+    }
     if ($Uninstall) {
         Uninstall-Xlfrontier
     }
     else {
-        Install-Xlfrontier
+        $checkOnly = $Check -and (Test-Path -LiteralPath $VenvPython)
+        if (-not $checkOnly) {
+            Install-Xlfrontier
+        }
+        # Every install ends with the doctor's verdict; -Check prints its whole report.
+        Write-Step 'Checking the installation (xlfrontier doctor)'
+        if ($checkOnly) {
+            Write-Detail "the existing install in $VenvDir; nothing is changed"
+        }
+        if (-not (Invoke-Doctor -Full:$Check)) {
+            exit 1
+        }
     }
 }
 catch {

@@ -208,3 +208,107 @@ def test_per_user_and_nothing_global():
 def test_functions_keep_param_on_its_own_line():
     """tree-sitter-powershell misreads ``function f { param($x) $x }`` (see the shared note)."""
     assert not re.search(r"param\([^)]*\)[ \t]*[^\s#]", TEXT.replace("param(\n", ""))
+
+
+# --------------------------------------------------------------------------------------------
+# -Check and the doctor's verdict
+# --------------------------------------------------------------------------------------------
+
+
+def _main_block():
+    match = re.search(r"(?ms)^try \{\n(.*)^\}\ncatch \{", TEXT)
+    assert match
+    return match.group(1)
+
+
+def test_check_switch_is_declared_and_documented():
+    param = re.search(r"(?ms)^param\(\n(.*?)^\)\n", TEXT).group(1)
+    assert "[switch]$Check," in param
+    assert ".\\install.ps1 -Check" in TEXT  # the help's example
+    assert "-Check prints the doctor's full report" in TEXT
+
+
+def test_doctor_arguments_are_the_ones_the_cli_accepts():
+    from xlfrontier import cli
+
+    assert (SCRIPT.parent / "addin" / "xlfrontier" / "__main__.py").is_file()  # python -m
+    base = re.search(r"\$doctorArgs = @\(('-m', 'xlfrontier', 'doctor'[^)]*)\)", TEXT)
+    extra = re.search(r"\$doctorArgs \+= @\(('--excel-bitness', \"\$bits\")\)", TEXT)
+    assert base
+    assert extra
+    items = re.findall(r"'([^']*)'|(\$\w+)", base.group(1))
+    argv = [quoted or "C:\\Temp\\report.txt" for quoted, _ in items]
+    assert argv[:3] == ["-m", "xlfrontier", "doctor"]
+    for bits in ("32", "64"):
+        args = cli._parser().parse_args([*argv[2:], "--excel-bitness", bits])
+        assert (args.command, args.report.name, args.excel_bitness) == (
+            "doctor",
+            "C:\\Temp\\report.txt",
+            int(bits),
+        )
+    # Excel's bitness comes from Click-to-Run's platform, 0 (omitted) when unknown.
+    bitness = _function_body("Get-ExcelBitness")
+    assert "'x64' { return 64 }" in bitness
+    assert "'x86' { return 32 }" in bitness
+    assert "if ($bits -ne 0) {" in _function_body("Invoke-Doctor")
+
+
+def test_doctor_exit_code_1_is_a_verdict_not_an_installer_error():
+    doctor_body = _function_body("Invoke-Doctor")
+    assert (
+        "Invoke-Checked $VenvPython $doctorArgs -AllowedExitCodes @(0, 1) | Out-Null\n"
+        "        $passed = ($LASTEXITCODE -eq 0)"
+    ) in doctor_body
+    assert "return $passed" in doctor_body
+    checked = _function_body("Invoke-Checked")
+    assert "[int[]]$AllowedExitCodes = @(0)" in checked  # every other call: 0 only
+    assert "if ($AllowedExitCodes -notcontains $LASTEXITCODE) {" in checked
+    # The report is read back as UTF-8 from the file the doctor writes, then removed.
+    assert "Get-Content -LiteralPath $report -Encoding UTF8" in doctor_body
+    assert "Remove-Item -LiteralPath $report" in doctor_body
+
+
+def test_the_verdict_filters_match_the_doctor_output_format():
+    """The script picks lines with -like 'FAIL*' etc.: the doctor's lines must start so."""
+    import fnmatch
+
+    from xlfrontier.excel import doctor
+
+    report = doctor.DoctorReport(
+        (
+            doctor.Check("Python", doctor.OK, "C:\\py\\python.exe, 64-bit"),
+            doctor.Check("xlwings DLL", doctor.SKIP, "not Windows"),
+            doctor.Check("settings file", doctor.FAIL, "none", "Run install.ps1 again."),
+        )
+    )
+    patterns = re.findall(r"\$line -like '([^']*)'", _function_body("Invoke-Doctor"))
+    assert set(patterns) == {"FAIL*", "What to do:*", "OK*", "SKIP*"}
+    shown = [
+        line
+        for line in report.lines()
+        if fnmatch.fnmatchcase(line, "FAIL*") or fnmatch.fnmatchcase(line, "What to do:*")
+    ]
+    assert shown == ["FAIL  settings file: none", "What to do: Run install.ps1 again."]
+
+
+def test_every_install_ends_with_the_doctor_and_check_alone_changes_nothing():
+    main = _main_block()
+    assert "$checkOnly = $Check -and (Test-Path -LiteralPath $VenvPython)" in main
+    install = main.index("if (-not $checkOnly) {\n            Install-Xlfrontier")
+    verdict = main.index("if (-not (Invoke-Doctor -Full:$Check)) {\n            exit 1")
+    assert install < verdict
+    assert main.index("Uninstall-Xlfrontier") < install  # -Uninstall never runs the doctor
+    assert "throw '-Check and -Uninstall cannot be combined.'" in main
+    # The install's own closing text points at the checks, not at macro settings.
+    install_body = _function_body("Install-Xlfrontier")
+    assert "Portfolio > Diagnose" in install_body
+    assert "Disable all macros without notification" not in TEXT
+
+
+def test_the_registry_is_only_read():
+    """Excel's bitness is read from HKEY_LOCAL_MACHINE; nothing is ever written there."""
+    assert TEXT.count("HKEY_LOCAL_MACHINE") == 1
+    assert "Get-ItemProperty -LiteralPath $key -ErrorAction SilentlyContinue" in TEXT
+    for writer in ("Set-ItemProperty", "New-ItemProperty", "Remove-ItemProperty", "reg.exe"):
+        assert writer.lower() not in TEXT.lower(), writer
+    assert not re.search(r"New-Item[^\n]*Registry::", TEXT)

@@ -7,6 +7,8 @@ maximum-Sharpe and target portfolios and the efficient frontier. Other commands:
     xlfrontier template [--out PATH]            regenerate the template workbook
     xlfrontier recalc BOOK.xlsx [--out OUT | --in-place]
                                                 recalculate a workbook without Excel
+    xlfrontier doctor [--excel-bitness 32|64] [--addin PATH] [--startup-path PATH] [--report FILE]
+                                                check why the Excel add-in does not work
 
 Exit codes: 0 success; 1 a bad file or bad inputs (the message says what to fix; a workbook
 may still have been written with error texts in the affected cells); 2 a usage error. User
@@ -117,10 +119,12 @@ def _parser() -> argparse.ArgumentParser:
 
     try:
         from xlfrontier.excel.addin import add_addin_commands
+        from xlfrontier.excel.doctor import add_doctor_command
     except ImportError:
         pass  # the Excel add-in commands are not installed in this build
     else:
         add_addin_commands(sub)
+        add_doctor_command(sub)
     return parser
 
 
