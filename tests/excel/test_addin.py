@@ -12,7 +12,8 @@ Checked here, without Excel:
   pyOpenVBA's VBA interpreter;
 - the ribbon XML is well formed and every ``onAction`` names a Public Sub with the ribbon
   signature; every module parses as VBA;
-- ``PROJECT_NAME``, the xlwings version and DLL name, the emptied config sheet, determinism
+- ``PROJECT_NAME`` and the VBA project name, the xlwings version and DLL name, the emptied
+  config sheet, determinism
   (the security of the patched runtime: tests/excel/test_addin_security.py);
 - the Freeze-values and Check-inputs logic, run in pyOpenVBA's simulated Excel (VBA semantics
   as pyOpenVBA implements them, not Excel's: see the README's list of what needs Excel);
@@ -51,6 +52,7 @@ with warnings.catch_warnings():
     from oletools.olevba import VBA_Parser
 from pyopenvba import ExcelFile, check_file
 from pyopenvba.apps.excel import ExcelApplication
+from pyopenvba.cfb import CFB
 from pyopenvba.interpreter import parse_module
 
 import xlfrontier
@@ -300,6 +302,25 @@ def test_the_config_sheet_is_gone(sample_build):
     assert "<sheetData />" in sheet
     assert 'count="0"' in strings
     assert "felix" not in ElementTree.tostring(workbook, encoding="unicode").lower()
+
+
+def test_the_vba_project_is_named_xlfrontier(sample_build):
+    # The name sits in the PROJECT stream and in the dir stream's PROJECTNAME record; read the
+    # first as text and the second through pyOpenVBA's own dir-stream parser.
+    with zipfile.ZipFile(sample_build.path) as z:
+        project_bin = z.read("xl/vbaProject.bin")
+    text = CFB.from_bytes(project_bin).get_stream("PROJECT").decode("latin-1")
+    assert re.findall(r'(?m)^Name="([^"]*)"\r$', text) == [addin.VBA_PROJECT_NAME]
+    with ExcelFile(sample_build.path) as book:
+        assert book.vba_project().name == "xlfrontier"
+    assert "MyAddin" not in text
+
+
+def test_a_project_name_vba_cannot_take_is_refused():
+    with zipfile.ZipFile(addin.xlwings_template()) as z:
+        project_bin = z.read("xl/vbaProject.bin")
+    with pytest.raises(addin.AddinError, match="not a valid VBA project name"):
+        addin._rename_vba_project(project_bin, "x-frontier")
 
 
 def test_build_is_deterministic(sample_dir, sample_build, tmp_path):

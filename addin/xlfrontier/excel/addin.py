@@ -37,7 +37,7 @@ import locale
 import ntpath
 import os
 import re
-import shutil
+import struct
 import sys
 import tempfile
 import types
@@ -61,6 +61,7 @@ __all__ = [
     "RIBBON_MODULE",
     "UDF_MODULES",
     "UDF_VBA_MODULE",
+    "VBA_PROJECT_NAME",
     "AddinBuild",
     "AddinConfigError",
     "AddinError",
@@ -89,6 +90,8 @@ ADDIN_FILENAME = "xlfrontier.xlam"
 PROJECT_NAME = "xlfrontier"
 #: The Python module(s) whose worksheet functions the add-in wraps (";"-separated, as xlwings).
 UDF_MODULES = "xlfrontier.udfs"
+#: The VBA project's name, as the VBA editor and ``Application.Run`` show it.
+VBA_PROJECT_NAME = "xlfrontier"
 #: VBA module holding the generated wrappers (the name "Import Functions" uses).
 UDF_VBA_MODULE = "xlwings_udfs"
 #: VBA module replaying the function-wizard help on every start.
@@ -129,6 +132,7 @@ _TEMPLATE_RIBBON_MODULE = "RibbonMyAddin"
 _TEMPLATE_PROJECT_NAME = "myaddin"
 _CUSTOM_UI_PART = "customUI/customUI.xml"
 _WORKBOOK_PART = "xl/workbook.xml"
+_VBA_PROJECT_PART = "xl/vbaProject.bin"
 _SHEET_PART = "xl/worksheets/sheet1.xml"
 _PACKAGE_RELS_PART = "_rels/.rels"
 # Relationship types of the ribbon part: customUI.xml (2006/01) and customUI14.xml (2009/07).
@@ -741,6 +745,42 @@ def xlwings_template() -> Path:
     return path
 
 
+def _rename_vba_project(project_bin: bytes, name: str) -> bytes:
+    """Rename the VBA project inside ``vbaProject.bin`` (pyOpenVBA has no call for it).
+
+    [MS-OVBA] keeps the name twice: the ``Name="…"`` line of the ``PROJECT`` stream (§2.3.1.2)
+    and the PROJECTNAME record (Id 0x0004) of the compressed ``VBA/dir`` stream (§2.3.4.2.1.6),
+    which follows SYSKIND, the optional COMPATVERSION, LCID, LCIDINVOKE and CODEPAGE. Both are
+    rewritten; the modules part of ``dir`` is untouched, and pyOpenVBA has already emptied the
+    ``_VBA_PROJECT`` performance cache, so Office compiles from source.
+    """
+    from pyopenvba.cfb import CFB
+    from pyopenvba.vba import compress, decompress
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,127}", name):
+        raise AddinError(f"{name!r} is not a valid VBA project name")
+    cfb = CFB.from_bytes(project_bin)
+    project = cfb.get_stream("PROJECT").decode("latin-1")
+    project, count = re.subn(r'(?m)^Name="[^"]*"\r?$', f'Name="{name}"\r', project)
+    if count != 1:
+        raise AddinError("the add-in's PROJECT stream has no single Name line")
+    cfb.write_stream("PROJECT", project.encode("latin-1"))
+    info = bytearray(decompress(cfb.get_stream_in_storage("VBA", "dir")))
+    pos = 0
+    while True:
+        if pos + 6 > len(info):
+            raise AddinError("the add-in's VBA dir stream has no PROJECTNAME record")
+        record, size = struct.unpack_from("<HI", info, pos)
+        if record == 0x0004:
+            info[pos : pos + 6 + size] = struct.pack("<HI", 0x0004, len(name)) + name.encode()
+            break
+        if record not in (0x0001, 0x004A, 0x0002, 0x0014, 0x0003):
+            raise AddinError(f"unexpected record {record:#06x} before the VBA project name")
+        pos += 6 + size
+    cfb.write_stream_in_storage("VBA", "dir", compress(bytes(info)))
+    return cfb.to_bytes()
+
+
 def _rewrite_package(template: bytes, edits: Mapping[str, bytes]) -> bytes:
     """Copy a zip package, replacing some parts; entry order and timestamps are kept."""
     out = io.BytesIO()
@@ -1061,8 +1101,14 @@ def build_addin(
             # (C:\Users\...\VBE\MSForms.exd) and no module uses a form.
             book.remove_reference("MSForms")
             book.save(built)
+        package = built.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(package)) as src:
+            project_bin = src.read(_VBA_PROJECT_PART)
+        package = _rewrite_package(
+            package, {_VBA_PROJECT_PART: _rename_vba_project(project_bin, VBA_PROJECT_NAME)}
+        )
         partial = out.with_name(out.name + ".partial")
-        shutil.copyfile(built, partial)
+        partial.write_bytes(package)
         os.replace(partial, out)
     _, _, check_names = _check_signature(wrappers.functions, CHECK_FUNCTION)
     return AddinBuild(
