@@ -420,18 +420,22 @@ def _evaluate(
 
         functions[f"{_SPILL_FUNC}{k}"] = wrap_func(record)
     index = {id(s): k for k, s in enumerate(spills)}
+    linked = _addin_call_re(package)
     for sheet, tree in package.trees.items():
-        mine = by_sheet.get(sheet)
-        if not mine:
+        mine = by_sheet.get(sheet, {})
+        if not mine and linked is None:
             continue
         tree = package.etree.fromstring(package.serialize(tree))
         for c in tree.iter(f"{_M}c"):
-            spill = mine.get(_parse_cell(c.get("r")))
-            if spill is None:
-                continue
             f = c.find(f"{_M}f")
-            f.set("ref", spill.current.text())
-            f.text = f"{_SPILL_FUNC}{index[id(spill)]}({spill.formula.text})"
+            if f is None:
+                continue
+            spill = mine.get(_parse_cell(c.get("r")))
+            if spill is not None:
+                f.set("ref", spill.current.text())
+                f.text = f"{_SPILL_FUNC}{index[id(spill)]}({spill.formula.text})"
+            if linked is not None and f.text:
+                f.text = linked.sub(r"\1(", f.text)
         replaced[package.sheet_parts[sheet]] = package.serialize(tree)
     workbook = package.etree.fromstring(package.serialize(package.workbook))
     for dn in workbook.iter(f"{_M}definedName"):
@@ -450,6 +454,24 @@ def _evaluate(
         if m:
             out[(m.group(1).upper(), m.group(2).upper().replace("$", ""))] = range_value.value
     return out
+
+
+def _addin_call_re(package: _Package) -> re.Pattern[str] | None:
+    """Match ``[k]!FUNC(`` calls of worksheet functions linked to the add-in, if any.
+
+    Excel stores a call to an add-in's function as a call of an external workbook's name,
+    ``[1]!FRONTIER_RANGE(...)`` (see :func:`xlfrontier.workbook.template.link_addin_functions`).
+    ``formulas`` does not parse that form; the copy it evaluates calls the registered function
+    directly (the file written keeps the linked form).
+    """
+    from xlfrontier import udfs
+
+    refs = package.workbook.find(f"{_M}externalReferences")
+    if refs is None:
+        return None
+    names = "|".join(sorted(udfs.__all__, key=len, reverse=True))
+    links = "|".join(str(k) for k in range(1, len(refs) + 1))
+    return re.compile(rf"\[(?:{links})\]!({names})\(")
 
 
 def _occupied(package: _Package, spills: list[_Spill]) -> dict[str, set[tuple[int, int]]]:
