@@ -1629,8 +1629,12 @@ class InputsSheet(Sheet):
         self.put(cr - 1, 1, "Covariance used by the optimiser (annual)", s.subtitle)
         self._matrix_headers(cr, "labels_used")
         cov_ref = Ref.block(self.name, cr + 1, 2, n, n)
-        cov = book.numbers("cov_prices" if prices else "cov")
-        book.array_formula(cov_ref, pick("cov", "cov_prices"), cov, s.cov)
+        source = "cov_prices" if prices else "cov"
+        cov = book.numbers(source)
+        stored = book.value_block(book.ref(source))  # an error text stays a text
+        stored = np.where(stored == None, "", stored)  # noqa: E711 (object array)
+        fmt = s.error if is_error_text(stored[0, 0]) else s.cov
+        book.array_formula(cov_ref, pick("cov", "cov_prices"), stored, fmt)
         book.define("cov_used", cov_ref)
 
         # Volatility used (the chart's asset points): sqrt of the diagonal of cov_used.
