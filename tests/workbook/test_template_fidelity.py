@@ -27,7 +27,9 @@ from xlfrontier import udfs
 from xlfrontier.workbook import template
 from xlfrontier.workbook.template import SAMPLE, addin_linked, build_workbook
 
-REL_EXTERNAL_LINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLink"
+REL_EXTERNAL_LINK = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLink"
+)
 CT_EXTERNAL_LINK = "application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"
 XLSTART = "http://schemas.microsoft.com/office/2006/relationships/xlExternalLinkPath/xlStartup"
 CALL = re.compile(r"(\[\d+\]!|_xludf\.|_xll\.)?([A-Za-z_][A-Za-z0-9_.]*)\(")
@@ -87,7 +89,9 @@ def test_external_link_parts_relationships_and_content_type(built):
     types = ET.fromstring(z.read("[Content_Types].xml"))
     overrides = {
         o.get("PartName"): o.get("ContentType")
-        for o in types.iter("{http://schemas.openxmlformats.org/package/2006/content-types}Override")
+        for o in types.iter(
+            "{http://schemas.openxmlformats.org/package/2006/content-types}Override"
+        )
     }
     assert overrides["/xl/externalLinks/externalLink1.xml"] == CT_EXTERNAL_LINK
 
@@ -219,7 +223,8 @@ def test_negative_volatility_in_the_template_is_refused(negative_vol_recalculate
     for name in ("w_gmv", "w_maxsharpe", "w_target"):
         _, (wr, wc, _, _) = parse_range(before.names[name])
         value = after.value("Optimizer", (wr, wc))
-        assert isinstance(value, str) and value.startswith("#INPUT!"), (name, value)
+        assert isinstance(value, str), (name, value)
+        assert value.startswith("#INPUT!"), (name, value)
 
 
 def test_negative_volatility_when_building_is_reported(tmp_path):
