@@ -1149,6 +1149,10 @@ class StartSheet(Sheet):
             "COV_MATRIX / CORR_MATRIX(prices, ...[method])",
             "annualised covariance / correlations from prices: sample or Ledoit-Wolf shrinkage",
         ),
+        (
+            "COV_FROM_CORR(corr, vols)",
+            "covariance from correlations and volatilities; refuses a negative volatility",
+        ),
     )
 
     def build(self) -> None:
@@ -1208,7 +1212,8 @@ class StartSheet(Sheet):
                 "Requirements",
                 (
                     "The functions come from the xlfrontier Excel add-in (Windows, Excel 365 or "
-                    "2021 for spilling formulas). Install it first: see the README.",
+                    "2021 for spilling formulas). Install it first: see the README. The workbook "
+                    "finds it in your XLSTART folder, where the installer puts it.",
                     "Without the add-in the workbook still shows the results stored when it was "
                     "made, until an input changes. On Linux/macOS, refresh a saved copy with: "
                     "xlfrontier recalc this_file.xlsx",
