@@ -139,6 +139,41 @@ def test_values_only_workbook_has_no_link(tmp_path):
     assert b"externalLink" not in z.read("[Content_Types].xml")
 
 
+def test_recalc_keeps_the_link(negative_vol_recalculated, built):
+    _, result, after = negative_vol_recalculated
+    assert after.addin_links == [1]
+    with zipfile.ZipFile(built[0]) as z, zipfile.ZipFile(result.path) as out:
+        for part in (template.EXTERNAL_LINK_PART, template.EXTERNAL_LINK_RELS):
+            assert out.read(part) == z.read(part)
+    calls = [call for _, text in stored_formulas(result.path) for call in udf_calls(text)]
+    assert calls
+    assert {prefix for prefix, _ in calls} == {"[1]!"}
+
+
+def test_recalc_evaluates_only_calls_linked_to_the_add_in(built, tmp_path):
+    """A function of another add-in that happens to share a name is not ours: #NAME?."""
+    pytest.importorskip("formulas")
+    from xlfrontier.workbook.recalc import recalc_workbook
+
+    def edit(data: bytes) -> bytes:
+        return data.replace(b'Target="xlfrontier.xlam"', b'Target="other.xlam"')
+
+    other = tmp_path / "other.xlsx"
+    with zipfile.ZipFile(built[0]) as z, zipfile.ZipFile(other, "w") as out:
+        for info in z.infolist():
+            data = z.read(info.filename)
+            if info.filename == template.EXTERNAL_LINK_RELS:
+                data = edit(data)
+            out.writestr(zipfile.ZipInfo(info.filename, info.date_time), data)
+    result = recalc_workbook(other, tmp_path / "out.xlsx")
+    book = Book(result.path)
+    assert book.addin_links == []
+    anchor = (template.InputsSheet.RANGE_ROW, 1)  # FRONTIER_RANGE of the Inputs sheet
+    assert book.cells["Inputs"][anchor]["stored"].startswith("[1]!FRONTIER_RANGE(")
+    assert book.value("Inputs", anchor) == "#NAME?"
+    assert "Inputs!B11: #NAME?" in result.errors
+
+
 @pytest.mark.parametrize(
     ("formula", "stored", "used"),
     [

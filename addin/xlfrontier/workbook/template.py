@@ -41,6 +41,7 @@ generation).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import io
 import itertools
 import math
@@ -2702,6 +2703,7 @@ _EXTERNAL_LINK_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml
 _STRING_LITERAL = re.compile(r'("(?:[^"]|"")*")')
 
 
+@functools.cache
 def _udf_call_pattern() -> re.Pattern[str]:
     from xlfrontier import udfs
 
