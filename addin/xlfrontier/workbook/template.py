@@ -33,9 +33,14 @@ built in the order of their :attr:`Sheet.stage` (ties keep the tab order), so th
 formulas are evaluated after the sheets they read: the Prices sheet is built before Inputs,
 whose used-inputs block reads its estimates.
 
+Formulas are stored as Excel stores them: every call of a worksheet function is linked to the
+add-in, ``[1]!FRONTIER_RANGE(...)`` with an external link to ``xlfrontier.xlam`` in XLSTART
+(see :func:`link_addin_functions`), and every call is a dynamic-array formula, a one-cell one
+for a scalar result (no ``@`` in Excel 365; an array formula in Excel 2016/2019).
+
 Output is deterministic: fixed document properties and XlsxWriter's fixed zip timestamps make
 regenerating give a byte-identical file (a test compares the committed template with a fresh
-generation).
+generation); the link to the add-in is added to the package with the same timestamps.
 """
 
 from __future__ import annotations
@@ -700,7 +705,8 @@ class BuildResult:
     names : dict of str to Ref
         Every defined name.
     formulas : dict of (sheet, cell) to str
-        Every formula written, by anchor cell (``("Frontier", "B37")``).
+        Every formula written, by anchor cell (``("Frontier", "B37")``), as Excel shows it with
+        the add-in loaded (the file stores add-in calls linked: ``[1]!FRONTIER_RANGE(...)``).
     tables : dict of str to ndarray
         Named results as they appear in the sheet (e.g. ``"frontier"``, ``"w_gmv"``).
     errors : list of str
@@ -851,7 +857,7 @@ class _Book:
         self.result.formulas[(sheet, xl_rowcol_to_cell(row, col))] = text
 
     def array_formula(self, ref: Ref, text: str, value: np.ndarray, fmt: Any = None) -> None:
-        """Write a dynamic-array formula of built-in functions with its value (numpy-computed)."""
+        """Write a dynamic-array formula over ``ref`` with its value (computed by the caller)."""
         value = np.asarray(value, dtype=object)
         if value.shape != ref.shape:
             raise ValueError(f"{text}: value of shape {value.shape} for {ref.local()}")
