@@ -2681,13 +2681,15 @@ SHEETS: tuple[type[Sheet], ...] = (
 # installed the link resolves to the open add-in and the functions work on open; without it
 # the cells keep their stored values and Excel offers Data > Edit Links (Change Source).
 #
-# Not used: a bare ``FRONTIER_RANGE(...)`` (what XlsxWriter writes by default) is read by Excel
-# as an unknown function, which it saves back as ``_xludf.FRONTIER_RANGE(...)`` ("user-defined
-# function not known when saved") and which does not bind to an add-in that loads later
-# (Office add-in reports such as office-js #6395, #6611: such cells stay #NAME? until each is
-# re-entered). Unverified here, needs Excel: the exact element set Excel writes in the
-# externalBook (it may add a sheetNames/sheetDataSet cache; both are optional in the schema,
-# CT_ExternalBook).
+# Not used: a bare ``FRONTIER_RANGE(...)`` (what XlsxWriter writes by default). It is not what
+# Excel writes for an add-in function: Excel reads it as a function unknown to the workbook and
+# saves it back as ``_xludf.FRONTIER_RANGE(...)`` (the prefix of a user-defined function not
+# known at save; files re-saved by Excel show e.g. ``_xludf.NORM.S.DIST`` for an unprefixed
+# future function). For Office add-ins' custom functions such cells are reported to stay #NAME?
+# after the add-in loads until each is re-entered (office-js #6395, #6611); whether a VBA add-in
+# rebinds them is not documented. Unverified here, needs Excel: the exact element set Excel
+# writes in the externalBook (it may add a sheetNames/sheetDataSet cache; both are optional in
+# the schema, CT_ExternalBook).
 #
 # The link is added after XlsxWriter has written the file (XlsxWriter cannot write external
 # links): three small parts and three one-line insertions, byte-for-byte deterministic.
