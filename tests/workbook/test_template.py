@@ -83,8 +83,28 @@ def parse_range(text: str) -> tuple[str, tuple[int, int, int, int]]:
     return sheet.strip("'"), (r0, c0, r1, c1)
 
 
+def addin_links(z: zipfile.ZipFile, wb: ET.Element, target: dict[str, str]) -> list[int]:
+    """Indexes ``k`` of the external links that point at xlfrontier.xlam in XLSTART."""
+    out = []
+    refs = wb.findall("m:externalReferences/m:externalReference", NS)
+    for k, ref in enumerate(refs, start=1):
+        part = "xl/" + target[ref.get(f"{{{NS['r']}}}id")]
+        rels_part = part.replace("externalLinks/", "externalLinks/_rels/") + ".rels"
+        rels = ET.fromstring(z.read(rels_part)).findall("rel:Relationship", NS)
+        if [(r.get("Type"), r.get("Target"), r.get("TargetMode")) for r in rels] == [
+            (template.XLSTART_LINK_TYPE, "xlfrontier.xlam", "External")
+        ]:
+            out.append(k)
+    return out
+
+
 class Book:
-    """Cells (value, formula, array ref, style, unlocked), names and charts of an .xlsx."""
+    """Cells (value, formula, array ref, style, unlocked), names and charts of an .xlsx.
+
+    A cell's ``formula`` is the text Excel shows with the add-in loaded: a call linked to the
+    add-in (``[1]!FRONTIER_RANGE(...)``, when external link 1 is xlfrontier.xlam in XLSTART)
+    reads ``FRONTIER_RANGE(...)``; ``stored`` is the text in the file.
+    """
 
     def __init__(self, path: Path) -> None:
         z = zipfile.ZipFile(path)
@@ -92,6 +112,8 @@ class Book:
         wb = ET.fromstring(z.read("xl/workbook.xml"))
         rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
         target = {r.get("Id"): r.get("Target") for r in rels.findall("rel:Relationship", NS)}
+        self.addin_links = addin_links(z, wb, target)
+        linked = re.compile("|".join(re.escape(f"[{k}]!") for k in self.addin_links) or "(?!)")
         self.sheet_names = [s.get("name") for s in wb.findall("m:sheets/m:sheet", NS)]
         self.names = {d.get("name"): d.text for d in wb.findall("m:definedNames/m:definedName", NS)}
         self.calc = wb.find("m:calcPr", NS).attrib
@@ -133,9 +155,11 @@ class Book:
                     )
                 elif kind == "inlineStr":  # as written by xlfrontier recalc
                     value = "".join(t.text or "" for t in c.iter(f"{{{NS['m']}}}t"))
+                stored = f.text if f is not None else None
                 cells[parse_cell(c.get("r"))] = {
                     "value": value,
-                    "formula": f.text if f is not None else None,
+                    "formula": linked.sub("", stored) if stored is not None else None,
+                    "stored": stored,
                     "array": f.get("ref") if f is not None and f.get("t") == "array" else None,
                     "dynamic": c.get("cm") == "1",
                     "unlocked": int(c.get("s", "0")) in unlocked,
@@ -351,12 +375,7 @@ def test_array_results_are_dynamic_arrays_over_their_result(book, built):
     anchors = {(s, rc): cell for s, rc, cell in book.formulas() if cell["array"]}
     for sheet, rc, cell in book.formulas():
         udf_calls = [f for f, _ in calls(cell["formula"]) if f in udfs.__all__]
-        scalar = udf_calls and udf_calls[0] in (
-            "PORTFOLIO_RETURN",
-            "PORTFOLIO_VOL",
-            "PORTFOLIO_SHARPE",
-        )
-        if udf_calls and not scalar:
+        if udf_calls:  # scalars too (PORTFOLIO_RETURN...): one-cell dynamic arrays, no "@"
             assert (sheet, rc) in anchors, f"{sheet}!{rc} must be a dynamic array"
     for (sheet, _rc), cell in anchors.items():
         assert cell["dynamic"], sheet  # cm="1": Excel spills instead of adding "@"
@@ -377,7 +396,8 @@ def test_formula_texts(book):
     assert "GMV_WEIGHTS(cov_used,lower_used,upper_used)" in texts
     assert "PORTFOLIO_EXPLAIN(mu_used,cov_used,target_used,lower_used,upper_used)" in texts
     assert "FRONTIER_RANGE(mu_used,cov_used,lower_used,upper_used)" in texts
-    assert 'IF(cov_source="Covariance matrix",cov_input,MMULT(vols,TRANSPOSE(vols))*corr)' in texts
+    # COV_FROM_CORR refuses a negative volatility; MMULT(vols,TRANSPOSE(vols))*corr did not.
+    assert 'IF(cov_source="Covariance matrix",cov_input,COV_FROM_CORR(corr,vols))' in texts
 
 
 # --------------------------------------------------------------------------------------------

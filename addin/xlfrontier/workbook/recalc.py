@@ -61,6 +61,8 @@ _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _MAX_PASSES = 4
 _SPILL_FUNC = "XLFSPILL_"
 _CELL_RE = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
+_LINKED_CALL = re.compile(r"\[(\d+)\]!([A-Za-z_][A-Za-z0-9_.]*)\(")
+_STRING_LITERAL = re.compile(r'("(?:[^"]|"")*")')
 
 
 class WorkbookError(XlfrontierError, ValueError):
@@ -420,18 +422,22 @@ def _evaluate(
 
         functions[f"{_SPILL_FUNC}{k}"] = wrap_func(record)
     index = {id(s): k for k, s in enumerate(spills)}
+    linked = _addin_links(package)
     for sheet, tree in package.trees.items():
-        mine = by_sheet.get(sheet)
-        if not mine:
+        mine = by_sheet.get(sheet, {})
+        if not mine and linked is None:
             continue
         tree = package.etree.fromstring(package.serialize(tree))
         for c in tree.iter(f"{_M}c"):
-            spill = mine.get(_parse_cell(c.get("r")))
-            if spill is None:
-                continue
             f = c.find(f"{_M}f")
-            f.set("ref", spill.current.text())
-            f.text = f"{_SPILL_FUNC}{index[id(spill)]}({spill.formula.text})"
+            if f is None:
+                continue
+            spill = mine.get(_parse_cell(c.get("r")))
+            if spill is not None:
+                f.set("ref", spill.current.text())
+                f.text = f"{_SPILL_FUNC}{index[id(spill)]}({spill.formula.text})"
+            if linked is not None and f.text:
+                f.text = _unlink(f.text, linked)
         replaced[package.sheet_parts[sheet]] = package.serialize(tree)
     workbook = package.etree.fromstring(package.serialize(package.workbook))
     for dn in workbook.iter(f"{_M}definedName"):
@@ -450,6 +456,53 @@ def _evaluate(
         if m:
             out[(m.group(1).upper(), m.group(2).upper().replace("$", ""))] = range_value.value
     return out
+
+
+def _addin_links(package: _Package) -> tuple[list[str], frozenset[str]] | None:
+    """Return the external links (``"1"``...) to xlfrontier.xlam and its function names.
+
+    Excel stores a call to an add-in's function as a call of an external workbook's name,
+    ``[1]!FRONTIER_RANGE(...)`` (see :func:`xlfrontier.workbook.template.link_addin_functions`).
+    ``formulas`` does not parse that form; the copy it evaluates calls the registered function
+    directly (the file written keeps the linked form).
+    """
+    from xlfrontier import udfs
+
+    refs = package.workbook.find(f"{_M}externalReferences")
+    if refs is None:
+        return None
+    rels = package.etree.fromstring(package.zip.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{_NS['rel']}}}Relationship")}
+    links = []
+    for k, ref in enumerate(refs.iter(f"{_M}externalReference"), start=1):
+        part = str(PurePosixPath("xl") / targets.get(ref.get(f"{{{_NS['r']}}}id"), ""))
+        link_rels = str(PurePosixPath(part).parent / "_rels" / (PurePosixPath(part).name + ".rels"))
+        if link_rels not in package.members:
+            continue
+        paths = package.etree.fromstring(package.zip.read(link_rels))
+        if any(
+            re.split(r"[\\/]", r.get("Target", ""))[-1].lower() == "xlfrontier.xlam"
+            for r in paths.iter(f"{{{_NS['rel']}}}Relationship")
+        ):
+            links.append(str(k))
+    return links, frozenset(udfs.__all__)
+
+
+def _unlink(text: str, links: tuple[list[str], frozenset[str]]) -> str:
+    """Rewrite ``[k]!FUNC(`` for ``formulas``: our linked functions by name, others unknown.
+
+    A call through another external link (another add-in's function) becomes a call of an
+    unregistered name, so that it evaluates to ``#NAME?`` instead of failing to parse.
+    """
+    ours, names = links
+
+    def local(m: re.Match[str]) -> str:
+        if m.group(1) in ours and m.group(2) in names:
+            return f"{m.group(2)}("
+        return f"XLFEXTERNAL.{m.group(2)}("
+
+    pieces = _STRING_LITERAL.split(text)  # odd pieces are "text" literals: left alone
+    return "".join(p if i % 2 else _LINKED_CALL.sub(local, p) for i, p in enumerate(pieces))
 
 
 def _occupied(package: _Package, spills: list[_Spill]) -> dict[str, set[tuple[int, int]]]:

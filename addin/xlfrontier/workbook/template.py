@@ -33,16 +33,25 @@ built in the order of their :attr:`Sheet.stage` (ties keep the tab order), so th
 formulas are evaluated after the sheets they read: the Prices sheet is built before Inputs,
 whose used-inputs block reads its estimates.
 
+Formulas are stored as Excel stores them: every call of a worksheet function is linked to the
+add-in, ``[1]!FRONTIER_RANGE(...)`` with an external link to ``xlfrontier.xlam`` in XLSTART
+(see :func:`link_addin_functions`), and every call is a dynamic-array formula, a one-cell one
+for a scalar result (no ``@`` in Excel 365; an array formula in Excel 2016/2019).
+
 Output is deterministic: fixed document properties and XlsxWriter's fixed zip timestamps make
 regenerating give a byte-identical file (a test compares the committed template with a fresh
-generation).
+generation); the link to the add-in is added to the package with the same timestamps.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import io
 import itertools
 import math
+import re
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -57,19 +66,24 @@ from xlfrontier.exceptions import InputError
 from xlfrontier.workbook import sample_prices
 
 __all__ = [
+    "ADDIN_PREFIX",
+    "ADDIN_TARGET",
     "INPUTS_FROM",
     "SAMPLE",
     "SAMPLE_PRICES",
     "SHEETS",
     "TEMPLATE_FILENAME",
+    "XLSTART_LINK_TYPE",
     "Assumptions",
     "BuildResult",
     "PriceHistory",
     "Ref",
     "Sheet",
+    "addin_linked",
     "build_workbook",
     "call_udf",
     "generate_template",
+    "link_addin_functions",
     "read_assumptions_csv",
     "read_prices_csv",
 ]
@@ -691,7 +705,8 @@ class BuildResult:
     names : dict of str to Ref
         Every defined name.
     formulas : dict of (sheet, cell) to str
-        Every formula written, by anchor cell (``("Frontier", "B37")``).
+        Every formula written, by anchor cell (``("Frontier", "B37")``), as Excel shows it with
+        the add-in loaded (the file stores add-in calls linked: ``[1]!FRONTIER_RANGE(...)``).
     tables : dict of str to ndarray
         Named results as they appear in the sheet (e.g. ``"frontier"``, ``"w_gmv"``).
     errors : list of str
@@ -749,6 +764,9 @@ class _Book:
         self.cells: dict[str, dict[tuple[int, int], Any]] = {}
         self.sheets: dict[str, Any] = {}
         self.result = BuildResult(path=path)
+        # Worksheet functions called by the formulas written so far (the add-in link lists
+        # them, see link_addin_functions).
+        self.linked: set[str] = set()
 
     # ------------------------------------------------------------------ sheets and names
     def add_sheet(self, name: str) -> Any:
@@ -812,6 +830,12 @@ class _Book:
 
     _current: str = ""
 
+    def _stored(self, text: str) -> str:
+        """Return the formula as the file stores it: function calls linked to the add-in."""
+        stored, used = addin_linked(text)
+        self.linked |= used
+        return stored
+
     def formula(
         self,
         sheet: str,
@@ -828,12 +852,12 @@ class _Book:
         if self.static:
             self.put(sheet, row, col, value if value != "" else None, fmt)
             return
-        ws.write_formula(row, col, text, fmt, value)
+        ws.write_formula(row, col, self._stored(text), fmt, value)
         self.cells[sheet][(row, col)] = value
         self.result.formulas[(sheet, xl_rowcol_to_cell(row, col))] = text
 
     def array_formula(self, ref: Ref, text: str, value: np.ndarray, fmt: Any = None) -> None:
-        """Write a dynamic-array formula of built-in functions with its value (numpy-computed)."""
+        """Write a dynamic-array formula over ``ref`` with its value (computed by the caller)."""
         value = np.asarray(value, dtype=object)
         if value.shape != ref.shape:
             raise ValueError(f"{text}: value of shape {value.shape} for {ref.local()}")
@@ -842,7 +866,7 @@ class _Book:
                 self.put(ref.sheet, ref.row + i, ref.col + j, None if v == "" else v, fmt)
             return
         self.sheets[ref.sheet].write_dynamic_array_formula(
-            ref.row, ref.col, ref.last_row, ref.last_col, text, fmt, value[0, 0]
+            ref.row, ref.col, ref.last_row, ref.last_col, self._stored(text), fmt, value[0, 0]
         )
         self.cells[ref.sheet][(ref.row, ref.col)] = value[0, 0]
         for (i, j), v in np.ndenumerate(value):
@@ -860,16 +884,19 @@ class _Book:
         args: Sequence[_Arg],
         fmt: Callable[[np.ndarray, int, int], Any] | Any = None,
         *,
-        array: bool = True,
         name: str | None = None,
         transpose: bool = False,
     ) -> np.ndarray:
         """Write ``=func(args)`` at (row, col) with the value :mod:`xlfrontier.udfs` gives.
 
-        Array functions are written as dynamic-array formulas over the result's range (so Excel
-        spills them and does not add an implicit-intersection ``@``); the spilled cells hold the
-        values, as Excel itself saves them. ``args`` are defined names, ranges, numbers or
-        ``None`` (an omitted optional argument, written as an empty slot). ``transpose`` writes
+        Every call is written as Excel 365 saves a formula it may spill: a dynamic-array formula
+        (``t="array"``, ``cm="1"``) over the result's range, one cell for a scalar such as
+        ``PORTFOLIO_RETURN``. Excel 365 then spills it and shows no implicit-intersection ``@``
+        (a legacy formula of a function it cannot see into is shown as ``=@FUNC(...)``); Excel
+        2016/2019 read the same cell as a legacy array formula (``{=FUNC(...)}``) over that
+        range, which for one cell gives the same scalar. The spilled cells hold the values, as
+        Excel itself saves them. ``args`` are defined names, ranges, numbers or ``None`` (an
+        omitted optional argument, written as an empty slot). ``transpose`` writes
         ``=TRANSPOSE(func(args))`` (a column result laid out as a row, or the reverse).
         """
         self._current = sheet
@@ -896,12 +923,15 @@ class _Book:
                 self.put(sheet, row + i, col + j, None if v == "" else v, cell_fmt(i, j, v))
         else:
             first = result[0, 0]
-            if array:
-                ws.write_dynamic_array_formula(
-                    row, col, row + rows - 1, col + cols - 1, text, cell_fmt(0, 0, first), first
-                )
-            else:
-                ws.write_formula(row, col, text, cell_fmt(0, 0, first), first)
+            ws.write_dynamic_array_formula(
+                row,
+                col,
+                row + rows - 1,
+                col + cols - 1,
+                self._stored(text),
+                cell_fmt(0, 0, first),
+                first,
+            )
             self.cells[sheet][(row, col)] = first
             for (i, j), v in np.ndenumerate(result):
                 if (i, j) != (0, 0):
@@ -987,7 +1017,7 @@ class _Styles:
 
 # Built-in Excel functions the template uses besides the worksheet functions of
 # xlfrontier.udfs (tests check every formula against udfs plus this list).
-BUILTINS = frozenset({"IF", "MMULT", "TRANSPOSE", "SQRT", "INDEX", "ROWS", "MAX", "SUM"})
+BUILTINS = frozenset({"IF", "TRANSPOSE", "SQRT", "INDEX", "ROWS", "MAX", "SUM"})
 
 # Colours for one series per asset (Excel's default palette repeats after six series).
 PALETTE = (
@@ -1126,6 +1156,10 @@ class StartSheet(Sheet):
             "COV_MATRIX / CORR_MATRIX(prices, ...[method])",
             "annualised covariance / correlations from prices: sample or Ledoit-Wolf shrinkage",
         ),
+        (
+            "COV_FROM_CORR(corr, vols)",
+            "covariance from correlations and volatilities; refuses a negative volatility",
+        ),
     )
 
     def build(self) -> None:
@@ -1185,7 +1219,8 @@ class StartSheet(Sheet):
                 "Requirements",
                 (
                     "The functions come from the xlfrontier Excel add-in (Windows, Excel 365 or "
-                    "2021 for spilling formulas). Install it first: see the README.",
+                    "2021 for spilling formulas). Install it first: see the README. The workbook "
+                    "finds it in your XLSTART folder, where the installer puts it.",
                     "Without the add-in the workbook still shows the results stored when it was "
                     "made, until an input changes. On Linux/macOS, refresh a saved copy with: "
                     "xlfrontier recalc this_file.xlsx",
@@ -1501,11 +1536,25 @@ class InputsSheet(Sheet):
         # Covariance of the assumptions -----------------------------------------------------
         ar = pasted.last_row + 3
         self.put(ar - 1, 1, "Covariance of the assumptions (annual)", s.subtitle)
-        self.put(ar - 1, 4, "volatilities × correlations, or the pasted matrix", s.note)
+        self.put(
+            ar - 1, 4, "COV_FROM_CORR(corr, vols): volatility × correlation × volatility", s.note
+        )
         self._matrix_headers(ar)
         cov_ref = Ref.block(self.name, ar + 1, 2, n, n)
-        text = f'=IF(cov_source="{_COV_PASTED}",cov_input,MMULT(vols,TRANSPOSE(vols))*corr)'
-        book.array_formula(cov_ref, text, a.covariance_matrix(), s.cov)
+        # COV_FROM_CORR, not MMULT(vols,TRANSPOSE(vols))*corr: it refuses a negative volatility
+        # (a -10% typo would flip the sign of every correlation of that asset) and a
+        # correlation matrix that is not one, naming the entry, instead of giving numbers.
+        text = f'=IF(cov_source="{_COV_PASTED}",cov_input,COV_FROM_CORR(corr,vols))'
+        if a.covariance is not None:
+            value = np.asarray(a.covariance, dtype=object)
+        else:
+            value = call_udf("COV_FROM_CORR", book._value("corr"), book._value("vols"))
+        if value.shape != cov_ref.shape:  # an error text: in the first cell, as Excel spills it
+            message = value[0, 0]
+            book.result.errors.append(f"{self.name}!{xl_rowcol_to_cell(ar + 1, 2)}: {message}")
+            value = np.full(cov_ref.shape, "", dtype=object)
+            value[0, 0] = message
+        book.array_formula(cov_ref, text, value, s.error if is_error_text(value[0, 0]) else s.cov)
         book.define("cov", cov_ref)
 
         # The inputs the Optimizer and Frontier use -----------------------------------------
@@ -1592,8 +1641,12 @@ class InputsSheet(Sheet):
         self.put(cr - 1, 1, "Covariance used by the optimiser (annual)", s.subtitle)
         self._matrix_headers(cr, "labels_used")
         cov_ref = Ref.block(self.name, cr + 1, 2, n, n)
-        cov = book.numbers("cov_prices" if prices else "cov")
-        book.array_formula(cov_ref, pick("cov", "cov_prices"), cov, s.cov)
+        source = "cov_prices" if prices else "cov"
+        cov = book.numbers(source)
+        stored = book.value_block(book.ref(source))  # an error text stays a text
+        stored = np.where(stored == None, "", stored)  # noqa: E711 (object array)
+        fmt = s.error if is_error_text(stored[0, 0]) else s.cov
+        book.array_formula(cov_ref, pick("cov", "cov_prices"), stored, fmt)
         book.define("cov_used", cov_ref)
 
         # Volatility used (the chart's asset points): sqrt of the diagonal of cov_used.
@@ -1735,7 +1788,7 @@ class OptimizerSheet(Sheet):
         for k, (name, label, *_rest) in enumerate(self.PORTFOLIOS):
             self.put(sr, 2 + k, label, s.head_right)
             for i, (_stat, func, args, fmt) in enumerate(stats):
-                res = book.udf(self.name, sr + 1 + i, 2 + k, func, (name, *args), fmt, array=False)
+                res = book.udf(self.name, sr + 1 + i, 2 + k, func, (name, *args), fmt)
                 book.result.tables[f"{name[2:]}_{func.lower()}"] = res
                 book.define(
                     f"{name[2:]}_{func.split('_')[1].lower()}",
@@ -2597,6 +2650,183 @@ SHEETS: tuple[type[Sheet], ...] = (
 )
 
 
+# --------------------------------------------------------------------------------------------
+# Linking the worksheet functions to the add-in
+# --------------------------------------------------------------------------------------------
+#
+# How Excel saves a call to a function of a loaded add-in (.xlam) in an .xlsx: as a call of a
+# *defined name of an external workbook*, ``[1]!FRONTIER_RANGE(mu_used,...)``, where ``[1]``
+# is the first External Workbook References part (ECMA-376 Part 1 §12.3.9, content type
+# ``...spreadsheetml.externalLink+xml``, listed in the workbook's ``externalReferences``,
+# §18.2.9), whose ``externalBook`` (§18.14.7) lists the function names as external defined
+# names (``definedNames``/``definedName``, §18.14.5-6) and points, through an external
+# relationship, at the add-in file (§12.4 External Workbooks). A Microsoft engineer describes
+# exactly this for an .xlam function ("[1]! targets to the externalLink1.xml ... its
+# externalLink1.xml.rels ... directs where to find the addin", Colbert Zhou [MSFT],
+# office-forums "What is [1]! in an Excel formula"), and readers of Excel files report the same
+# stored form (ClosedXML issue #121: ``FormulaA1 = "[3]!UDF(variable1, variable2)"``).
+#
+# Where the add-in lives is stored in the relationship *type*: besides the absolute
+# ``.../officeDocument/2006/relationships/externalLinkPath``, Microsoft defines
+# ``.../office/2006/relationships/xlExternalLinkPath/xlStartup`` (and ``xlAlternateStartup``,
+# ``xlLibrary``, ``xlPathMissing``) for a workbook in Excel's start-up folder (MS-XLSX/MS-XLSB
+# §2.1.10 "External Workbooks": the path relationship MUST be one of these; Apache POI,
+# LibreOffice's oox filter and the Open XML SDK all list them). The target is then relative
+# to that folder, the successor of BIFF8's ``chStartupDir`` path key ("the source workbook is
+# in the startup directory"), and Excel resolves it against the *current user's* XLSTART
+# (KB 284869: "The path to XLSTART is virtualized. Therefore, external links to XLSTART ...
+# refer to the current user's XLSTART folder"). install.ps1 puts the add-in there
+# (%APPDATA%\Microsoft\Excel\XLSTART, Excel's Application.StartupPath), so the template links
+# with ``xlStartup`` and target ``xlfrontier.xlam``: on every machine with the add-in
+# installed the link resolves to the open add-in and the functions work on open; without it
+# the cells keep their stored values and Excel offers Data > Edit Links (Change Source).
+#
+# Not used: a bare ``FRONTIER_RANGE(...)`` (what XlsxWriter writes by default). It is not what
+# Excel writes for an add-in function: Excel reads it as a function unknown to the workbook and
+# saves it back as ``_xludf.FRONTIER_RANGE(...)`` (the prefix of a user-defined function not
+# known at save; files re-saved by Excel show e.g. ``_xludf.NORM.S.DIST`` for an unprefixed
+# future function). For Office add-ins' custom functions such cells are reported to stay #NAME?
+# after the add-in loads until each is re-entered (office-js #6395, #6611); whether a VBA add-in
+# rebinds them is not documented. Unverified here, needs Excel: the exact element set Excel
+# writes in the externalBook (it may add a sheetNames/sheetDataSet cache; both are optional in
+# the schema, CT_ExternalBook).
+#
+# The link is added after XlsxWriter has written the file (XlsxWriter cannot write external
+# links): three small parts and three one-line insertions, byte-for-byte deterministic.
+
+#: The relationship type of an external workbook in the user's XLSTART folder (MS-XLSX 2.1.10).
+XLSTART_LINK_TYPE = (
+    "http://schemas.microsoft.com/office/2006/relationships/xlExternalLinkPath/xlStartup"
+)
+#: The add-in the template's functions link to, relative to XLSTART (install.ps1 copies it there).
+ADDIN_TARGET = "xlfrontier.xlam"
+#: The stored prefix of a call to an add-in function: external link 1 (the only one).
+ADDIN_PREFIX = "[1]!"
+EXTERNAL_LINK_PART = "xl/externalLinks/externalLink1.xml"
+EXTERNAL_LINK_RELS = "xl/externalLinks/_rels/externalLink1.xml.rels"
+_EXTERNAL_LINK_REL = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLink"
+)
+_EXTERNAL_LINK_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"
+_STRING_LITERAL = re.compile(r'("(?:[^"]|"")*")')
+
+
+@functools.cache
+def _udf_call_pattern() -> re.Pattern[str]:
+    from xlfrontier import udfs
+
+    names = "|".join(sorted(udfs.__all__, key=len, reverse=True))
+    # A name not already qualified (by a workbook, sheet or prefix) followed by "(".
+    return re.compile(rf"(?<![\w.!\]])({names})\(")
+
+
+def addin_linked(formula: str) -> tuple[str, set[str]]:
+    """Return ``formula`` with every worksheet-function call linked to the add-in.
+
+    ``=IF(a,FRONTIER_RANGE(x),b)`` -> ``=IF(a,[1]!FRONTIER_RANGE(x),b)``; text in string
+    literals is left alone.
+
+    Returns
+    -------
+    str
+        The formula as the file stores it.
+    set of str
+        The worksheet functions it calls.
+    """
+    pattern = _udf_call_pattern()
+    used: set[str] = set()
+
+    def link(m: re.Match[str]) -> str:
+        used.add(m.group(1))
+        return f"{ADDIN_PREFIX}{m.group(1)}("
+
+    pieces = _STRING_LITERAL.split(formula)
+    linked = [p if i % 2 else pattern.sub(link, p) for i, p in enumerate(pieces)]
+    return "".join(linked), used
+
+
+def _insert_once(xml: bytes, before: bytes, text: str, part: str) -> bytes:
+    if xml.count(before) != 1:
+        raise RuntimeError(f"{part}: expected one {before.decode()} (XlsxWriter changed?)")
+    return xml.replace(before, text.encode() + before, 1)
+
+
+def link_addin_functions(data: bytes, functions: Sequence[str]) -> bytes:
+    """Add the external link to the add-in (``[1]``) to a package XlsxWriter wrote.
+
+    Parameters
+    ----------
+    data : bytes
+        The .xlsx as XlsxWriter wrote it, formulas already in the ``[1]!FUNC(`` form.
+    functions : sequence of str
+        The worksheet functions the formulas call (the link's external defined names).
+
+    Returns
+    -------
+    bytes
+        The package with ``xl/externalLinks/externalLink1.xml``, its relationship to
+        ``xlfrontier.xlam`` in XLSTART, the workbook's ``externalReferences`` entry and
+        relationship, and the content type. Member order, timestamps and compression follow
+        the input, so the result is deterministic.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        infos = z.infolist()
+        parts = {info.filename: z.read(info.filename) for info in infos}
+    rels_part = "xl/_rels/workbook.xml.rels"
+    ids = re.findall(rb'Id="rId(\d+)"', parts[rels_part])
+    rid = f"rId{max(map(int, ids), default=0) + 1}"
+    parts[rels_part] = _insert_once(
+        parts[rels_part],
+        b"</Relationships>",
+        f'<Relationship Id="{rid}" Type="{_EXTERNAL_LINK_REL}" '
+        f'Target="externalLinks/externalLink1.xml"/>',
+        rels_part,
+    )
+    # CT_Workbook: sheets, functionGroups?, externalReferences?, definedNames?, calcPr? ...
+    parts["xl/workbook.xml"] = _insert_once(
+        parts["xl/workbook.xml"],
+        b"<definedNames>" if b"<definedNames>" in parts["xl/workbook.xml"] else b"<calcPr",
+        f'<externalReferences><externalReference r:id="{rid}"/></externalReferences>',
+        "xl/workbook.xml",
+    )
+    parts["[Content_Types].xml"] = _insert_once(
+        parts["[Content_Types].xml"],
+        b"</Types>",
+        f'<Override PartName="/{EXTERNAL_LINK_PART}" ContentType="{_EXTERNAL_LINK_CT}"/>',
+        "[Content_Types].xml",
+    )
+    names = "".join(f'<definedName name="{f}"/>' for f in sorted(set(functions)))
+    declaration = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    link = (
+        f'{declaration}<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+        f'2006/main"><externalBook xmlns:r="http://schemas.openxmlformats.org/officeDocument/'
+        f'2006/relationships" r:id="rId1"><definedNames>{names}</definedNames></externalBook>'
+        f"</externalLink>"
+    )
+    link_rels = (
+        f'{declaration}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        f'relationships"><Relationship Id="rId1" Type="{XLSTART_LINK_TYPE}" '
+        f'Target="{ADDIN_TARGET}" TargetMode="External"/></Relationships>'
+    )
+    template_info = next(i for i in infos if i.filename == "xl/workbook.xml")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for info in infos:
+            z.writestr(_copy_info(info, info.filename), parts[info.filename])
+        for name, text in ((EXTERNAL_LINK_PART, link), (EXTERNAL_LINK_RELS, link_rels)):
+            z.writestr(_copy_info(template_info, name), text.encode())
+    return out.getvalue()
+
+
+def _copy_info(info: zipfile.ZipInfo, name: str) -> zipfile.ZipInfo:
+    """Return a ZipInfo for ``name`` with the timestamp, compression and attributes of ``info``."""
+    copy = zipfile.ZipInfo(name, info.date_time)
+    copy.compress_type = info.compress_type
+    copy.external_attr = info.external_attr
+    copy.create_system = info.create_system
+    return copy
+
+
 def build_workbook(
     path: str | Path,
     assumptions: Assumptions = SAMPLE,
@@ -2669,6 +2899,8 @@ def build_workbook(
     except xlsxwriter.exceptions.FileCreateError as err:
         cause = err.args[0] if err.args and isinstance(err.args[0], OSError) else None
         raise cause or OSError(str(err)) from err
+    if book.linked:
+        path.write_bytes(link_addin_functions(path.read_bytes(), sorted(book.linked)))
     return book.result
 
 
