@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import math
-import os
 import re
 import tempfile
 import zipfile
@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from xlfrontier.exceptions import XlfrontierError
+from xlfrontier.workbook._output import OWNER_PROPERTY, atomic_write
 
 __all__ = ["RecalcResult", "WorkbookError", "default_output", "recalc_workbook", "register_udfs"]
 
@@ -44,6 +45,7 @@ _NS = {
 }
 _M = "{{{}}}".format(_NS["m"])
 _C = "{{{}}}".format(_NS["c"])
+_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
 
 # Excel error values as COM hands them to a UDF (0x800A0000 + xlErr code, signed).
 _COM_ERROR_BASE = -2146828288
@@ -212,22 +214,27 @@ class _Package:
         self.etree = etree
         try:
             self.zip = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as err:
+        except (zipfile.BadZipFile, EOFError) as err:
             raise WorkbookError(
-                f"{path.name} is not an Excel workbook (.xlsx): the file is "
-                f"not a zip package. Encrypted or legacy .xls files cannot be "
-                f"recalculated; save as .xlsx first"
+                f"{path.name} is not an Excel workbook (.xlsx): the file is not a zip package, "
+                f"or it is cut short. Encrypted or legacy .xls files cannot be recalculated; "
+                f"open it in Excel and save it as .xlsx"
             ) from err
+        try:
+            self._read()
+        except BaseException:
+            self.zip.close()
+            raise
+
+    def _read(self) -> None:
+        """Read the parts; a damaged one is a :class:`WorkbookError` naming it."""
         self.members = {info.filename: info for info in self.zip.infolist()}
         if "xl/workbook.xml" not in self.members:
             raise WorkbookError(
-                f"{path.name} is not an Excel workbook: it has no xl/workbook.xml part"
+                f"{self.path.name} is not an Excel workbook: it has no xl/workbook.xml part"
             )
-        try:
-            self.workbook = etree.fromstring(self.zip.read("xl/workbook.xml"))
-            rels = etree.fromstring(self.zip.read("xl/_rels/workbook.xml.rels"))
-        except (KeyError, etree.XMLSyntaxError) as err:
-            raise WorkbookError(f"{path.name} is damaged: {err}") from err
+        self.workbook = self._xml("xl/workbook.xml")
+        rels = self._xml("xl/_rels/workbook.xml.rels")
         targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{_NS['rel']}}}Relationship")}
         self.sheet_parts: dict[str, str] = {}
         for sheet in self.workbook.iter(f"{_M}sheet"):
@@ -238,15 +245,47 @@ class _Package:
             if part in self.members:
                 self.sheet_parts[sheet.get("name")] = part
         self.strings = self._shared_strings()
-        self.trees = {
-            name: etree.fromstring(self.zip.read(part)) for name, part in self.sheet_parts.items()
+        self.trees = {name: self._xml(part) for name, part in self.sheet_parts.items()}
+        self.chart_trees = {
+            name: self._xml(name)
+            for name in self.members
+            if name.startswith("xl/charts/chart") and name.endswith(".xml")
         }
+        for part in self.members:  # the parts copied as they are must be readable too
+            self._bytes(part)
+
+    def _bytes(self, part: str) -> bytes:
+        """Return the content of ``part`` (a missing or corrupt part is a WorkbookError)."""
+        import zlib
+
+        try:
+            return self.zip.read(part)
+        except KeyError as err:
+            raise WorkbookError(
+                f"{self.path.name} is damaged: it has no {part} part. Open it in Excel (which "
+                f"offers to repair it) and save it again"
+            ) from err
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+            raise WorkbookError(
+                f"{self.path.name} is damaged: its part {part} cannot be read ({err}). Open it "
+                f"in Excel (which offers to repair it) and save it again"
+            ) from err
+
+    def _xml(self, part: str) -> Any:
+        """Return the parsed XML of ``part`` (invalid XML is a WorkbookError naming it)."""
+        try:
+            return self.etree.fromstring(self._bytes(part))
+        except self.etree.XMLSyntaxError as err:
+            raise WorkbookError(
+                f"{self.path.name} is damaged: its part {part} is not valid XML ({err}). Open "
+                f"it in Excel (which offers to repair it) and save it again"
+            ) from err
 
     def _shared_strings(self) -> list[str]:
         part = "xl/sharedStrings.xml"
         if part not in self.members:
             return []
-        root = self.etree.fromstring(self.zip.read(part))
+        root = self._xml(part)
         return ["".join(t.text or "" for t in si.iter(f"{_M}t")) for si in root.iter(f"{_M}si")]
 
     def cells(self, sheet: str) -> Iterator[tuple[int, int, Any]]:
@@ -288,11 +327,15 @@ class _Package:
         yield from self.workbook.iter(f"{_M}definedName")
 
     def charts(self) -> dict[str, Any]:
+        """Return fresh copies of the chart parts' XML, by part name."""
         return {
-            name: self.etree.fromstring(self.zip.read(name))
-            for name in self.members
-            if name.startswith("xl/charts/chart") and name.endswith(".xml")
+            name: self.etree.fromstring(self.serialize(tree))
+            for name, tree in self.chart_trees.items()
         }
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        self.zip.close()
 
     def write(self, dest: Path, replaced: dict[str, bytes]) -> None:
         """Copy the package to ``dest`` with some parts replaced (same order and compression)."""
@@ -306,6 +349,71 @@ class _Package:
                 copy.compress_type = info.compress_type
                 copy.external_attr = info.external_attr
                 out.writestr(copy, data)
+            for name, data in replaced.items():  # new parts (the custom properties)
+                if name not in self.members:
+                    out.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+
+    def mark_owned(self) -> dict[str, bytes]:
+        """Return the parts that mark the copy as xlfrontier's output (see ``_output``).
+
+        The custom property :data:`OWNER_PROPERTY` is set to the copy's ``dcterms:modified``
+        stamp, so that the next ``recalc`` may replace its own unchanged output. A package
+        without that stamp is left unmarked.
+        """
+        etree = self.etree
+        core = "docProps/core.xml"
+        modified = (
+            self._xml(core).find("{http://purl.org/dc/terms/}modified")
+            if core in (self.members)
+            else None
+        )
+        if modified is None or not (modified.text or "").strip():
+            return {}
+        custom = "docProps/custom.xml"
+        vt = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+        parts: dict[str, bytes] = {}
+        if custom in self.members:
+            root = self._xml(custom)
+        else:
+            root = etree.Element(f"{_CUSTOM}Properties", nsmap={None: _CUSTOM[1:-1], "vt": vt})
+            types = self._xml("[Content_Types].xml")
+            etree.SubElement(
+                types,
+                "{http://schemas.openxmlformats.org/package/2006/content-types}Override",
+                PartName="/docProps/custom.xml",
+                ContentType="application/vnd.openxmlformats-officedocument.custom-properties+xml",
+            )
+            rels = self._xml("_rels/.rels")
+            ids = {r.get("Id") for r in rels}
+            rid = next(f"rId{k}" for k in itertools.count(len(ids) + 1) if f"rId{k}" not in ids)
+            etree.SubElement(
+                rels,
+                f"{{{_NS['rel']}}}Relationship",
+                Id=rid,
+                Type=f"{_NS['r']}/custom-properties",
+                Target="docProps/custom.xml",
+            )
+            parts["[Content_Types].xml"] = self.serialize(types)
+            parts["_rels/.rels"] = self.serialize(rels)
+        props = [p for p in root if p.get("name") == OWNER_PROPERTY]
+        if props:
+            prop = props[0]
+            for child in list(prop):
+                prop.remove(child)
+        else:
+            pids = [int(p.get("pid", "1")) for p in root if (p.get("pid") or "").isdigit()]
+            prop = etree.SubElement(
+                root,
+                f"{_CUSTOM}property",
+                fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}",
+                pid=str(max([1, *pids]) + 1),
+                name=OWNER_PROPERTY,
+            )
+        etree.SubElement(prop, f"{{{vt}}}lpwstr").text = modified.text.strip()
+        after = self.serialize(root)
+        if custom not in self.members or after != self.serialize(self._xml(custom)):
+            parts[custom] = after
+        return parts
 
     def serialize(self, tree: Any) -> bytes:
         return _XML_DECLARATION + self.etree.tostring(tree, encoding="UTF-8")
@@ -525,7 +633,12 @@ def recalc_workbook(
     _require_formulas()
     register_udfs()
 
-    package = _Package(source)
+    with contextlib.closing(_Package(source)) as package:
+        return _recalc(package, dest)
+
+
+def _recalc(package: _Package, dest: Path) -> RecalcResult:
+    source = package.path
     all_formulas = package.formulas()
     if not all_formulas:
         raise WorkbookError(f"{source.name} has no formulas: nothing to recalculate")
@@ -580,14 +693,11 @@ def recalc_workbook(
         replaced = _write_values(package, spills, all_formulas, values, result)
         replaced["xl/workbook.xml"] = _rename(package, names)
         replaced.update(_refresh_charts(package, spills, values))
-        if in_place:
-            temp = dest.with_name(f".{dest.name}.xlfrontier-tmp")
+        replaced.update(package.mark_owned())
+        # Complete in a temporary file before it replaces dest (or, in place, the source).
+        with atomic_write(dest) as temp:
             package.write(temp, replaced)
-            package.zip.close()
-            os.replace(temp, dest)
-        else:
-            package.write(dest, replaced)
-            package.zip.close()
+            package.zip.close()  # Windows cannot replace a file that is still open
     return result
 
 

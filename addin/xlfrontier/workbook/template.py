@@ -55,6 +55,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from xlfrontier.exceptions import InputError
 from xlfrontier.workbook import sample_prices
+from xlfrontier.workbook._output import OWNER_PROPERTY, atomic_write, owner_stamp
 
 __all__ = [
     "INPUTS_FROM",
@@ -743,6 +744,8 @@ class _Book:
                 "created": _CREATED,
             }
         )
+        # Marks the file as xlfrontier's own output (see xlfrontier.workbook._output).
+        self.wb.set_custom_property(OWNER_PROPERTY, owner_stamp(_CREATED))
         self.wb.set_calc_mode("auto", calc_id=_CALC_ID)
         self.wb.calc_on_load = False  # keep the stored results (see _CALC_ID)
         self.styles = _Styles(self.wb)
@@ -2665,7 +2668,9 @@ def build_workbook(
         builder.build()
         builder.finish()
     try:
-        book.wb.close()
+        with atomic_write(path) as temp:  # a failure midway leaves an existing file intact
+            book.wb.filename = str(temp)
+            book.wb.close()
     except xlsxwriter.exceptions.FileCreateError as err:
         cause = err.args[0] if err.args and isinstance(err.args[0], OSError) else None
         raise cause or OSError(str(err)) from err
