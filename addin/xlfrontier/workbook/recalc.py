@@ -377,24 +377,26 @@ class _Package:
         else:
             root = etree.Element(f"{_CUSTOM}Properties", nsmap={None: _CUSTOM[1:-1], "vt": vt})
             types = self._xml("[Content_Types].xml")
-            etree.SubElement(
-                types,
-                "{http://schemas.openxmlformats.org/package/2006/content-types}Override",
-                PartName="/docProps/custom.xml",
-                ContentType="application/vnd.openxmlformats-officedocument.custom-properties+xml",
-            )
+            if not any(t.get("PartName") == "/docProps/custom.xml" for t in types):
+                etree.SubElement(
+                    types,
+                    "{http://schemas.openxmlformats.org/package/2006/content-types}Override",
+                    PartName="/docProps/custom.xml",
+                    ContentType="application/vnd.openxmlformats-officedocument.custom-properties+xml",
+                )
+                parts["[Content_Types].xml"] = self.serialize(types)
             rels = self._xml("_rels/.rels")
-            ids = {r.get("Id") for r in rels}
-            rid = next(f"rId{k}" for k in itertools.count(len(ids) + 1) if f"rId{k}" not in ids)
-            etree.SubElement(
-                rels,
-                f"{{{_NS['rel']}}}Relationship",
-                Id=rid,
-                Type=f"{_NS['r']}/custom-properties",
-                Target="docProps/custom.xml",
-            )
-            parts["[Content_Types].xml"] = self.serialize(types)
-            parts["_rels/.rels"] = self.serialize(rels)
+            if not any(r.get("Target", "").lstrip("/") == "docProps/custom.xml" for r in rels):
+                ids = {r.get("Id") for r in rels}
+                rid = next(f"rId{k}" for k in itertools.count(1) if f"rId{k}" not in ids)
+                etree.SubElement(
+                    rels,
+                    f"{{{_NS['rel']}}}Relationship",
+                    Id=rid,
+                    Type=f"{_NS['r']}/custom-properties",
+                    Target="docProps/custom.xml",
+                )
+                parts["_rels/.rels"] = self.serialize(rels)
         props = [p for p in root if p.get("name") == OWNER_PROPERTY]
         if props:
             prop = props[0]
