@@ -347,6 +347,10 @@ def test_recalc_refuses_an_existing_file(capsys, tmp_path):
     assert code == 3
     assert "was not written by xlfrontier, or was saved since" in err
     assert copy.read_bytes() == saved
+    # Recalculated in place, a workbook stays the user's: it gets no mark.
+    code, _, err = run(capsys, "recalc", str(copy), "--in-place")
+    assert code == 0, err
+    assert not written_by_xlfrontier(copy)
 
 
 @pytest.mark.parametrize(

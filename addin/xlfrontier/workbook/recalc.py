@@ -607,6 +607,10 @@ def recalc_workbook(
     in_place : bool
         Overwrite ``source`` (atomically, once the copy is complete).
 
+    A copy (not ``in_place``) is marked as xlfrontier's output (the custom document property
+    of :mod:`xlfrontier.workbook._output`), so that the command line's next ``recalc`` may
+    replace it until someone saves it.
+
     Returns
     -------
     RecalcResult
@@ -636,10 +640,10 @@ def recalc_workbook(
     register_udfs()
 
     with contextlib.closing(_Package(source)) as package:
-        return _recalc(package, dest)
+        return _recalc(package, dest, mark=not in_place)
 
 
-def _recalc(package: _Package, dest: Path) -> RecalcResult:
+def _recalc(package: _Package, dest: Path, *, mark: bool) -> RecalcResult:
     source = package.path
     all_formulas = package.formulas()
     if not all_formulas:
@@ -695,7 +699,8 @@ def _recalc(package: _Package, dest: Path) -> RecalcResult:
         replaced = _write_values(package, spills, all_formulas, values, result)
         replaced["xl/workbook.xml"] = _rename(package, names)
         replaced.update(_refresh_charts(package, spills, values))
-        replaced.update(package.mark_owned())
+        if mark:  # a copy is xlfrontier's; a workbook recalculated in place stays the user's
+            replaced.update(package.mark_owned())
         # Complete in a temporary file before it replaces dest (or, in place, the source).
         with atomic_write(dest) as temp:
             package.write(temp, replaced)
