@@ -157,7 +157,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CSV",
         help="your assets instead of the sample: columns asset, "
         "expected_return, volatility, min_weight, max_weight, then the "
-        "correlation matrix (one column per asset)",
+        "correlation matrix (one column per asset); comma- or semicolon-separated, as Excel "
+        "saves it",
     )
     parser.add_argument(
         "--prices",
