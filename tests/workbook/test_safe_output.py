@@ -419,6 +419,25 @@ def _corrupt_part(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _edit_part(path: Path, part: str, pattern: bytes, new: bytes) -> None:
+    with zipfile.ZipFile(TEMPLATE) as z:
+        data, n = re.subn(pattern, new, z.read(part), count=1)
+    assert n == 1
+    rewrite_part(TEMPLATE, path, part, data)
+
+
+def _cell_without_address(path: Path) -> None:
+    _edit_part(path, "xl/worksheets/sheet2.xml", rb'<c r="B2"', b'<c r="B2X"')
+
+
+def _missing_shared_text(path: Path) -> None:
+    _edit_part(path, "xl/worksheets/sheet2.xml", rb'(t="s"[^>]*><v>)\d+', rb"\g<1>99999")
+
+
+def _unreadable_formula(path: Path) -> None:
+    _edit_part(path, "xl/worksheets/sheet3.xml", rb"<f([^>]*)>[^<]+</f>", rb"<f\1>=((</f>")
+
+
 def _no_rels(path: Path) -> None:
     rewrite_part(TEMPLATE, path, "xl/_rels/workbook.xml.rels", None)
 
@@ -432,8 +451,21 @@ def _no_rels(path: Path) -> None:
         (_corrupt_part, r"its part xl/styles\.xml cannot be read"),
         (_no_rels, r"it has no xl/_rels/workbook\.xml\.rels part"),
         (lambda p: p.write_bytes(b"asset,expected_return\n"), "is not a zip package"),
+        (_cell_without_address, r"sheet2\.xml has a cell without a valid address \('B2X'\)"),
+        (_missing_shared_text, r"sheet2\.xml has cell B1 pointing to a missing shared text"),
+        (_unreadable_formula, r"has a formula that cannot be read without Excel \(Mismatched"),
     ],
-    ids=["truncated", "sheet-xml", "chart-xml", "corrupt-data", "missing-part", "not-a-zip"],
+    ids=[
+        "truncated",
+        "sheet-xml",
+        "chart-xml",
+        "corrupt-data",
+        "missing-part",
+        "not-a-zip",
+        "cell-address",
+        "shared-text",
+        "formula",
+    ],
 )
 def test_recalc_on_a_damaged_workbook_prints_one_line(capsys, tmp_path, damage, message):
     pytest.importorskip("formulas")

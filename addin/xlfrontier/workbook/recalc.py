@@ -28,7 +28,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -246,6 +246,8 @@ class _Package:
                 self.sheet_parts[sheet.get("name")] = part
         self.strings = self._shared_strings()
         self.trees = {name: self._xml(part) for name, part in self.sheet_parts.items()}
+        for name, part in self.sheet_parts.items():
+            self._check_sheet(part, self.trees[name])
         self.chart_trees = {
             name: self._xml(name)
             for name in self.members
@@ -253,6 +255,40 @@ class _Package:
         }
         for part in self.members:  # the parts copied as they are must be readable too
             self._bytes(part)
+
+    def _check_sheet(self, part: str, tree: Any) -> None:
+        """Refuse a sheet whose rows, cell addresses, string indexes or array ranges are broken.
+
+        They are valid XML that the rest of this module (and ``formulas``) would trip over.
+        """
+        for row in tree.iter(f"{_M}row"):
+            if not (row.get("r") or "").isdigit():
+                self._damaged(part, f"a row without a valid number ({row.get('r')!r})")
+        for c in tree.iter(f"{_M}c"):
+            ref = c.get("r")
+            try:
+                _parse_cell(ref or "")
+            except ValueError:
+                self._damaged(part, f"a cell without a valid address ({ref!r})")
+            v = c.find(f"{_M}v")
+            if c.get("t") == "s" and v is not None:
+                text = (v.text or "").strip()
+                if not text.isdigit() or int(text) >= len(self.strings):
+                    self._damaged(part, f"cell {ref} pointing to a missing shared text ({text!r})")
+            f = c.find(f"{_M}f")
+            if f is not None and f.get("t") == "array" and f.get("ref"):
+                try:
+                    _Box.parse(f.get("ref"))
+                except ValueError:
+                    self._damaged(
+                        part, f"cell {ref} with an invalid array range ({f.get('ref')!r})"
+                    )
+
+    def _damaged(self, part: str, what: str) -> NoReturn:
+        raise WorkbookError(
+            f"{self.path.name} is damaged: its part {part} has {what}. Open it in Excel (which "
+            f"offers to repair it) and save it again"
+        )
 
     def _bytes(self, part: str) -> bytes:
         """Return the content of ``part`` (a missing or corrupt part is a WorkbookError)."""
@@ -550,9 +586,17 @@ def _evaluate(
     replaced["xl/workbook.xml"] = package.serialize(workbook)
     temp = workdir / f"pass{len(list(workdir.iterdir()))}{package.path.suffix}"
     package.write(temp, replaced)
-    with contextlib.redirect_stderr(io.StringIO()):  # formulas draws progress bars
-        model = formulas.ExcelModel().loads(str(temp)).finish()
-        solution = model.calculate()
+    from formulas.errors import FormulaError
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # formulas draws progress bars
+            model = formulas.ExcelModel().loads(str(temp)).finish()
+            solution = model.calculate()
+    except FormulaError as err:  # a formula `formulas` cannot parse: say which, in one line
+        raise WorkbookError(
+            f"{package.path.name} has a formula that cannot be read without Excel "
+            f"({' '.join(str(err).split())}): fix or remove it in Excel"
+        ) from err
     out: dict[tuple[str, str], Any] = {}
     key_re = re.compile(r"^'\[[^\]]*\](.*)'!(.*)$")
     for key, range_value in solution.items():
