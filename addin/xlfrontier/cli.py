@@ -244,7 +244,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             path, assumptions, prices=prices, inputs_from=inputs_from, static=args.static
         )
     except OSError as err:
-        raise _UserError(f"cannot write {path}: {err.strerror or err}") from err
+        raise _UserError(f"cannot write {path}: {_why(err)}") from err
     if args.quiet:
         print(path, file=out)
     else:
@@ -269,7 +269,7 @@ def _template(args: argparse.Namespace, out: TextIO) -> int:
     try:
         path = generate_template(target)
     except OSError as err:
-        raise _UserError(f"cannot write {target}: {err.strerror or err}") from err
+        raise _UserError(f"cannot write {target}: {_why(err)}") from err
     print(f"Wrote the template: {path}", file=out)
     return EXIT_OK
 
@@ -290,7 +290,7 @@ def _recalc(args: argparse.Namespace, out: TextIO) -> int:
     except ImportError as err:
         raise _UserError(str(err)) from err
     except OSError as err:
-        raise _UserError(f"cannot recalculate {args.book}: {err.strerror or err}") from err
+        raise _UserError(f"cannot recalculate {args.book}: {_why(err)}") from err
     print(f"Recalculated {result.formulas} formulas of {args.book.name} -> {result.path}", file=out)
     for line in result.resized:
         print(f"  spill range resized: {line}", file=out)
@@ -311,6 +311,14 @@ def _check_output(path: Path, force: bool, named_by_user: bool) -> bool:
         raise _ExistsError(str(err)) from err
     except OutputError as err:
         raise _UserError(str(err)) from err
+
+
+def _why(err: OSError) -> str:
+    """Return the reason of a failed write, with the usual cause of a refusal on Windows."""
+    text = str(err.strerror or err)
+    if isinstance(err, PermissionError):
+        text += " (if the file is open in Excel, close it and run the command again)"
+    return text
 
 
 def _print_errors(errors: list[str], limit: int = 12) -> None:

@@ -228,6 +228,24 @@ def test_failure_midway_keeps_the_file_generator(capsys, tmp_path, monkeypatch, 
     assert leftovers(tmp_path, "book.xlsx") == []
 
 
+def test_a_file_open_in_excel_is_named_as_the_likely_cause(capsys, tmp_path, monkeypatch):
+    target = tmp_path / "book.xlsx"
+    target.write_bytes(ORIGINAL)
+
+    def locked(src, dst):  # what os.replace does on Windows while Excel holds the file
+        raise PermissionError(13, "Access is denied", str(dst))
+
+    monkeypatch.setattr(_output.os, "replace", locked)
+    code, _, err = run(capsys, "run", "--out", str(target), "--force")
+    assert code == 1
+    assert err == (
+        f"xlfrontier run: error: cannot write {target}: Access is denied (if the file is open "
+        f"in Excel, close it and run the command again)\n"
+    )
+    assert target.read_bytes() == ORIGINAL
+    assert leftovers(tmp_path, "book.xlsx") == []
+
+
 @pytest.mark.parametrize("mode", ["--out", "--in-place"])
 def test_failure_midway_keeps_the_file_recalc(capsys, tmp_path, monkeypatch, mode):
     pytest.importorskip("formulas")
