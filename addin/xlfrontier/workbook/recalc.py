@@ -397,12 +397,9 @@ class _Package:
         without that stamp is left unmarked.
         """
         etree = self.etree
-        core = "docProps/core.xml"
-        modified = (
-            self._xml(core).find("{http://purl.org/dc/terms/}modified")
-            if core in (self.members)
-            else None
-        )
+        modified = None
+        if "docProps/core.xml" in self.members:
+            modified = self._xml("docProps/core.xml").find("{http://purl.org/dc/terms/}modified")
         if modified is None or not (modified.text or "").strip():
             return {}
         custom = "docProps/custom.xml"
