@@ -4,15 +4,21 @@
 (or a CSV of your assets) to the current directory and prints a summary: the minimum-variance,
 maximum-Sharpe and target portfolios and the efficient frontier. Other commands::
 
-    xlfrontier template [--out PATH]            regenerate the template workbook
-    xlfrontier recalc BOOK.xlsx [--out OUT | --in-place]
+    xlfrontier template [--out PATH] [--force]  regenerate the template workbook
+    xlfrontier recalc BOOK.xlsx [--out OUT [--force] | --in-place]
                                                 recalculate a workbook without Excel
     xlfrontier doctor [--excel-bitness 32|64] [--addin PATH] [--startup-path PATH] [--report FILE]
                                                 check why the Excel add-in does not work
 
+Files are written whole or not at all (into a temporary file beside the target, renamed over it
+when complete). An existing file is replaced only with ``--force``, or when xlfrontier chose
+its name (the default output) and it is xlfrontier's own output, unchanged since; a symbolic
+link is never written through.
+
 Exit codes: 0 success; 1 a bad file or bad inputs (the message says what to fix; a workbook
-may still have been written with error texts in the affected cells); 2 a usage error. User
-errors never print a traceback.
+may still have been written with error texts in the affected cells); 2 a usage error; 3 the
+output file exists and was left as it was (pass --force to replace it). User errors never
+print a traceback.
 
 Imports are lazy so that ``xlfrontier --help`` starts fast: the workbook generator, the
 worksheet functions (xlwings, pandas) and the ``formulas`` package load only when a command
@@ -32,11 +38,21 @@ __all__ = ["main"]
 
 DEFAULT_OUTPUT = "xlfrontier_frontier.xlsx"
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_EXISTS = 0, 1, 2, 3
+
+_FORCE_HELP = "replace the output file if it exists"
 
 
 class _UserError(Exception):
     """A problem the user can fix; printed as one message, exit code 1."""
+
+    exit_code = EXIT_ERROR
+
+
+class _ExistsError(_UserError):
+    """The output exists and may not be replaced; exit code 3."""
+
+    exit_code = EXIT_EXISTS
 
 
 # --------------------------------------------------------------------------------------------
@@ -101,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     template.add_argument(
         "--out", type=Path, metavar="PATH", help="file or directory to write (default: see above)"
     )
+    template.add_argument("--force", action="store_true", help=_FORCE_HELP)
 
     recalc = sub.add_parser(
         "recalc",
@@ -116,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--in-place", action="store_true", help="overwrite BOOK instead of writing a copy"
     )
+    recalc.add_argument("--force", action="store_true", help=_FORCE_HELP)
 
     try:
         from xlfrontier.excel.addin import add_addin_commands
@@ -136,13 +154,15 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help=f"workbook to write (default: ./{DEFAULT_OUTPUT})",
     )
+    parser.add_argument("--force", action="store_true", help=_FORCE_HELP)
     parser.add_argument(
         "--assets",
         type=Path,
         metavar="CSV",
         help="your assets instead of the sample: columns asset, "
         "expected_return, volatility, min_weight, max_weight, then the "
-        "correlation matrix (one column per asset)",
+        "correlation matrix (one column per asset); comma- or semicolon-separated, as Excel "
+        "saves it",
     )
     parser.add_argument(
         "--prices",
@@ -217,17 +237,18 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     except InputError as err:
         raise _UserError(str(err)) from err
     path = args.out if args.out is not None else Path.cwd() / DEFAULT_OUTPUT
+    named = not path.is_dir() and args.out is not None
     if path.is_dir():
         path = path / DEFAULT_OUTPUT
     if path.suffix.lower() != ".xlsx":
         raise _UserError(f"{path.name}: the workbook must be an .xlsx file")
-    existed = path.exists()
+    existed = _check_output(path, args.force, named)
     try:
         result = build_workbook(
             path, assumptions, prices=prices, inputs_from=inputs_from, static=args.static
         )
     except OSError as err:
-        raise _UserError(f"cannot write {path}: {err.strerror or err}") from err
+        raise _UserError(f"cannot write {path}: {_why(err)}") from err
     if args.quiet:
         print(path, file=out)
     else:
@@ -245,17 +266,27 @@ def _template(args: argparse.Namespace, out: TextIO) -> int:
     target = args.out if args.out is not None else _repo_templates_dir() / TEMPLATE_FILENAME
     if target.suffix.lower() != ".xlsx" and not target.is_dir():
         raise _UserError(f"{target}: give an .xlsx file or an existing directory")
+    named = not target.is_dir() and args.out is not None
+    if target.is_dir():
+        target = target / TEMPLATE_FILENAME
+    _check_output(target, args.force, named)
     try:
         path = generate_template(target)
     except OSError as err:
-        raise _UserError(f"cannot write {target}: {err.strerror or err}") from err
+        raise _UserError(f"cannot write {target}: {_why(err)}") from err
     print(f"Wrote the template: {path}", file=out)
     return EXIT_OK
 
 
 def _recalc(args: argparse.Namespace, out: TextIO) -> int:
-    from xlfrontier.workbook.recalc import WorkbookError, recalc_workbook
+    from xlfrontier.workbook.recalc import WorkbookError, default_output, recalc_workbook
 
+    if args.in_place:  # only the link rule: overwriting BOOK is what --in-place asks for
+        _check_output(args.book, True, True)
+    elif args.book.is_file():  # else recalc_workbook says what is wrong with BOOK
+        dest = args.out if args.out is not None else default_output(args.book)
+        if dest.resolve() != args.book.resolve():  # else recalc_workbook refuses it
+            _check_output(dest, args.force, args.out is not None)
     try:
         result = recalc_workbook(args.book, args.out, in_place=args.in_place)
     except WorkbookError as err:
@@ -263,7 +294,7 @@ def _recalc(args: argparse.Namespace, out: TextIO) -> int:
     except ImportError as err:
         raise _UserError(str(err)) from err
     except OSError as err:
-        raise _UserError(f"cannot recalculate {args.book}: {err.strerror or err}") from err
+        raise _UserError(f"cannot recalculate {args.book}: {_why(err)}") from err
     print(f"Recalculated {result.formulas} formulas of {args.book.name} -> {result.path}", file=out)
     for line in result.resized:
         print(f"  spill range resized: {line}", file=out)
@@ -272,6 +303,26 @@ def _recalc(args: argparse.Namespace, out: TextIO) -> int:
         _print_errors(result.errors)
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _check_output(path: Path, force: bool, named_by_user: bool) -> bool:
+    """Refuse an output path that may not be written; return whether it replaces a file."""
+    from xlfrontier.workbook._output import OutputError, OutputExistsError, check_output
+
+    try:
+        return check_output(path, force=force, named_by_user=named_by_user)
+    except OutputExistsError as err:
+        raise _ExistsError(str(err)) from err
+    except OutputError as err:
+        raise _UserError(str(err)) from err
+
+
+def _why(err: OSError) -> str:
+    """Return the reason of a failed write, with the usual cause of a refusal on Windows."""
+    text = str(err.strerror or err)
+    if isinstance(err, PermissionError):
+        text += " (if the file is open in Excel, close it and run the command again)"
+    return text
 
 
 def _print_errors(errors: list[str], limit: int = 12) -> None:
@@ -431,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(func(args) or 0)
     except _UserError as err:
         print(f"xlfrontier {args.command}: error: {err}", file=sys.stderr)
-        return EXIT_ERROR
+        return err.exit_code
     except XlfrontierError as err:  # raised by a command's own code for bad input
         print(f"xlfrontier {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR

@@ -196,11 +196,14 @@ def test_prices_csv(capsys, tmp_path):
         "prices",
         "--out",
         book,
+        "--force",  # replaces the workbook of the first run
     )
     assert code == 0, err
     assert "    SPY " in out
     # Another number of assets: the workbook is written, the switch offers only Assumptions.
-    code, out, err = run(capsys, "--assets", str(assets), "--prices", str(three), "--out", book)
+    code, out, err = run(
+        capsys, "--assets", str(assets), "--prices", str(three), "--out", book, "--force"
+    )
     assert code == 0, err
     assert (
         "'Inputs from' offers only Assumptions: the Prices sheet has 3 assets, the asset "

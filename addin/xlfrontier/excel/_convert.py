@@ -557,12 +557,13 @@ def as_labels(value: Any, n: int) -> list[str]:
             out.append(default[k])
         elif isinstance(x, (bool, np.bool_)):
             out.append("TRUE" if x else "FALSE")
-        elif isinstance(x, float) and x.is_integer():
-            out.append(str(int(x)))
+        elif isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+            out.append(str(int(x)))  # 2020, not 2020.0; larger numbers as 1e+300
         elif isinstance(x, (dt.datetime, dt.date)):
             out.append(x.strftime("%Y-%m-%d"))
         else:
-            out.append(str(x).strip()[:255])
+            out.append(str(x).strip())
+        out[-1] = out[-1][:255]  # what a cell shows of a header (a number's text may be long)
     return out
 
 

@@ -20,19 +20,20 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import math
-import os
 import re
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from xlfrontier.exceptions import XlfrontierError
+from xlfrontier.workbook._output import OWNER_PROPERTY, atomic_write
 
 __all__ = ["RecalcResult", "WorkbookError", "default_output", "recalc_workbook", "register_udfs"]
 
@@ -44,6 +45,7 @@ _NS = {
 }
 _M = "{{{}}}".format(_NS["m"])
 _C = "{{{}}}".format(_NS["c"])
+_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
 
 # Excel error values as COM hands them to a UDF (0x800A0000 + xlErr code, signed).
 _COM_ERROR_BASE = -2146828288
@@ -214,22 +216,27 @@ class _Package:
         self.etree = etree
         try:
             self.zip = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as err:
+        except (zipfile.BadZipFile, EOFError) as err:
             raise WorkbookError(
-                f"{path.name} is not an Excel workbook (.xlsx): the file is "
-                f"not a zip package. Encrypted or legacy .xls files cannot be "
-                f"recalculated; save as .xlsx first"
+                f"{path.name} is not an Excel workbook (.xlsx): the file is not a zip package, "
+                f"or it is cut short. Encrypted or legacy .xls files cannot be recalculated; "
+                f"open it in Excel and save it as .xlsx"
             ) from err
+        try:
+            self._read()
+        except BaseException:
+            self.zip.close()
+            raise
+
+    def _read(self) -> None:
+        """Read the parts; a damaged one is a :class:`WorkbookError` naming it."""
         self.members = {info.filename: info for info in self.zip.infolist()}
         if "xl/workbook.xml" not in self.members:
             raise WorkbookError(
-                f"{path.name} is not an Excel workbook: it has no xl/workbook.xml part"
+                f"{self.path.name} is not an Excel workbook: it has no xl/workbook.xml part"
             )
-        try:
-            self.workbook = etree.fromstring(self.zip.read("xl/workbook.xml"))
-            rels = etree.fromstring(self.zip.read("xl/_rels/workbook.xml.rels"))
-        except (KeyError, etree.XMLSyntaxError) as err:
-            raise WorkbookError(f"{path.name} is damaged: {err}") from err
+        self.workbook = self._xml("xl/workbook.xml")
+        rels = self._xml("xl/_rels/workbook.xml.rels")
         targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{_NS['rel']}}}Relationship")}
         self.sheet_parts: dict[str, str] = {}
         for sheet in self.workbook.iter(f"{_M}sheet"):
@@ -240,15 +247,83 @@ class _Package:
             if part in self.members:
                 self.sheet_parts[sheet.get("name")] = part
         self.strings = self._shared_strings()
-        self.trees = {
-            name: etree.fromstring(self.zip.read(part)) for name, part in self.sheet_parts.items()
+        self.trees = {name: self._xml(part) for name, part in self.sheet_parts.items()}
+        for name, part in self.sheet_parts.items():
+            self._check_sheet(part, self.trees[name])
+        self.chart_trees = {
+            name: self._xml(name)
+            for name in self.members
+            if name.startswith("xl/charts/chart") and name.endswith(".xml")
         }
+        for part in self.members:  # the parts copied as they are must be readable too
+            self._bytes(part)
+
+    def _check_sheet(self, part: str, tree: Any) -> None:
+        """Refuse a sheet whose rows, cell addresses, string indexes or array ranges are broken.
+
+        They are valid XML that the rest of this module (and ``formulas``) would trip over.
+        """
+        for row in tree.iter(f"{_M}row"):
+            if not (row.get("r") or "").isdigit():
+                self._damaged(part, f"a row without a valid number ({row.get('r')!r})")
+        for c in tree.iter(f"{_M}c"):
+            ref = c.get("r")
+            try:
+                _parse_cell(ref or "")
+            except ValueError:
+                self._damaged(part, f"a cell without a valid address ({ref!r})")
+            v = c.find(f"{_M}v")
+            if c.get("t") == "s" and v is not None:
+                text = (v.text or "").strip()
+                if not text.isdigit() or int(text) >= len(self.strings):
+                    self._damaged(part, f"cell {ref} pointing to a missing shared text ({text!r})")
+            f = c.find(f"{_M}f")
+            if f is not None and f.get("t") == "array" and f.get("ref"):
+                try:
+                    _Box.parse(f.get("ref"))
+                except ValueError:
+                    self._damaged(
+                        part, f"cell {ref} with an invalid array range ({f.get('ref')!r})"
+                    )
+
+    def _damaged(self, part: str, what: str) -> NoReturn:
+        raise WorkbookError(
+            f"{self.path.name} is damaged: its part {part} has {what}. Open it in Excel (which "
+            f"offers to repair it) and save it again"
+        )
+
+    def _bytes(self, part: str) -> bytes:
+        """Return the content of ``part`` (a missing or corrupt part is a WorkbookError)."""
+        import zlib
+
+        try:
+            return self.zip.read(part)
+        except KeyError as err:
+            raise WorkbookError(
+                f"{self.path.name} is damaged: it has no {part} part. Open it in Excel (which "
+                f"offers to repair it) and save it again"
+            ) from err
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+            raise WorkbookError(
+                f"{self.path.name} is damaged: its part {part} cannot be read ({err}). Open it "
+                f"in Excel (which offers to repair it) and save it again"
+            ) from err
+
+    def _xml(self, part: str) -> Any:
+        """Return the parsed XML of ``part`` (invalid XML is a WorkbookError naming it)."""
+        try:
+            return self.etree.fromstring(self._bytes(part))
+        except self.etree.XMLSyntaxError as err:
+            raise WorkbookError(
+                f"{self.path.name} is damaged: its part {part} is not valid XML ({err}). Open "
+                f"it in Excel (which offers to repair it) and save it again"
+            ) from err
 
     def _shared_strings(self) -> list[str]:
         part = "xl/sharedStrings.xml"
         if part not in self.members:
             return []
-        root = self.etree.fromstring(self.zip.read(part))
+        root = self._xml(part)
         return ["".join(t.text or "" for t in si.iter(f"{_M}t")) for si in root.iter(f"{_M}si")]
 
     def cells(self, sheet: str) -> Iterator[tuple[int, int, Any]]:
@@ -290,11 +365,15 @@ class _Package:
         yield from self.workbook.iter(f"{_M}definedName")
 
     def charts(self) -> dict[str, Any]:
+        """Return fresh copies of the chart parts' XML, by part name."""
         return {
-            name: self.etree.fromstring(self.zip.read(name))
-            for name in self.members
-            if name.startswith("xl/charts/chart") and name.endswith(".xml")
+            name: self.etree.fromstring(self.serialize(tree))
+            for name, tree in self.chart_trees.items()
         }
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        self.zip.close()
 
     def write(self, dest: Path, replaced: dict[str, bytes]) -> None:
         """Copy the package to ``dest`` with some parts replaced (same order and compression)."""
@@ -308,6 +387,70 @@ class _Package:
                 copy.compress_type = info.compress_type
                 copy.external_attr = info.external_attr
                 out.writestr(copy, data)
+            for name, data in replaced.items():  # new parts (the custom properties)
+                if name not in self.members:
+                    out.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+
+    def mark_owned(self) -> dict[str, bytes]:
+        """Return the parts that mark the copy as xlfrontier's output (see ``_output``).
+
+        The custom property :data:`OWNER_PROPERTY` is set to the copy's ``dcterms:modified``
+        stamp, so that the next ``recalc`` may replace its own unchanged output. A package
+        without that stamp is left unmarked.
+        """
+        etree = self.etree
+        modified = None
+        if "docProps/core.xml" in self.members:
+            modified = self._xml("docProps/core.xml").find("{http://purl.org/dc/terms/}modified")
+        if modified is None or not (modified.text or "").strip():
+            return {}
+        custom = "docProps/custom.xml"
+        vt = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+        parts: dict[str, bytes] = {}
+        if custom in self.members:
+            root = self._xml(custom)
+        else:
+            root = etree.Element(f"{_CUSTOM}Properties", nsmap={None: _CUSTOM[1:-1], "vt": vt})
+            types = self._xml("[Content_Types].xml")
+            if not any(t.get("PartName") == "/docProps/custom.xml" for t in types):
+                etree.SubElement(
+                    types,
+                    "{http://schemas.openxmlformats.org/package/2006/content-types}Override",
+                    PartName="/docProps/custom.xml",
+                    ContentType="application/vnd.openxmlformats-officedocument.custom-properties+xml",
+                )
+                parts["[Content_Types].xml"] = self.serialize(types)
+            rels = self._xml("_rels/.rels")
+            if not any(r.get("Target", "").lstrip("/") == "docProps/custom.xml" for r in rels):
+                ids = {r.get("Id") for r in rels}
+                rid = next(f"rId{k}" for k in itertools.count(1) if f"rId{k}" not in ids)
+                etree.SubElement(
+                    rels,
+                    f"{{{_NS['rel']}}}Relationship",
+                    Id=rid,
+                    Type=f"{_NS['r']}/custom-properties",
+                    Target="docProps/custom.xml",
+                )
+                parts["_rels/.rels"] = self.serialize(rels)
+        props = [p for p in root if p.get("name") == OWNER_PROPERTY]
+        if props:
+            prop = props[0]
+            for child in list(prop):
+                prop.remove(child)
+        else:
+            pids = [int(p.get("pid", "1")) for p in root if (p.get("pid") or "").isdigit()]
+            prop = etree.SubElement(
+                root,
+                f"{_CUSTOM}property",
+                fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}",
+                pid=str(max([1, *pids]) + 1),
+                name=OWNER_PROPERTY,
+            )
+        etree.SubElement(prop, f"{{{vt}}}lpwstr").text = modified.text.strip()
+        after = self.serialize(root)
+        if custom not in self.members or after != self.serialize(self._xml(custom)):
+            parts[custom] = after
+        return parts
 
     def serialize(self, tree: Any) -> bytes:
         return _XML_DECLARATION + self.etree.tostring(tree, encoding="UTF-8")
@@ -446,9 +589,17 @@ def _evaluate(
     replaced["xl/workbook.xml"] = package.serialize(workbook)
     temp = workdir / f"pass{len(list(workdir.iterdir()))}{package.path.suffix}"
     package.write(temp, replaced)
-    with contextlib.redirect_stderr(io.StringIO()):  # formulas draws progress bars
-        model = formulas.ExcelModel().loads(str(temp)).finish()
-        solution = model.calculate()
+    from formulas.errors import FormulaError
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # formulas draws progress bars
+            model = formulas.ExcelModel().loads(str(temp)).finish()
+            solution = model.calculate()
+    except FormulaError as err:  # a formula `formulas` cannot parse: say which, in one line
+        raise WorkbookError(
+            f"{package.path.name} has a formula that cannot be read without Excel "
+            f"({' '.join(str(err).split())}): fix or remove it in Excel"
+        ) from err
     out: dict[tuple[str, str], Any] = {}
     key_re = re.compile(r"^'\[[^\]]*\](.*)'!(.*)$")
     for key, range_value in solution.items():
@@ -550,6 +701,10 @@ def recalc_workbook(
     in_place : bool
         Overwrite ``source`` (atomically, once the copy is complete).
 
+    A copy (not ``in_place``) is marked as xlfrontier's output (the custom document property
+    of :mod:`xlfrontier.workbook._output`), so that the command line's next ``recalc`` may
+    replace it until someone saves it.
+
     Returns
     -------
     RecalcResult
@@ -578,7 +733,12 @@ def recalc_workbook(
     _require_formulas()
     register_udfs()
 
-    package = _Package(source)
+    with contextlib.closing(_Package(source)) as package:
+        return _recalc(package, dest, mark=not in_place)
+
+
+def _recalc(package: _Package, dest: Path, *, mark: bool) -> RecalcResult:
+    source = package.path
     all_formulas = package.formulas()
     if not all_formulas:
         raise WorkbookError(f"{source.name} has no formulas: nothing to recalculate")
@@ -633,14 +793,12 @@ def recalc_workbook(
         replaced = _write_values(package, spills, all_formulas, values, result)
         replaced["xl/workbook.xml"] = _rename(package, names)
         replaced.update(_refresh_charts(package, spills, values))
-        if in_place:
-            temp = dest.with_name(f".{dest.name}.xlfrontier-tmp")
+        if mark:  # a copy is xlfrontier's; a workbook recalculated in place stays the user's
+            replaced.update(package.mark_owned())
+        # Complete in a temporary file before it replaces dest (or, in place, the source).
+        with atomic_write(dest) as temp:
             package.write(temp, replaced)
-            package.zip.close()
-            os.replace(temp, dest)
-        else:
-            package.write(dest, replaced)
-            package.zip.close()
+            package.zip.close()  # Windows cannot replace a file that is still open
     return result
 
 

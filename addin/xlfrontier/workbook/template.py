@@ -64,6 +64,8 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from xlfrontier.exceptions import InputError
 from xlfrontier.workbook import sample_prices
+from xlfrontier.workbook._csvfile import read_csv_table
+from xlfrontier.workbook._output import OWNER_PROPERTY, atomic_write, owner_stamp
 
 __all__ = [
     "ADDIN_PREFIX",
@@ -249,17 +251,6 @@ _SAMPLE_NOTE = (
 )
 
 
-def _csv_rows(path: Path, argument: str) -> list[list[str]]:
-    """Non-blank rows of a UTF-8 CSV file (a byte-order mark allowed), as text cells."""
-    import csv
-
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            return [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read {path}: {err}", argument) from err
-
-
 def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assumptions:
     """Read assets from a CSV file; the settings (rf, target, points) come from ``base``.
 
@@ -269,7 +260,9 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
 
     where the last ``n`` columns are the correlation matrix (their headers are the asset names,
     in the same order as the rows). Numbers are decimals (``0.07``) or percentages (``7%``);
-    ``min_weight``/``max_weight`` may be blank (the functions' defaults).
+    ``min_weight``/``max_weight`` may be blank (the functions' defaults). Volatilities must not
+    be negative. Files as Excel saves them on any locale are read (UTF-8 or Windows-1252;
+    ``;``-separated with decimal commas): see :mod:`xlfrontier.workbook._csvfile`.
 
     Raises
     ------
@@ -278,7 +271,8 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
         names the row and column.
     """
     path = Path(path)
-    rows = _csv_rows(path, "assets")
+    table = read_csv_table(path, "assets")
+    rows = table.rows
     if len(rows) < 3:
         raise InputError(f"{path.name}: need a header row and at least 2 asset rows", "assets")
     names_row = [cell.strip() for cell in rows[0]]
@@ -312,14 +306,12 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
             if blank_ok:
                 return None
             raise InputError(f"{path.name} row {row}: {column} is blank", "assets")
-        scale = 1.0
-        if text.endswith("%"):
-            text, scale = text[:-1], 0.01
         try:
-            value = float(text) * scale
+            value = table.number(text)
         except ValueError as err:
             raise InputError(
-                f"{path.name} row {row}: {column} {text!r} is not a number", "assets"
+                f"{path.name} row {row}: {column} {text!r} is not a number{table.hint(text)}",
+                "assets",
             ) from err
         if not math.isfinite(value):
             raise InputError(f"{path.name} row {row}: {column} must be finite", "assets")
@@ -336,6 +328,12 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
         names.append(row[0].strip())
         mus.append(number(row[1], line, "expected_return"))
         vols.append(number(row[2], line, "volatility"))
+        if vols[-1] < 0:  # vol_i·vol_j·corr_ij would flip the sign of every correlation
+            raise InputError(
+                f"{path.name} row {line}: volatility {row[2].strip()} of {names[-1]} is "
+                f"negative: type it without the minus sign (a volatility is at least 0)",
+                "assets",
+            )
         lows.append(number(row[3], line, "min_weight", blank_ok=True))
         ups.append(number(row[4], line, "max_weight", blank_ok=True))
         corr.append(
@@ -500,7 +498,8 @@ def read_prices_csv(path: str | Path, base: PriceHistory = SAMPLE_PRICES) -> Pri
         names the row and column.
     """
     path = Path(path)
-    rows = _csv_rows(path, "prices")
+    table = read_csv_table(path, "prices")
+    rows = table.rows
     if len(rows) < 4:
         raise InputError(f"{path.name}: need a header row and at least 3 rows of prices", "prices")
     header = [cell.strip() for cell in rows[0]]
@@ -522,7 +521,11 @@ def read_prices_csv(path: str | Path, base: PriceHistory = SAMPLE_PRICES) -> Pri
         try:
             dates.append(_iso_date(day).isoformat())
         except InputError as err:
-            raise InputError(f"{path.name} row {line}: {err}", "prices") from err
+            raise InputError(
+                f"{path.name} row {line}: {err}: format the date column as yyyy-mm-dd in Excel "
+                f"before saving",
+                "prices",
+            ) from err
         values: list[float | None] = []
         for j, text in enumerate(row[1 : n + 1]):
             text = text.strip()
@@ -530,10 +533,12 @@ def read_prices_csv(path: str | Path, base: PriceHistory = SAMPLE_PRICES) -> Pri
                 values.append(None)
                 continue
             try:
-                value = float(text)
+                value = table.number(text)
             except ValueError as err:
                 raise InputError(
-                    f"{path.name} row {line}: {tickers[j]} {text!r} is not a number", "prices"
+                    f"{path.name} row {line}: {tickers[j]} {text!r} is not a number"
+                    f"{table.hint(text)}",
+                    "prices",
                 ) from err
             if not (math.isfinite(value) and value > 0):
                 raise InputError(
@@ -758,6 +763,8 @@ class _Book:
                 "created": _CREATED,
             }
         )
+        # Marks the file as xlfrontier's own output (see xlfrontier.workbook._output).
+        self.wb.set_custom_property(OWNER_PROPERTY, owner_stamp(_CREATED))
         self.wb.set_calc_mode("auto", calc_id=_CALC_ID)
         self.wb.calc_on_load = False  # keep the stored results (see _CALC_ID)
         self.styles = _Styles(self.wb)
@@ -2895,12 +2902,14 @@ def build_workbook(
         builder.build()
         builder.finish()
     try:
-        book.wb.close()
+        with atomic_write(path) as temp:  # a failure midway leaves an existing file intact
+            book.wb.filename = str(temp)
+            book.wb.close()
+            if book.linked:
+                temp.write_bytes(link_addin_functions(temp.read_bytes(), sorted(book.linked)))
     except xlsxwriter.exceptions.FileCreateError as err:
         cause = err.args[0] if err.args and isinstance(err.args[0], OSError) else None
         raise cause or OSError(str(err)) from err
-    if book.linked:
-        path.write_bytes(link_addin_functions(path.read_bytes(), sorted(book.linked)))
     return book.result
 
 
