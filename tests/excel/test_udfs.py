@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _udf_harness import UDF_MODULE, call_udf
 from scipy.optimize import minimize
 
-from conftest import UDF_MODULE, call_udf
 from xlfrontier.excel import _convert as cv
 from xlfrontier.excel._errors import MAX_TEXT, error_text
 from xlfrontier.exceptions import (
