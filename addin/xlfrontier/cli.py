@@ -236,9 +236,12 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _template(args: argparse.Namespace, out: TextIO) -> int:
+    from xlfrontier._resources import find_templates_dir
     from xlfrontier.workbook.template import TEMPLATE_FILENAME, generate_template
 
-    target = args.out if args.out is not None else _repo_templates_dir() / TEMPLATE_FILENAME
+    # Default: the checkout containing the current directory, else the current directory.
+    folder = find_templates_dir(Path.cwd()) or Path.cwd()
+    target = args.out if args.out is not None else folder / TEMPLATE_FILENAME
     if target.suffix.lower() != ".xlsx" and not target.is_dir():
         raise _UserError(f"{target}: give an .xlsx file or an existing directory")
     try:
@@ -278,19 +281,6 @@ def _print_errors(errors: list[str], limit: int = 12) -> None:
     rest = len(errors) - min(len(primary), limit)
     if rest:
         print(f"  ... and {rest} more cells that depend on these", file=sys.stderr)
-
-
-def _repo_templates_dir() -> Path:
-    """``workbook_templates/`` of the xlfrontier checkout containing the current directory."""
-    for folder in (Path.cwd(), *Path.cwd().parents):
-        project = folder / "pyproject.toml"
-        if (folder / "workbook_templates").is_dir() and project.is_file():
-            try:
-                if 'name = "xlfrontier"' in project.read_text(encoding="utf-8"):
-                    return folder / "workbook_templates"
-            except OSError:
-                pass
-    return Path.cwd()
 
 
 # --------------------------------------------------------------------------------------------

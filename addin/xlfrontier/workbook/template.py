@@ -53,6 +53,7 @@ import xlsxwriter
 import xlsxwriter.exceptions
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
+from xlfrontier._resources import TEMPLATE_FILENAME, find_templates_dir
 from xlfrontier.exceptions import InputError
 from xlfrontier.workbook import sample_prices
 
@@ -74,7 +75,6 @@ __all__ = [
     "read_prices_csv",
 ]
 
-TEMPLATE_FILENAME = "xlfrontier_template.xlsx"
 
 # Fixed document metadata: with it (and XlsxWriter's fixed zip timestamps) the file is
 # byte-identical on every generation.
@@ -2683,18 +2683,9 @@ def generate_template(path: str | Path | None = None) -> Path:
         directory.
     """
     if path is None:
-        path = default_template_dir() / TEMPLATE_FILENAME
+        path = (find_templates_dir() or Path.cwd()) / TEMPLATE_FILENAME
     path = Path(path)
     if path.is_dir():
         path = path / TEMPLATE_FILENAME
     build_workbook(path, SAMPLE)
     return path
-
-
-def default_template_dir() -> Path:
-    """``workbook_templates/`` of the checkout this module runs from, else the current dir."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "pyproject.toml").is_file() and (parent / "workbook_templates").is_dir():
-            return parent / "workbook_templates"
-    return Path.cwd()
