@@ -49,7 +49,7 @@ from xlfrontier.core.estimation import (
 )
 from xlfrontier.exceptions import InfeasibleError, InputError
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 RTOL = 1e-12
 
 
@@ -60,7 +60,7 @@ def sp500() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def pypfopt_prices() -> pd.DataFrame:
-    return pd.read_csv(DATA / "pypfopt_stock_prices.csv", index_col=0, parse_dates=True)
+    return pd.read_csv(DATA / "pypfopt_stock_prices.csv.gz", index_col=0, parse_dates=True)
 
 
 @pytest.fixture(scope="module")
