@@ -931,7 +931,7 @@ def test_check_inputs_report_shape() -> None:
     rep = check_inputs(CLEAN_MU, CLEAN_COV)
     assert all(isinstance(row, tuple) and len(row) == 3 for row in rep.rows())
     assert rep["mu"].check == "mu"
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match=r"^'nonsense'$"):
         rep["nonsense"]
 
 

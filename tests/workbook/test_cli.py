@@ -115,7 +115,7 @@ def test_unreachable_target_is_reported_with_exit_1(capsys, tmp_path):
     ],
 )
 def test_usage_errors_exit_2(capsys, argv, message):
-    with pytest.raises(SystemExit) as exc:
+    with pytest.raises(SystemExit, match=r"^2$") as exc:
         cli.main(argv)
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
@@ -299,7 +299,7 @@ def test_recalc_without_formulas_package(capsys, tmp_path, monkeypatch):
 
 def test_addin_commands_are_optional(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "xlfrontier.excel.addin", None)
-    with pytest.raises(SystemExit) as exc:
+    with pytest.raises(SystemExit, match=r"^0$") as exc:
         cli.main(["--help"])
     assert exc.value.code == 0
     assert "addin" not in capsys.readouterr().out.split("options:")[0].split("COMMAND")[-1]
