@@ -89,3 +89,30 @@ def test_install_ps1_finds_the_template_inside_an_installed_wheel():
     text = (REPO / "install.ps1").read_text(encoding="utf-8")
     packaged = f"xlfrontier\\{_resources.TEMPLATES_FOLDER}\\{_resources.TEMPLATE_FILENAME}"
     assert f"(Join-Path $VenvDir 'Lib\\site-packages\\{packaged}')" in text
+
+
+def test_readme_worksheet_example_shows_what_the_functions_return():
+    """The README's numbers are the core's answers, formatted as the README shows them."""
+    import numpy as np
+    import pytest
+
+    from xlfrontier import TargetOutOfRangeError, max_sharpe, min_variance
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    mu = np.array([0.04, 0.08, 0.11])
+    cov = np.array([[0.0025, 0.0015, 0.0010], [0.0015, 0.0225, 0.0180], [0.0010, 0.0180, 0.0484]])
+    for name, m, row in zip(("Bonds", "Equities", "Emerging"), mu, cov, strict=True):
+        cells = " | ".join(f"{x:.4f}" for x in row)
+        assert f"| {name} | {m:.0%} | {cells} |" in text
+    res = min_variance(mu, cov, 0.07)
+    for w in res.weights:
+        assert f"| {w:.2%} |" in text
+    assert f"| Volatility | {res.volatility:.2%} |" in text
+    assert f"| Variance | {res.variance:.5f} |" in text
+    assert f"| Sharpe ratio | {(res.expected_return - 0.02) / res.volatility:.3f} |" in text
+    assert f"array([{', '.join(f'{w:.4f}' for w in res.weights)}])" in text
+    tangency = max_sharpe(mu, cov, 0.02).weights
+    assert f"({' / '.join(f'{w:.2%}' for w in tangency)})" in text
+    with pytest.raises(TargetOutOfRangeError, match="above the highest attainable") as err:
+        min_variance(mu, cov, 0.15)
+    assert f"`#INFEASIBLE! r: {err.value}`" in text

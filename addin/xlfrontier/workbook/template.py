@@ -6,7 +6,7 @@ the generator evaluates each worksheet function with :mod:`xlfrontier.udfs` (the
 the add-in registers in Excel) and each built-in formula with numpy, so the workbook shows
 correct numbers and charts on first open, before any recalculation and without the add-in.
 
-Layout in one line per sheet (see ``docs/readme/template.md`` for the user's view):
+Layout in one line per sheet (see ``docs/template.md`` for the user's view):
 
 - **Start**: what the workbook does, how to fill it, the function legend.
 - **Inputs**: settings (``rf``, ``target``, ``points``, ``cov_source`` and the switch
