@@ -479,5 +479,22 @@ def efficient_frontier(
     ------
     UnboundedError
         When unbounded assets allow an arbitrage (a riskless combination with a return).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import efficient_frontier
+    >>> ef = efficient_frontier(mu, cov)
+    >>> np.round(ef.corner_returns, 4)
+    array([0.0426, 0.096 , 0.11  ])
+    >>> np.round(ef.at_return(0.07).weights, 4)
+    array([0.4629, 0.2532, 0.2839])
+    >>> s = ef.sample(5)
+    >>> np.round(s.volatilities, 4)
+    array([0.0494, 0.0703, 0.1117, 0.1581, 0.22  ])
     """
     return EfficientFrontier(PathSolver(validate_problem(mu, cov, lower, upper)))
