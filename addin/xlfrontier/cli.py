@@ -414,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if handler is not None:
             return handler(args, sys.stdout)
+        assert func is not None  # checked above
         return int(func(args) or 0)
     except _UserError as err:
         print(f"xlfrontier {args.command}: error: {err}", file=sys.stderr)

@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -303,7 +303,7 @@ def _history(
     return r, valid, a
 
 
-def returns_from_prices(prices: ArrayLike, method: str = "simple") -> FloatArray:
+def returns_from_prices(prices: ArrayLike, method: str | None = "simple") -> FloatArray:
     """Period returns from a table of prices (the RETURNS worksheet function).
 
     The return on row ``t`` is taken from the previous valid price of the same asset, so a
@@ -364,7 +364,7 @@ def _ewma_weights(t: int, span: float) -> FloatArray:
 def mean_returns(
     data: ArrayLike,
     periods_per_year: float = DEFAULT_PERIODS_PER_YEAR,
-    method: str = "arithmetic",
+    method: str | None = "arithmetic",
     span: float | None = None,
     is_returns: bool = False,
 ) -> FloatArray:
@@ -476,7 +476,7 @@ def _geometric(
         last = ok.shape[0] - 1 - ok[::-1].argmax(axis=0)
         periods = last - first
         log_growth = np.log(p[last, cols] / p[first, cols])
-    return np.expm1(log_growth * (ppy / periods))
+    return cast("FloatArray", np.expm1(log_growth * (ppy / periods)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -650,7 +650,7 @@ class CovarianceEstimate:
 def estimate_cov(
     data: ArrayLike,
     periods_per_year: float = DEFAULT_PERIODS_PER_YEAR,
-    method: str = "sample",
+    method: str | None = "sample",
     span: float | None = None,
     is_returns: bool = False,
 ) -> CovarianceEstimate:
@@ -785,7 +785,7 @@ def _is_psd(c: FloatArray) -> bool:
 def cov_matrix(
     data: ArrayLike,
     periods_per_year: float = DEFAULT_PERIODS_PER_YEAR,
-    method: str = "sample",
+    method: str | None = "sample",
     span: float | None = None,
     is_returns: bool = False,
 ) -> FloatArray:
@@ -831,7 +831,7 @@ def cov_matrix(
 
 def corr_matrix(
     data: ArrayLike,
-    method: str = "sample",
+    method: str | None = "sample",
     span: float | None = None,
     is_returns: bool = False,
 ) -> FloatArray:
@@ -923,7 +923,7 @@ def corr_from_cov(cov: ArrayLike) -> FloatArray:
     # Rounding may put a perfect correlation a hair beyond ±1; larger excesses are real errors.
     np.clip(corr, -1.0, 1.0, out=corr, where=np.abs(corr) <= 1.0 + 1e-12)
     np.fill_diagonal(corr, 1.0)
-    return corr
+    return cast("FloatArray", corr)
 
 
 def cov_from_corr(corr: ArrayLike, vols: ArrayLike) -> FloatArray:
@@ -978,7 +978,7 @@ def cov_from_corr(corr: ArrayLike, vols: ArrayLike) -> FloatArray:
         raise InputError(f"vols has a negative volatility at position {i + 1}", "vols")
     r = r.copy()
     np.fill_diagonal(r, 1.0)
-    return r * np.outer(v, v)
+    return cast("FloatArray", r * np.outer(v, v))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1423,7 +1423,7 @@ def _check_matrix(
     asym = np.abs(c - c.T)
     worst = float(asym.max())
     if worst > SYMMETRY_TOL * scale:
-        i, j = np.unravel_index(int(asym.argmax()), asym.shape)
+        i, j = map(int, np.unravel_index(int(asym.argmax()), asym.shape))
         add(
             "symmetric",
             "ERROR",

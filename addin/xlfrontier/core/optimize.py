@@ -13,6 +13,8 @@ optimum is unbounded (:class:`~xlfrontier.exceptions.UnboundedError`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -33,7 +35,7 @@ __all__ = ["global_min_variance", "max_return", "max_sharpe", "max_utility", "mi
 Bound = ArrayLike | float | None
 
 
-def _number(x, name: str) -> float:
+def _number(x: Any, name: str) -> float:
     try:
         v = float(x)
     except (TypeError, ValueError) as err:
@@ -43,7 +45,7 @@ def _number(x, name: str) -> float:
     return v
 
 
-def _rf(x) -> float | None:
+def _rf(x: Any) -> float | None:
     return None if x is None else _number(x, "risk_free_rate")
 
 

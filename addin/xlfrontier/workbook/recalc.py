@@ -426,12 +426,12 @@ def _evaluate(
             continue
         tree = package.etree.fromstring(package.serialize(tree))
         for c in tree.iter(f"{_M}c"):
-            spill = mine.get(_parse_cell(c.get("r")))
-            if spill is None:
+            found = mine.get(_parse_cell(c.get("r")))
+            if found is None:
                 continue
             f = c.find(f"{_M}f")
-            f.set("ref", spill.current.text())
-            f.text = f"{_SPILL_FUNC}{index[id(spill)]}({spill.formula.text})"
+            f.set("ref", found.current.text())
+            f.text = f"{_SPILL_FUNC}{index[id(found)]}({found.formula.text})"
         replaced[package.sheet_parts[sheet]] = package.serialize(tree)
     workbook = package.etree.fromstring(package.serialize(package.workbook))
     for dn in workbook.iter(f"{_M}definedName"):
@@ -731,6 +731,7 @@ def _write_values(
             arr = _lookup(values, sheet, box)
             old = spill.declared
             if spill.blocked:
+                assert spill.result is not None  # blocked: the size it needs is known
                 text = (
                     f"#SPILL! the result needs {spill.result[0]} x {spill.result[1]} cells "
                     f"from {_cell(f.row, f.col)}: clear the cells in the way"

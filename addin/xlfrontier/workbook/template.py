@@ -46,7 +46,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import numpy as np
 import xlsxwriter
@@ -292,6 +292,10 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
             "assets",
         )
 
+    @overload
+    def number(text: str, row: int, column: str) -> float: ...
+    @overload
+    def number(text: str, row: int, column: str, *, blank_ok: bool) -> float | None: ...
     def number(text: str, row: int, column: str, *, blank_ok: bool = False) -> float | None:
         text = text.strip()
         if not text:
@@ -1194,10 +1198,10 @@ class StartSheet(Sheet):
                 ),
             ),
         )
-        for heading, lines in blocks:
+        for heading, block in blocks:
             self.put(row, 1, heading, s.subtitle)
             row += 1
-            for line in lines:
+            for line in block:
                 ws.set_row(row, 31)
                 self.put(row, 1, line, s.text)
                 ws.merge_range(row, 1, row, 2, line, s.text)
@@ -2181,10 +2185,10 @@ class PricesSheet(Sheet):
         for j, ticker in enumerate(p.tickers):
             self.put(hr, 2 + j, ticker, s.in_text)
         epoch = _dt.date(1899, 12, 30)
-        for i, (day, prices) in enumerate(zip(p.dates, p.prices, strict=True)):
+        for i, (day, row_prices) in enumerate(zip(p.dates, p.prices, strict=True)):
             serial = (_iso_date(day) - epoch).days
             self.put(first + i, 1, float(serial), s.in_date)
-            for j, price in enumerate(prices):
+            for j, price in enumerate(row_prices):
                 self.put(first + i, 2 + j, price, s.in_price)
         book.define("prices_dates", Ref(self.name, first, 1, last, 1))
         book.define("prices_labels", Ref(self.name, hr, 2, hr, 1 + n))
