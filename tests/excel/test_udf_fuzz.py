@@ -22,7 +22,7 @@ import os
 import numpy as np
 import pytest
 from _udf_harness import UDF_MODULE, call_udf
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 MISSING = -2147352572
@@ -417,20 +417,12 @@ def test_fuzz_degenerate_covariances(name, data):
     check_answer(name, args, out)
 
 
-# A known core failure on numbers far below any sensible precision (see the test below); the
-# full budget finds it, so the mark applies to the slow run only, and it is strict: remove it
-# once the core answers.
-_KNOWN_EXTREME = {
-    "MAXSHARPE_WEIGHTS": pytest.mark.xfail(
-        SLOW, reason="core: max Sharpe on denormal covariances", strict=True, raises=AssertionError
-    )
-}
-
-
-@pytest.mark.parametrize(
-    "name", [pytest.param(f, marks=_KNOWN_EXTREME.get(f, ())) for f in COV_FUNCTIONS]
-)
-@settings(SETTINGS, max_examples=budget(60), phases=[Phase.generate])  # known failure: no shrink
+# Hypothesis mixes numbers from every loaded module of the project into its examples, so which
+# examples this derandomized test draws depends on the other test modules loaded: it may draw
+# the known failure pinned below (a strict xfail on a fixed input) in one selection and not in
+# another. No mark here, so that a run that draws it says so.
+@pytest.mark.parametrize("name", COV_FUNCTIONS)
+@settings(SETTINGS, max_examples=budget(60))
 @given(data=st.data())
 def test_fuzz_extreme_magnitudes(name, data):
     """Numbers far below any sensible precision (1e-100 next to 0.04, denormals) are answered."""
