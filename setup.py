@@ -2,8 +2,8 @@
 
 The generator writes the template to the repository's ``workbook_templates/`` (outside the
 package, so that it is easy to find and open); the wheel needs a copy inside the package for
-``xlfrontier.template_file()``, the ribbon's **New from template** and ``install.ps1 -Wheel``.
-All other metadata is in ``pyproject.toml``.
+``xlfrontier._resources.template_file()``, the ribbon's **New from template** and
+``install.ps1 -Wheel``. All other metadata is in ``pyproject.toml``.
 """
 
 from __future__ import annotations
