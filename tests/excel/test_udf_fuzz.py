@@ -22,7 +22,7 @@ import os
 import numpy as np
 import pytest
 from _udf_harness import UDF_MODULE, call_udf
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 MISSING = -2147352572
@@ -429,7 +429,7 @@ def test_fuzz_degenerate_covariances(name, data):
     raises=AssertionError,
 )
 @pytest.mark.parametrize("name", COV_FUNCTIONS)
-@settings(SETTINGS, max_examples=budget(60))
+@settings(SETTINGS, max_examples=budget(60), phases=[Phase.generate])  # no shrinking: known failure
 @given(data=st.data())
 def test_fuzz_extreme_magnitudes(name, data):
     """Numbers far below any sensible precision (1e-100 next to 0.04, denormals) are answered."""
