@@ -42,7 +42,8 @@ param(
     [string]$Wheel = '',
     # Use this python.exe (3.10 or newer) instead of asking the py launcher.
     [string]$Python = '',
-    # Workbook template to copy to Documents\xlfrontier (default: the one next to this script).
+    # Workbook template to copy to Documents\xlfrontier (default: the one next to this script,
+    # else the one inside the installed package).
     [string]$Template = ''
 )
 
@@ -235,7 +236,9 @@ function Find-Template {
     }
     $candidates = @(
         (Join-Path $PSScriptRoot 'workbook_templates\xlfrontier_template.xlsx'),
-        (Join-Path $PSScriptRoot 'xlfrontier_template.xlsx')
+        (Join-Path $PSScriptRoot 'xlfrontier_template.xlsx'),
+        # The copy inside the installed wheel (install.ps1 -Wheel with nothing beside it).
+        (Join-Path $VenvDir 'Lib\site-packages\xlfrontier\workbook_templates\xlfrontier_template.xlsx')
     )
     foreach ($candidate in $candidates) {
         if (Test-Path -LiteralPath $candidate) {

@@ -33,7 +33,7 @@ import pandas as pd  # noqa: E402
 
 from xlfrontier.core.estimation import CovarianceEstimate, estimate_cov  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 BUDGET_MS = 200.0
 LOAD_BEFORE = " / ".join(f"{x:.1f}" for x in os.getloadavg())
 

@@ -2,7 +2,7 @@
 
 Problems
 --------
-* ``real_problem()``: the 20 S&P 500 stocks in ``../shared/data/sp500_20_prices.csv.gz``;
+* ``real_problem()``: the 20 S&P 500 stocks in ``tests/data/sp500_20_prices.csv.gz``;
   annualised (x252) mean and covariance of daily simple returns.
 * ``factor_problem(n)``: a seeded factor model ``cov = B F Bᵀ + D`` with ``k = min(10, n)``
   factors (a market factor with betas around 1 and style/sector factors), idiosyncratic
@@ -56,7 +56,7 @@ __all__ = [
 
 RISK_FREE_RATE = 0.02
 SIZES = (10, 50, 200, 500, 1000, 2000)
-DATA_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "sp500_20_prices.csv.gz"
+DATA_FILE = Path(__file__).resolve().parents[1] / "tests" / "data" / "sp500_20_prices.csv.gz"
 TRADING_DAYS = 252
 SEED = 20240611
 

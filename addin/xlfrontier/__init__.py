@@ -22,6 +22,7 @@ from xlfrontier.exceptions import (
     XlfrontierError,
 )
 
+# The one place the version is written: pyproject.toml reads it (setuptools dynamic version).
 __version__ = "0.1.0"
 
 __all__ = [

@@ -261,9 +261,12 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _template(args: argparse.Namespace, out: TextIO) -> int:
+    from xlfrontier._resources import find_templates_dir
     from xlfrontier.workbook.template import TEMPLATE_FILENAME, generate_template
 
-    target = args.out if args.out is not None else _repo_templates_dir() / TEMPLATE_FILENAME
+    # Default: the checkout containing the current directory, else the current directory.
+    folder = find_templates_dir(Path.cwd()) or Path.cwd()
+    target = args.out if args.out is not None else folder / TEMPLATE_FILENAME
     if target.suffix.lower() != ".xlsx" and not target.is_dir():
         raise _UserError(f"{target}: give an .xlsx file or an existing directory")
     named = not target.is_dir() and args.out is not None
@@ -333,19 +336,6 @@ def _print_errors(errors: list[str], limit: int = 12) -> None:
     rest = len(errors) - min(len(primary), limit)
     if rest:
         print(f"  ... and {rest} more cells that depend on these", file=sys.stderr)
-
-
-def _repo_templates_dir() -> Path:
-    """``workbook_templates/`` of the xlfrontier checkout containing the current directory."""
-    for folder in (Path.cwd(), *Path.cwd().parents):
-        project = folder / "pyproject.toml"
-        if (folder / "workbook_templates").is_dir() and project.is_file():
-            try:
-                if 'name = "xlfrontier"' in project.read_text(encoding="utf-8"):
-                    return folder / "workbook_templates"
-            except OSError:
-                pass
-    return Path.cwd()
 
 
 # --------------------------------------------------------------------------------------------
@@ -479,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if handler is not None:
             return handler(args, sys.stdout)
+        assert func is not None  # checked above
         return int(func(args) or 0)
     except _UserError as err:
         print(f"xlfrontier {args.command}: error: {err}", file=sys.stderr)

@@ -4,7 +4,7 @@ Each function is thin: it converts its ranges (:mod:`xlfrontier.excel._convert`)
 numerical core (:mod:`xlfrontier.core`) and shapes the answer for the sheet; every failure
 becomes one short cell text (:mod:`xlfrontier.excel._errors`). The conventions (orientation,
 bounds, blanks, percentages, limits, error tags) are documented in
-``docs/readme/excel-functions.md``.
+``docs/excel-functions.md``.
 
 On Linux xlwings binds no-op decorators, so this module imports without Excel and every
 function can be called as plain Python (``MINVAR_WEIGHTS(mu, cov, 0.08)``) with numbers,

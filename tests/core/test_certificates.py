@@ -121,7 +121,9 @@ def test_max_sharpe_certificate(case, frontiers):
     ef = frontiers[case.label]
     for rf in (0.0, 0.03):
         if not _sharpe_defined(ef, rf):
-            with pytest.raises(XlfrontierError):
+            with pytest.raises(
+                XlfrontierError, match=r"Sharpe ratio is not attained|Sharpe is undef"
+            ):
                 max_sharpe(case.mu, case.cov, rf, case.lower, case.upper)
             continue
         res = max_sharpe(case.mu, case.cov, rf, case.lower, case.upper)
@@ -192,7 +194,7 @@ def test_result_is_frozen_and_complete():
     case = CASES[1]
     res = min_variance(case.mu, case.cov, float(np.mean(case.mu)))
     assert isinstance(res, PortfolioResult)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(dataclasses.FrozenInstanceError, match=r"'expected_return'"):
         res.expected_return = 1.0  # type: ignore[misc]
     assert res.risk_free_rate is None
     assert res.sharpe_ratio is None

@@ -68,12 +68,16 @@ def test_single_asset(lower):
         assert res.volatility == pytest.approx(0.2, rel=1e-15)
         check_certificate(res, mu, cov, lo, up)
     assert results[2].sharpe_ratio == pytest.approx(0.2, rel=1e-14)
-    with pytest.raises(TargetOutOfRangeError) as err:
+    with pytest.raises(
+        TargetOutOfRangeError, match=r"^target return 6% is above the highest attainable 5%"
+    ) as err:
         min_variance(mu, cov, 0.06, lower)
     assert err.value.feasible_range == pytest.approx((0.05, 0.05), rel=1e-15)
-    with pytest.raises(TargetOutOfRangeError):
+    with pytest.raises(
+        TargetOutOfRangeError, match=r"^target volatility 10% is below the lowest attainable 20%"
+    ):
         max_return(mu, cov, 0.1, lower)
-    with pytest.raises(NoPositiveExcessReturnError):
+    with pytest.raises(NoPositiveExcessReturnError, match=r"^no portfolio earns more than .* 5%"):
         max_sharpe(mu, cov, 0.05, lower)
     ef = efficient_frontier(mu, cov, lower)
     assert len(ef.corners) == 1
@@ -141,10 +145,12 @@ def test_flat_frontier(bounds):
         check_certificate(res, mu, cov, lo, up, where=res.objective)
     s = ef.sample(4)
     np.testing.assert_allclose(s.weights, np.tile(gmv.weights, (4, 1)), rtol=0, atol=1e-12)
-    with pytest.raises(TargetOutOfRangeError) as err:
+    with pytest.raises(
+        TargetOutOfRangeError, match=r"^target return .* is above the highest"
+    ) as err:
         min_variance(mu, cov, m + 0.01, lo, up)
     assert err.value.feasible_range == pytest.approx((m, m), rel=1e-14)
-    with pytest.raises(NoPositiveExcessReturnError):
+    with pytest.raises(NoPositiveExcessReturnError, match=r"maximum Sharpe is undefined"):
         max_sharpe(mu, cov, m, lo, up)
 
 
@@ -384,7 +390,9 @@ def test_targets_at_range_ends(bounds, seed):
     # a hair inside tolerance is accepted, a visible overshoot is refused with the range
     res = min_variance(case.mu, case.cov, hi * (1 + 1e-15), case.lower, case.upper)
     assert abs(res.expected_return - hi) <= 1e-14 * abs(hi)
-    with pytest.raises(TargetOutOfRangeError) as err:
+    with pytest.raises(
+        TargetOutOfRangeError, match=r"^target return .* is above the highest"
+    ) as err:
         min_variance(case.mu, case.cov, hi + 1e-6, case.lower, case.upper)
     assert err.value.feasible_range[1] == pytest.approx(hi, rel=1e-13)
     assert err.value.feasible_range[0] == pytest.approx(lo, rel=1e-13)
@@ -404,7 +412,9 @@ def test_return_range_with_tied_unlimited_assets():
     lp = linprog(mu, A_eq=np.ones((1, 5)), b_eq=[1.0], bounds=bounds)
     assert lp.status == 0
     assert lp.fun == pytest.approx(0.11265, rel=1e-12)
-    with pytest.raises(TargetOutOfRangeError) as err:
+    with pytest.raises(
+        TargetOutOfRangeError, match=r"^target return 2\.53% is below the lowest attainable 11\.27%"
+    ) as err:
         min_variance(mu, cov, 0.0253, lo, up)
     assert err.value.feasible_range == pytest.approx((lp.fun, 0.2), rel=1e-12)
     res = min_variance(mu, cov, lp.fun, lo, up)

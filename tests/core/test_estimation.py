@@ -49,7 +49,7 @@ from xlfrontier.core.estimation import (
 )
 from xlfrontier.exceptions import InfeasibleError, InputError
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 RTOL = 1e-12
 
 
@@ -60,7 +60,7 @@ def sp500() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def pypfopt_prices() -> pd.DataFrame:
-    return pd.read_csv(DATA / "pypfopt_stock_prices.csv", index_col=0, parse_dates=True)
+    return pd.read_csv(DATA / "pypfopt_stock_prices.csv.gz", index_col=0, parse_dates=True)
 
 
 @pytest.fixture(scope="module")
@@ -931,7 +931,7 @@ def test_check_inputs_report_shape() -> None:
     rep = check_inputs(CLEAN_MU, CLEAN_COV)
     assert all(isinstance(row, tuple) and len(row) == 3 for row in rep.rows())
     assert rep["mu"].check == "mu"
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match=r"^'nonsense'$"):
         rep["nonsense"]
 
 

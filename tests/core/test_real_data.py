@@ -1,8 +1,8 @@
-"""Real data: 20 S&P 500 stocks, daily prices since 1990 (``../shared/data``).
+"""Real data: 20 S&P 500 stocks, daily prices since 1990 (``tests/data``).
 
 Daily simple returns, annualised (mean × 252, covariance × 252). The covariance is positive
 definite, so quadprog's exact answers are the reference for every solve; Clarabel is a second
-opinion. Skipped only when the shared data directory is absent.
+opinion.
 """
 
 from __future__ import annotations
@@ -32,14 +32,12 @@ from xlfrontier.core.frontier import efficient_frontier
 from xlfrontier.core.optimize import global_min_variance, max_return, max_sharpe, min_variance
 
 INF = np.inf
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "sp500_20_prices.csv.gz"
+DATA = Path(__file__).resolve().parents[1] / "data" / "sp500_20_prices.csv.gz"
 RF = 0.02
 
 
 @pytest.fixture(scope="module")
 def market():
-    if not DATA.exists():
-        pytest.skip(f"shared data not found: {DATA}")
     pd = pytest.importorskip("pandas")
     prices = pd.read_csv(DATA, index_col=0, parse_dates=True)
     assert prices.shape[1] == 20

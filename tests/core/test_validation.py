@@ -333,7 +333,7 @@ def test_target_return_out_of_range(target, lower, upper):
             np.asarray(lower, float) * np.ones(3), np.asarray(upper, float) * np.ones(3)
         ),
     )
-    with pytest.raises(TargetOutOfRangeError) as e:
+    with pytest.raises(TargetOutOfRangeError, match=r"^target return .* attainable") as e:
         min_variance(MU, COV, target, lower, upper)
     err = e.value
     assert isinstance(err, InfeasibleError)
@@ -354,7 +354,7 @@ def test_target_return_out_of_range(target, lower, upper):
 def test_frontier_target_return_out_of_range():
     ef = efficient_frontier(MU, COV)
     for r in (ef.min_return - 0.01, ef.max_return + 0.01):
-        with pytest.raises(TargetOutOfRangeError) as e:
+        with pytest.raises(TargetOutOfRangeError, match=r"^target return .*\(feasible ") as e:
             ef.at_return(r)
         assert e.value.quantity == "return"
         assert e.value.feasible_range == pytest.approx((ef.min_return, ef.max_return), rel=1e-14)
@@ -365,7 +365,9 @@ def test_frontier_target_return_out_of_range():
 def test_target_volatility_out_of_range():
     ef = efficient_frontier(MU, COV)
     gmv_vol = ef.gmv.volatility
-    with pytest.raises(TargetOutOfRangeError) as e:
+    with pytest.raises(
+        TargetOutOfRangeError, match=r"^target volatility .* below the lowest attainable"
+    ) as e:
         max_return(MU, COV, 0.5 * gmv_vol)
     err = e.value
     assert err.quantity == "volatility"
@@ -374,7 +376,9 @@ def test_target_volatility_out_of_range():
     assert states_value(str(err), gmv_vol), str(err)
     assert states_value(str(err), 0.5 * gmv_vol), str(err)
     for s in (0.5 * gmv_vol, 1.5 * ef.max_volatility):
-        with pytest.raises(TargetOutOfRangeError) as e:
+        with pytest.raises(
+            TargetOutOfRangeError, match=r"^target volatility .* (below|above)"
+        ) as e:
             ef.at_volatility(s)
         assert e.value.quantity == "volatility"
         assert e.value.feasible_range == pytest.approx((gmv_vol, ef.max_volatility), rel=1e-13)
@@ -390,11 +394,11 @@ def test_negative_target_volatility():
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, "ten percent", None])
 def test_non_numeric_targets(bad):
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"^target_return must be a (finite )?number$"):
         min_variance(MU, COV, bad)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"^target_volatility must be a (finite )?number$"):
         max_return(MU, COV, bad)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match=r"^risk_aversion must be a (finite )?number$"):
         max_utility(MU, COV, bad)
 
 
@@ -409,17 +413,19 @@ def test_risk_aversion_must_be_positive():
 # ============================================================================================
 @pytest.mark.parametrize("rf", [0.12, 0.15])
 def test_no_asset_beats_the_risk_free_rate(rf):
-    with pytest.raises(NoPositiveExcessReturnError) as e:
+    with pytest.raises(NoPositiveExcessReturnError, match=r"maximum Sharpe is undefined") as e:
         max_sharpe(MU, COV, rf)
     assert isinstance(e.value, ValueError)
     assert states_value(str(e.value), rf), str(e.value)
-    with pytest.raises(NoPositiveExcessReturnError):
+    with pytest.raises(NoPositiveExcessReturnError, match=r"^no portfolio earns more than"):
         efficient_frontier(MU, COV).max_sharpe(rf)
 
 
 def test_bounds_keep_the_best_asset_below_the_risk_free_rate():
     # only 20% may go to the 12% asset: the best portfolio earns 0.2*12% + 0.8*8% = 8.8%
-    with pytest.raises(NoPositiveExcessReturnError) as e:
+    with pytest.raises(
+        NoPositiveExcessReturnError, match=r"risk-free rate 9% \(highest attainable return 8\.8%\)"
+    ) as e:
         max_sharpe(MU, COV, 0.09, 0.0, [1.0, 1.0, 0.2])
     assert any(abs(p - 0.088) < 5e-5 for p in percentages_in(str(e.value))), str(e.value)
     res = max_sharpe(MU, COV, 0.087, 0.0, [1.0, 1.0, 0.2])
@@ -429,7 +435,7 @@ def test_bounds_keep_the_best_asset_below_the_risk_free_rate():
 def test_unlimited_shorting_with_rf_above_the_gmv_return():
     # the Sharpe ratio keeps rising along the upper branch's asymptote: no maximum
     gmv = global_min_variance(COV, -INF, mu=MU)
-    with pytest.raises(UnboundedError):
+    with pytest.raises(UnboundedError, match=r"^the maximum Sharpe ratio is not attained"):
         max_sharpe(MU, COV, gmv.expected_return + 0.01, -INF)
 
 

@@ -21,10 +21,9 @@ import os
 
 import numpy as np
 import pytest
+from _udf_harness import UDF_MODULE, call_udf
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
-
-from conftest import UDF_MODULE, call_udf
 
 MISSING = -2147352572
 ERRORS = [
@@ -39,9 +38,19 @@ ERRORS = [
 ]  # the last: #SPILL! (xlErr 2045)
 TAGS = ("#INPUT! ", "#INFEASIBLE! ", "#UNBOUNDED! ")
 
+# The full budget under XLFRONTIER_SLOW=1 (what CI sets); a quarter of it by default, which
+# keeps the everyday run fast (this file was almost half of it).
+SLOW = bool(os.environ.get("XLFRONTIER_SLOW"))
+
+
+def budget(full: int) -> int:
+    """Examples per test: ``full`` in the slow run, a quarter of it otherwise."""
+    return full if SLOW else max(10, full // 4)
+
+
 # Derandomized so that CI is reproducible; XLFRONTIER_FUZZ_RANDOM=1 explores new examples.
 SETTINGS = settings(
-    max_examples=120,
+    max_examples=budget(120),
     deadline=None,
     database=None,
     derandomize=not os.environ.get("XLFRONTIER_FUZZ_RANDOM"),
@@ -397,7 +406,7 @@ def test_fuzz_never_raises_and_answers_in_shape(name, data):
 
 
 @pytest.mark.parametrize("name", COV_FUNCTIONS)
-@settings(SETTINGS, max_examples=80)
+@settings(SETTINGS, max_examples=budget(80))
 @given(data=st.data())
 def test_fuzz_degenerate_covariances(name, data):
     """Riskless assets, singular covariances and tied returns are valid inputs."""
@@ -408,25 +417,47 @@ def test_fuzz_degenerate_covariances(name, data):
     check_answer(name, args, out)
 
 
-# Known core failures on numbers far below any sensible precision (1e-100 next to 0.04,
-# denormals), reported with reproductions: float warnings, "singular working set", a budget
-# violated. The core should answer or give an #INPUT! message; remove the mark once it does.
+# A known core failure: covariances near the float underflow limit (denormals beside a riskless
+# asset) give an invalid value in the path engine's solve, hence #BUG!. Whether this test draws
+# such an input depends on more than its seed (hypothesis mixes in numbers from every loaded
+# module of the project, so the selection of test modules changes the examples), so the mark
+# cannot be strict. The failure is pinned strictly on a fixed input below: once the core answers,
+# that test fails as XPASS(strict); then remove both marks.
 @pytest.mark.xfail(
-    reason="core: covariances with entries near the float underflow limit",
+    reason="core: covariances near the float underflow limit (see the test below)",
     strict=False,
     raises=AssertionError,
 )
 @pytest.mark.parametrize("name", COV_FUNCTIONS)
-@settings(SETTINGS, max_examples=60, phases=[Phase.generate])  # no shrinking: known failures
+@settings(SETTINGS, max_examples=budget(60), phases=[Phase.generate])  # no shrinking: known failure
 @given(data=st.data())
 def test_fuzz_extreme_magnitudes(name, data):
+    """Numbers far below any sensible precision (1e-100 next to 0.04, denormals) are answered."""
     params = [a["name"] for a in getattr(UDF_MODULE, name).__xlfunc__["args"]]
     args = data.draw(arguments(params, "extreme"), label="args")
     check_answer(name, args, call_udf(name, *args))
 
 
+@pytest.mark.xfail(
+    reason="core: a riskless asset beside denormal covariances gives a float warning",
+    strict=True,
+    raises=AssertionError,
+)
+def test_max_sharpe_on_denormal_covariances():
+    """The fuzz test's reproduction: ``#BUG!`` (invalid value in the path engine's solve)."""
+    mu = ((0.0,), (0.0,), (0.0,), (0.25,))
+    cov = (
+        (0.0, 0.0, 0.0, 0.0),
+        (0.0, 0.0, 0.0, 4.769569406792568e-299),
+        (0.0, 0.0, 4.1064561150819275e-181, 1.602040908318575e-91),
+        (0.0, 4.769569406792568e-299, 1.602040908318575e-91, 0.0625),
+    )
+    args = (mu, cov)
+    check_answer("MAXSHARPE_WEIGHTS", args, call_udf("MAXSHARPE_WEIGHTS", *args))
+
+
 @pytest.mark.parametrize("name", FUNCTIONS)
-@settings(SETTINGS, max_examples=60)
+@settings(SETTINGS, max_examples=budget(60))
 @given(args=st.lists(excel_values, min_size=0, max_size=8))
 def test_fuzz_pure_junk(name, args):
     params = getattr(UDF_MODULE, name).__xlfunc__["args"]

@@ -13,8 +13,7 @@ import types
 from unittest import mock
 
 import pytest
-
-from conftest import MODULE_NAME, UDF_MODULE, XL_UDFS
+from _udf_harness import MODULE_NAME, UDF_MODULE, XL_UDFS
 
 FUNCTIONS = UDF_MODULE.__all__
 

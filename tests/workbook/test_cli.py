@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from xlfrontier import cli
+from xlfrontier._resources import find_templates_dir
 from xlfrontier.core import efficient_frontier, global_min_variance, max_sharpe
 from xlfrontier.workbook.template import SAMPLE, TEMPLATE_FILENAME
 
@@ -114,7 +115,7 @@ def test_unreachable_target_is_reported_with_exit_1(capsys, tmp_path):
     ],
 )
 def test_usage_errors_exit_2(capsys, argv, message):
-    with pytest.raises(SystemExit) as exc:
+    with pytest.raises(SystemExit, match=r"^2$") as exc:
         cli.main(argv)
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
@@ -240,9 +241,19 @@ def test_template_command(capsys, tmp_path):
 
 def test_template_default_directory(monkeypatch, tmp_path):
     monkeypatch.chdir(REPO / "tests")
-    assert cli._repo_templates_dir() == REPO / "workbook_templates"
+    assert find_templates_dir(Path.cwd()) == REPO / "workbook_templates"
     monkeypatch.chdir(tmp_path)
-    assert cli._repo_templates_dir() == tmp_path
+    assert find_templates_dir(Path.cwd()) is None
+
+
+def test_template_command_outside_a_checkout_writes_into_the_current_directory(
+    capsys, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "template")
+    assert code == 0
+    assert out.strip() == f"Wrote the template: {tmp_path / TEMPLATE_FILENAME}"
+    assert (tmp_path / TEMPLATE_FILENAME).is_file()
 
 
 def test_recalc_command(capsys, tmp_path):
@@ -291,7 +302,7 @@ def test_recalc_without_formulas_package(capsys, tmp_path, monkeypatch):
 
 def test_addin_commands_are_optional(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "xlfrontier.excel.addin", None)
-    with pytest.raises(SystemExit) as exc:
+    with pytest.raises(SystemExit, match=r"^0$") as exc:
         cli.main(["--help"])
     assert exc.value.code == 0
     assert "addin" not in capsys.readouterr().out.split("options:")[0].split("COMMAND")[-1]

@@ -1,10 +1,10 @@
 """The Prices sheet: a real price sample, μ and Σ estimated from it, the route's own bounds.
 
-Checks the embedded sample against the shared data, the sheet's structure (names, inputs,
-validation, formulas), the stored values against the core and against pandas, a recalculation
-(the ``formulas`` package with our functions) after switching the covariance method to
-Ledoit-Wolf, and reading a price history from CSV. The switch that runs the Optimizer and
-Frontier on these estimates is tested in ``test_switch.py``.
+Checks the embedded sample against the daily data in ``tests/data``, the sheet's structure
+(names, inputs, validation, formulas), the stored values against the core and against
+pandas, a recalculation (the ``formulas`` package with our functions) after switching the
+covariance method to Ledoit-Wolf, and reading a price history from CSV. The switch that runs
+the Optimizer and Frontier on these estimates is tested in ``test_switch.py``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from xlfrontier.workbook.template import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared" / "data" / "sp500_20_prices.csv.gz"
+DAILY = REPO / "tests" / "data" / "sp500_20_prices.csv.gz"
 
 TICKERS = sample_prices.TICKERS
 N = len(TICKERS)
@@ -64,9 +64,8 @@ def test_sample_is_small_and_clean():
     assert months[-1] == "2022-11"
 
 
-@pytest.mark.skipif(not SHARED.is_file(), reason="shared data not available")
-def test_sample_equals_the_shared_data():
-    daily = pd.read_csv(SHARED, index_col=0, parse_dates=True)[list(TICKERS)]
+def test_sample_equals_the_daily_data():
+    daily = pd.read_csv(DAILY, index_col=0, parse_dates=True)[list(TICKERS)]
     monthly = daily.groupby(daily.index.to_period("M")).tail(1).loc["2012-11":"2022-11"]
     assert [f"{d:%Y-%m-%d}" for d in monthly.index] == DATES
     np.testing.assert_array_equal(monthly.to_numpy(), PRICES)

@@ -35,6 +35,7 @@ are absolute numbers near machine precision.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -72,7 +73,8 @@ class Corner(NamedTuple):
     @property
     def free(self) -> NDArray[np.bool_]:
         """Assets free (between bounds) on the segment that starts at this corner."""
-        return self.state == 0
+        free: NDArray[np.bool_] = self.state == 0
+        return free
 
 
 class Engine:
@@ -259,7 +261,13 @@ class Engine:
         x, z0, z1 = self._solve()
         return x[0], x[1], z0, z1
 
-    def refine(self, x0, x1, z0, z1) -> tuple[NDArray[np.float64], ...]:
+    def refine(
+        self,
+        x0: NDArray[np.float64],
+        x1: NDArray[np.float64],
+        z0: NDArray[np.float64],
+        z1: NDArray[np.float64],
+    ) -> tuple[NDArray[np.float64], ...]:
         """One step of iterative refinement of :meth:`solve`'s output (same layout).
 
         A solution through an explicit inverse leaves residuals of order ``eps·cond(K_F)``;
@@ -297,12 +305,19 @@ class Engine:
 
     def weights(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         """Full weight vector for the free-set solution ``x`` (``x = x0 + t·x1``)."""
-        w = self.wfix.copy()
+        w: NDArray[np.float64] = self.wfix.copy()
         if self.free:
             w[np.asarray(self.free, dtype=np.intp)] = x[1:]
         return w
 
-    def corner(self, t: float, x0, x1, z0, z1) -> Corner:
+    def corner(
+        self,
+        t: float,
+        x0: NDArray[np.float64],
+        x1: NDArray[np.float64],
+        z0: NDArray[np.float64],
+        z1: NDArray[np.float64],
+    ) -> Corner:
         """Snapshot the path at ``t`` on the current segment."""
         k = len(self.free)
         w = self.wfix.copy()
@@ -459,7 +474,11 @@ class Engine:
         raise SolverError("active-set method did not converge (cycling)")
 
     def _null_step(
-        self, i: int, v: NDArray[np.float64], w: NDArray[np.float64], record=None
+        self,
+        i: int,
+        v: NDArray[np.float64],
+        w: NDArray[np.float64],
+        record: Callable[[NDArray[np.float64], int], None] | None = None,
     ) -> None:
         """Move asset ``i`` off its bound along zero-curvature directions; update ``w``.
 
@@ -507,7 +526,12 @@ class Engine:
         raise SolverError("degenerate step did not terminate")
 
     # ------------------------------------------------------------------ path
-    def trace(self, t0: float, stop=None, max_events: int | None = None) -> list[Corner]:
+    def trace(
+        self,
+        t0: float,
+        stop: Callable[[Corner], bool] | None = None,
+        max_events: int | None = None,
+    ) -> list[Corner]:
         """Follow the path from ``t0`` upwards; return the corners (first one at ``t0``).
 
         Parameters
@@ -529,7 +553,16 @@ class Engine:
         finally:
             np.seterr(**err)
 
-    def _trace(self, t, x, z0, z1, corners, stop, max_events) -> list[Corner]:
+    def _trace(
+        self,
+        t: float,
+        x: NDArray[np.float64],
+        z0: NDArray[np.float64],
+        z1: NDArray[np.float64],
+        corners: list[Corner],
+        stop: Callable[[Corner], bool] | None,
+        max_events: int,
+    ) -> list[Corner]:
         lo, up = self.lo, self.up
         any_up, any_lo = self._any_up, self._any_lo
         lo_zero = any_lo and not lo.any()  # long-only: the lower bound test is −w/c
@@ -596,7 +629,9 @@ class Engine:
                     # assets still free) between bounds on the segments in between.
                     w = self.corner(t_e, x[0], x[1], z0, z1).w.copy()
 
-                    def record(w_now, i_moving, t_now=t_e):
+                    def record(
+                        w_now: NDArray[np.float64], i_moving: int, t_now: float = t_e
+                    ) -> None:
                         state = self.state.copy()
                         state[i_moving] = 0
                         corners.append(Corner(t_now, w_now.copy(), self.S @ w_now, state))
@@ -618,7 +653,13 @@ class Engine:
         raise SolverError("frontier tracing did not terminate (cycling)")
 
 
-def _ratio(cur, p, lo, up, cap: float = 1.0):
+def _ratio(
+    cur: NDArray[np.float64],
+    p: NDArray[np.float64],
+    lo: NDArray[np.float64],
+    up: NDArray[np.float64],
+    cap: float = 1.0,
+) -> tuple[float, int, float, int]:
     """Largest step ``α ≤ cap`` keeping ``cur + α p`` in ``[lo, up]``; blocking index/bound."""
     p = np.where(np.abs(p) <= 1e-15 * np.maximum(1.0, np.abs(cur)), 0.0, p)  # rounding dust
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -8,6 +8,8 @@ cold start stay NumPy-only).
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -41,7 +43,7 @@ def cholesky(a: NDArray[np.float64], overwrite: bool = False) -> NDArray[np.floa
         c, info = dpotrf(src, lower=1, clean=1, overwrite_a=overwrite)
         return c if info == 0 else None
     try:
-        return np.linalg.cholesky(a)
+        return cast("NDArray[np.float64]", np.linalg.cholesky(a))
     except np.linalg.LinAlgError:
         return None
 
@@ -62,6 +64,6 @@ def cho_solve(L: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.floa
         from scipy.linalg.lapack import dpotrs
 
         x, _ = dpotrs(L, b, lower=1)
-        return x
+        return cast("NDArray[np.float64]", x)
     y = np.linalg.solve(L, b)
     return np.linalg.solve(L.T, y)

@@ -9,6 +9,7 @@ are exactly linear, and builds a certified :class:`PortfolioResult`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 
 import numpy as np
@@ -24,12 +25,14 @@ __all__ = ["Branch", "PathSolver", "lp_return_range"]
 _SNAP = 1e-12  # free weights this close to a finite bound (relative) are put on it
 
 
-def lp_return_range(mu, lower, upper) -> tuple[float, float]:
+def lp_return_range(
+    mu: NDArray[np.float64], lower: NDArray[np.float64], upper: NDArray[np.float64]
+) -> tuple[float, float]:
     """Lowest and highest ``μᵀw`` over ``1ᵀw = 1, l ≤ w ≤ u`` (greedy: a continuous knapsack)."""
     return (-_lp_max(-mu, lower, upper), _lp_max(mu, lower, upper))
 
 
-def _lp_max(mu, lo, up) -> float:
+def _lp_max(mu: NDArray[np.float64], lo: NDArray[np.float64], up: NDArray[np.float64]) -> float:
     if not lo.any() and np.isposinf(up).all():  # long-only, no caps: the best single asset
         return float(mu.max())
     # Unbounded iff some asset can be bought without limit and another, with a lower expected
@@ -56,7 +59,12 @@ def _lp_max(mu, lo, up) -> float:
     return float(mu.max())  # not reached for feasible bounds
 
 
-def snap_to_bounds(w, lo, up, state=None):
+def snap_to_bounds(
+    w: NDArray[np.float64],
+    lo: NDArray[np.float64],
+    up: NDArray[np.float64],
+    state: NDArray[np.int8] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
     """Clean weights: exact bounds, no rounding dust, no ``-0.0``.
 
     Assets of the working set at a bound (``state`` ±1) get the bound exactly; free assets
@@ -94,7 +102,9 @@ def snap_to_bounds(w, lo, up, state=None):
     return snapped + 0.0, at_lower, at_upper
 
 
-def snap_long_only(w, state):
+def snap_long_only(
+    w: NDArray[np.float64], state: NDArray[np.int8]
+) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
     """:func:`snap_to_bounds` for the default bounds ``0 ≤ w`` (one or several portfolios)."""
     aw = np.abs(w)
     at_lower = (state == -1) | (aw <= _SNAP)
@@ -265,7 +275,9 @@ class PathSolver:
         br.var = np.concatenate([br.var, np.maximum(np.einsum("ij,ij->i", w, sw), 0.0)])
         br.state = np.concatenate([br.state, states])
 
-    def _extend(self, br: Branch, eng: Engine, sign: float, stop) -> None:
+    def _extend(
+        self, br: Branch, eng: Engine, sign: float, stop: Callable[[Corner], bool] | None
+    ) -> None:
         if br.done:
             return
         t0 = br.t[-1] * sign / self._t_scale() if br.t.size else 0.0
@@ -301,12 +313,12 @@ class PathSolver:
                 ts = self._t_scale()
                 br.ray = (dw * sign / ts, dsw * self.s_cov * sign / ts)
 
-    def extend_upper(self, stop=None) -> Branch:
+    def extend_upper(self, stop: Callable[[Corner], bool] | None = None) -> Branch:
         """Trace the efficient branch until ``stop(corner)`` (scaled corner) or the end."""
         self._extend(self.upper, self._up, 1.0, stop)
         return self.upper
 
-    def extend_lower(self, stop=None) -> Branch:
+    def extend_lower(self, stop: Callable[[Corner], bool] | None = None) -> Branch:
         """Trace the inefficient branch (returns below the GMV) until ``stop`` or the end."""
         if self._down is None:
             self._up  # noqa: B018 - creates the GMV engine and its snapshot
@@ -327,7 +339,9 @@ class PathSolver:
         """Original-unit expected return of a scaled corner."""
         return float(self.p.mu @ c.w)
 
-    def _polish(self, w, state, ret: float) -> NDArray[np.float64] | None:
+    def _polish(
+        self, w: NDArray[np.float64], state: NDArray[np.int8], ret: float
+    ) -> NDArray[np.float64] | None:
         """Re-solve the KKT system of the working set ``state`` at return ``ret``."""
         if self.flat:
             return None
@@ -347,14 +361,16 @@ class PathSolver:
             x = np.linalg.solve(K, rhs)
         except np.linalg.LinAlgError:
             return None
-        out = wfix.copy()
+        out: NDArray[np.float64] = wfix.copy()
         out[free] = x[2:]
         if not np.isfinite(out).all() or np.abs(out - w).max() > 1e-8:
             return None
         return out
 
     # --------------------------------------------------------------- direct solves
-    def _pdas(self, lin, A, b):
+    def _pdas(
+        self, lin: NDArray[np.float64] | None, A: NDArray[np.float64], b: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int8]] | None:
         """:func:`pdas` on the unscaled Σ (the method is scale-free), with its Cholesky factor."""
         p = self.p
         return pdas(p.cov, lin, A, b, p.lower, p.upper, chol=p.chol, long_only=p.long_only)
@@ -384,6 +400,7 @@ class PathSolver:
             w, nu, state = out
             t_orig = float(nu[1]) / self.s_mu
         else:
+            assert t is not None  # the caller gives target or t
             lin = None if t == 0.0 else (float(t) * self.s_mu) * self._mu_hat
             out = self._pdas(lin, np.ones((1, n)), np.ones(1))
             if out is None:
@@ -428,7 +445,9 @@ class PathSolver:
         return res
 
     # --------------------------------------------------------------- evaluation
-    def snap(self, w, state):
+    def snap(
+        self, w: NDArray[np.float64], state: NDArray[np.int8]
+    ) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
         """:func:`snap_to_bounds` on this problem's bounds (the long-only fast path when it can).
 
         Parameters
@@ -469,10 +488,10 @@ class PathSolver:
 
     def result(
         self,
-        w,
-        sw,
+        w: NDArray[np.float64],
+        sw: NDArray[np.float64],
         t: float,
-        state,
+        state: NDArray[np.int8],
         objective: str,
         rf: float | None = None,
         target: float | None = None,

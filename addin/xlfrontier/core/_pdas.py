@@ -11,6 +11,7 @@ certificate and fall back to the path engine when it fails.
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,7 +24,14 @@ __all__ = ["pdas"]
 _BIG = 150  # from this many free assets, Cholesky + Schur complement beats LU on K
 
 
-def _solve_kkt(S_ff, A_f, b_eff, lin_eff, chol=None, scratch=True):
+def _solve_kkt(
+    S_ff: NDArray[np.float64],
+    A_f: NDArray[np.float64],
+    b_eff: NDArray[np.float64],
+    lin_eff: NDArray[np.float64],
+    chol: NDArray[np.float64] | None = None,
+    scratch: bool = True,
+) -> NDArray[np.float64] | None:
     """Solve ``[[0, A_f], [A_fᵀ, S_ff]] [y; w] = [b_eff; lin_eff]``; None if singular.
 
     Large systems use a Cholesky factor of ``S_ff`` (``chol`` when given; otherwise computed
@@ -60,7 +68,7 @@ def _solve_kkt(S_ff, A_f, b_eff, lin_eff, chol=None, scratch=True):
         return None
 
 
-def _sub(S, free):
+def _sub(S: NDArray[np.float64], free: NDArray[np.intp]) -> NDArray[np.float64]:
     """``S[free][:, free]``: two cheap takes when small, one allocation when large."""
     if free.size >= _BIG:
         return S[np.ix_(free, free)]
@@ -76,11 +84,18 @@ class _KKT:
     Schur complement) on submatrices of ``S``.
     """
 
-    def __init__(self, S, A, b, lin, chol) -> None:
+    def __init__(
+        self,
+        S: NDArray[np.float64],
+        A: NDArray[np.float64],
+        b: NDArray[np.float64],
+        lin: NDArray[np.float64] | None,
+        chol: NDArray[np.float64] | None,
+    ) -> None:
         m, n = A.shape
         self.S, self.A, self.b, self.chol, self.m = S, A, b, chol, m
         self.lin = np.zeros(n) if lin is None else lin
-        self.K = None
+        self.K: NDArray[np.float64] | None = None
         if n < _BIG:
             K = np.empty((m + n, m + n))
             K[:m, :m] = 0.0
@@ -91,7 +106,9 @@ class _KKT:
             self.rhs = np.concatenate((b, self.lin))
             self.head = np.arange(m)
 
-    def solve(self, free=None, w_fix=None):
+    def solve(
+        self, free: NDArray[np.intp] | None = None, w_fix: NDArray[np.float64] | None = None
+    ) -> NDArray[np.float64] | None:
         """``(y, w_F)`` on the free set (None: all), the other assets at ``w_fix`` (None: 0).
 
         None when the system is singular.
@@ -106,7 +123,7 @@ class _KKT:
                 K = K.take(sel, 0).take(sel, 1)
                 rhs = rhs.take(sel)
             try:
-                return np.linalg.solve(K, rhs)
+                return cast("NDArray[np.float64]", np.linalg.solve(K, rhs))
             except np.linalg.LinAlgError:
                 return None
         if free is None:
@@ -117,7 +134,7 @@ class _KKT:
             lin_f = lin_f - self.S[free] @ w_fix
         return _solve_kkt(_sub(self.S, free), self.A[:, free], b, lin_f)
 
-    def gradient(self, y, w):
+    def gradient(self, y: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
         """``Sw + Aᵀy − lin`` for every asset: the bound multipliers ``z``."""
         if self.K is not None:
             yw = np.empty(self.m + w.size)
@@ -129,7 +146,7 @@ class _KKT:
         return z - self.lin
 
 
-def _cycled(seen: set[bytes], guess) -> bool:
+def _cycled(seen: set[bytes], guess: NDArray[Any]) -> bool:
     """Whether the working-set ``guess`` came up before (and remember it)."""
     key = guess.tobytes()
     if key in seen:
@@ -228,7 +245,9 @@ def pdas(
     return None
 
 
-def _pdas_long_only(kkt: _KKT, n: int, max_iter: int):
+def _pdas_long_only(
+    kkt: _KKT, n: int, max_iter: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int8]] | None:
     """:func:`pdas` for ``0 ≤ w`` (no upper bounds): fixed weights are all zero."""
     m = kkt.m
     amax = np.maximum.reduce

@@ -175,7 +175,7 @@ def check_psd_matrix(c: NDArray[np.float64], name: str = "cov") -> NDArray[np.fl
     return None
 
 
-def _is_default(val, default: float) -> bool:
+def _is_default(val: object, default: float) -> bool:
     return val is None or (isinstance(val, (int, float)) and val == default)
 
 

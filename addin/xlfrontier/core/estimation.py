@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -303,7 +303,7 @@ def _history(
     return r, valid, a
 
 
-def returns_from_prices(prices: ArrayLike, method: str = "simple") -> FloatArray:
+def returns_from_prices(prices: ArrayLike, method: str | None = "simple") -> FloatArray:
     """Period returns from a table of prices (the RETURNS worksheet function).
 
     The return on row ``t`` is taken from the previous valid price of the same asset, so a
@@ -327,6 +327,18 @@ def returns_from_prices(prices: ArrayLike, method: str = "simple") -> FloatArray
     ------
     InputError
         Non-numeric, infinite, zero or negative prices; fewer than two rows; unknown method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> prices = np.array([[100.0, 50.0], [102.0, 49.0], [101.0, 51.0],
+    ...                    [104.0, 52.0], [106.0, 51.5]])
+    >>> from xlfrontier import returns_from_prices
+    >>> np.round(returns_from_prices(prices), 4)
+    array([[ 0.02  , -0.02  ],
+           [-0.0098,  0.0408],
+           [ 0.0297,  0.0196],
+           [ 0.0192, -0.0096]])
     """
     how = _choose(method, RETURN_METHODS, "method", "simple")
     p = _as_table(prices, "prices", "prices")
@@ -352,7 +364,7 @@ def _ewma_weights(t: int, span: float) -> FloatArray:
 def mean_returns(
     data: ArrayLike,
     periods_per_year: float = DEFAULT_PERIODS_PER_YEAR,
-    method: str = "arithmetic",
+    method: str | None = "arithmetic",
     span: float | None = None,
     is_returns: bool = False,
 ) -> FloatArray:
@@ -393,6 +405,15 @@ def mean_returns(
         Bad prices (see :func:`returns_from_prices`), a column with no return, a return of
         -100% or less with the geometric method, an EWMA column without recent data, an
         unknown method or a bad option.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> prices = np.array([[100.0, 50.0], [102.0, 49.0], [101.0, 51.0],
+    ...                    [104.0, 52.0], [106.0, 51.5]])
+    >>> from xlfrontier import mean_returns
+    >>> np.round(mean_returns(prices, periods_per_year=12), 4)
+    array([0.1774, 0.0924])
     """
     how = _choose(method, MEAN_METHODS, "method", "arithmetic")
     ppy = _periods_per_year(periods_per_year)
@@ -455,7 +476,7 @@ def _geometric(
         last = ok.shape[0] - 1 - ok[::-1].argmax(axis=0)
         periods = last - first
         log_growth = np.log(p[last, cols] / p[first, cols])
-    return np.expm1(log_growth * (ppy / periods))
+    return cast("FloatArray", np.expm1(log_growth * (ppy / periods)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -629,7 +650,7 @@ class CovarianceEstimate:
 def estimate_cov(
     data: ArrayLike,
     periods_per_year: float = DEFAULT_PERIODS_PER_YEAR,
-    method: str = "sample",
+    method: str | None = "sample",
     span: float | None = None,
     is_returns: bool = False,
 ) -> CovarianceEstimate:
@@ -683,6 +704,17 @@ def estimate_cov(
 
     The shrinkage methods work with fewer dates than assets. With missing history each entry
     of π̂ and ρ̂ is divided by its own pair's number of common dates instead of ``T``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> prices = np.array([[100.0, 50.0], [102.0, 49.0], [101.0, 51.0],
+    ...                    [104.0, 52.0], [106.0, 51.5]])
+    >>> from xlfrontier import estimate_cov
+    >>> est = estimate_cov(prices, periods_per_year=12, method="ledoit_wolf")
+    >>> np.round(est.cov, 5)
+    array([[ 0.00262, -0.00257],
+           [-0.00257,  0.00692]])
     """
     how = _choose(method, COV_METHODS, "method", "sample")
     ppy = _periods_per_year(periods_per_year)
@@ -753,7 +785,7 @@ def _is_psd(c: FloatArray) -> bool:
 def cov_matrix(
     data: ArrayLike,
     periods_per_year: float = DEFAULT_PERIODS_PER_YEAR,
-    method: str = "sample",
+    method: str | None = "sample",
     span: float | None = None,
     is_returns: bool = False,
 ) -> FloatArray:
@@ -762,16 +794,44 @@ def cov_matrix(
     Same arguments and errors as :func:`estimate_cov`, which also reports the shrinkage
     intensity, the observations used and any PSD repair.
 
+    Parameters
+    ----------
+    data : array_like of shape (n_dates, n_assets)
+        Prices (or returns when ``is_returns``), oldest first; NaN for blanks.
+    periods_per_year : float, default 252
+        Annualisation factor (252 daily, 52 weekly, 12 monthly).
+    method : str, default "sample"
+        As for :func:`estimate_cov`.
+    span : float, optional
+        EWMA span in periods; ignored by the other methods.
+    is_returns : bool, default False
+        Whether ``data`` holds returns rather than prices.
+
     Returns
     -------
     ndarray of shape (n_assets, n_assets)
+
+    Raises
+    ------
+    InputError
+        As for :func:`estimate_cov`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> prices = np.array([[100.0, 50.0], [102.0, 49.0], [101.0, 51.0],
+    ...                    [104.0, 52.0], [106.0, 51.5]])
+    >>> from xlfrontier import cov_matrix
+    >>> np.round(cov_matrix(prices, periods_per_year=12), 5)
+    array([[ 0.0035 , -0.00343],
+           [-0.00343,  0.00922]])
     """
     return estimate_cov(data, periods_per_year, method, span, is_returns).cov
 
 
 def corr_matrix(
     data: ArrayLike,
-    method: str = "sample",
+    method: str | None = "sample",
     span: float | None = None,
     is_returns: bool = False,
 ) -> FloatArray:
@@ -796,6 +856,16 @@ def corr_matrix(
     ------
     InputError
         As :func:`estimate_cov`, and for an asset whose returns never change (zero variance).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> prices = np.array([[100.0, 50.0], [102.0, 49.0], [101.0, 51.0],
+    ...                    [104.0, 52.0], [106.0, 51.5]])
+    >>> from xlfrontier import corr_matrix
+    >>> np.round(corr_matrix(prices), 4)
+    array([[ 1.    , -0.6044],
+           [-0.6044,  1.    ]])
     """
     return corr_from_cov(estimate_cov(data, 1.0, method, span, is_returns).cov)
 
@@ -818,6 +888,19 @@ def corr_from_cov(cov: ArrayLike) -> FloatArray:
     ------
     InputError
         Not square, not numeric, blank, not symmetric, or a zero or negative variance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import corr_from_cov
+    >>> np.round(corr_from_cov(cov), 4)
+    array([[1.    , 0.2   , 0.0909],
+           [0.2   , 1.    , 0.5455],
+           [0.0909, 0.5455, 1.    ]])
     """
     c = as_covariance(cov, "cov", check_psd=False)
     d = np.diag(c)
@@ -840,7 +923,7 @@ def corr_from_cov(cov: ArrayLike) -> FloatArray:
     # Rounding may put a perfect correlation a hair beyond ±1; larger excesses are real errors.
     np.clip(corr, -1.0, 1.0, out=corr, where=np.abs(corr) <= 1.0 + 1e-12)
     np.fill_diagonal(corr, 1.0)
-    return corr
+    return cast("FloatArray", corr)
 
 
 def cov_from_corr(corr: ArrayLike, vols: ArrayLike) -> FloatArray:
@@ -865,6 +948,15 @@ def cov_from_corr(corr: ArrayLike, vols: ArrayLike) -> FloatArray:
     InputError
         Shapes that do not match, blanks, asymmetry, a diagonal entry that is not 1, a
         correlation outside [-1, 1], or a negative volatility.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xlfrontier import cov_from_corr
+    >>> corr = np.array([[1.0, 0.3], [0.3, 1.0]])
+    >>> cov_from_corr(corr, [0.1, 0.2])
+    array([[0.01 , 0.006],
+           [0.006, 0.04 ]])
     """
     v = _as_vector(vols, "vols")
     r = as_covariance(corr, "corr", n=v.size, check_psd=False)
@@ -886,7 +978,7 @@ def cov_from_corr(corr: ArrayLike, vols: ArrayLike) -> FloatArray:
         raise InputError(f"vols has a negative volatility at position {i + 1}", "vols")
     r = r.copy()
     np.fill_diagonal(r, 1.0)
-    return r * np.outer(v, v)
+    return cast("FloatArray", r * np.outer(v, v))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1010,6 +1102,15 @@ def repair_psd(
     ------
     InputError
         Not square, blank or non-numeric, not symmetric, a negative variance, or a bad option.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xlfrontier import repair_psd
+    >>> bad = np.array([[1.0, 0.9, 0.1], [0.9, 1.0, 0.9], [0.1, 0.9, 1.0]])
+    >>> rep = repair_psd(bad)
+    >>> round(rep.min_eigenvalue_before, 4)
+    -0.2238
     """
     a = as_covariance(matrix, "matrix", check_psd=False)
     floor = float(min_eigenvalue)
@@ -1078,9 +1179,40 @@ def nearest_psd(
 
     See :func:`repair_psd`, which takes the same arguments and also reports the repair size.
 
+    Parameters
+    ----------
+    matrix : array_like of shape (n_assets, n_assets)
+        Symmetric covariance or correlation matrix, variances at least 0.
+    min_eigenvalue : float, default 0
+        Floor for the eigenvalues of the repaired correlation matrix; below 1.
+    tol : float, default 1e-10
+        Relative convergence tolerance of the iterations.
+    max_iter : int, default 1000
+        Iteration limit.
+
     Returns
     -------
     ndarray of shape (n_assets, n_assets)
+
+    Raises
+    ------
+    InputError
+        As for :func:`repair_psd`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xlfrontier import nearest_psd
+    >>> bad = np.array([[1.0, 0.9, 0.1], [0.9, 1.0, 0.9], [0.1, 0.9, 1.0]])
+    >>> bool(np.linalg.eigvalsh(bad).min() < 0)
+    True
+    >>> fixed = nearest_psd(bad)
+    >>> np.round(fixed, 4)
+    array([[1.    , 0.7696, 0.1847],
+           [0.7696, 1.    , 0.7696],
+           [0.1847, 0.7696, 1.    ]])
+    >>> bool(np.linalg.eigvalsh(fixed).min() > -1e-12)
+    True
     """
     return repair_psd(matrix, min_eigenvalue, tol, max_iter).matrix
 
@@ -1210,6 +1342,25 @@ def check_inputs(
     Returns
     -------
     InputReport
+
+    Raises
+    ------
+    Nothing
+        Every problem is a line of the report.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import check_inputs
+    >>> report = check_inputs(mu, cov)
+    >>> report["positive semi-definite"].status
+    'OK'
+    >>> check_inputs(mu * 100, cov)["mu units"].status
+    'WARN'
     """
     lines: list[InputCheck] = []
 
@@ -1272,7 +1423,7 @@ def _check_matrix(
     asym = np.abs(c - c.T)
     worst = float(asym.max())
     if worst > SYMMETRY_TOL * scale:
-        i, j = np.unravel_index(int(asym.argmax()), asym.shape)
+        i, j = map(int, np.unravel_index(int(asym.argmax()), asym.shape))
         add(
             "symmetric",
             "ERROR",

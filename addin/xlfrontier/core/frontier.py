@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from xlfrontier.core._activeset import Corner
 from xlfrontier.core._path import Branch, PathSolver, gmv_index
 from xlfrontier.core._validation import fmt_pct, validate_problem
 from xlfrontier.core.results import PortfolioResult
@@ -56,7 +58,9 @@ def _segment_quadratics(br: Branch, sl: slice = slice(None)) -> tuple[NDArray[np
     return a, b, c, ret[:-1], np.diff(ret)
 
 
-def locate(values, k0: int, x: float, ray_rate: float | None) -> tuple[int, float]:
+def locate(
+    values: NDArray[np.float64], k0: int, x: float, ray_rate: float | None
+) -> tuple[int, float]:
     """Segment ``k`` and fraction ``λ`` where piecewise-linear ``values`` reach ``x``.
 
     ``values`` are non-decreasing from corner ``k0``. Past the last corner ``λ`` is Δt on the
@@ -66,7 +70,9 @@ def locate(values, k0: int, x: float, ray_rate: float | None) -> tuple[int, floa
     return int(ks[0]), float(lam[0])
 
 
-def locate_many(values, k0: int, xs, ray_rate: float | None):
+def locate_many(
+    values: NDArray[np.float64], k0: int, xs: NDArray[np.float64], ray_rate: float | None
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
     """:func:`locate` for an array of targets ``xs`` at once; returns arrays ``(k, λ)``."""
     last = values.size - 1
     ks = np.full(xs.size, last, dtype=np.intp)
@@ -101,7 +107,12 @@ def locate_variance(br: Branch, k0: int, target: float) -> tuple[int, float]:
     return k, min(max(float(_solve_variance(a, b, c, target)), 0.0), 1.0)
 
 
-def _solve_variance(a, b, c, target):
+def _solve_variance(
+    a: float | NDArray[np.float64],
+    b: float | NDArray[np.float64],
+    c: float | NDArray[np.float64],
+    target: float,
+) -> NDArray[np.float64]:
     """Smallest ``λ ≥ 0`` with ``a + 2bλ + cλ² = target`` (``a ≤ target``), stable form."""
     d = target - a
     disc = np.sqrt(np.maximum(b * b + c * d, 0.0))
@@ -343,11 +354,11 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
     mu, s_cov = ps.p.mu, ps.s_cov
     best = [-np.inf, False]
 
-    def noise(w) -> float:
+    def noise(w: NDArray[np.float64]) -> float:
         """Return the rounding level of ``wᵀΣw`` (a riskless portfolio's variance)."""
         return 1e-13 * s_cov * float(np.abs(w).sum(axis=-1).max()) ** 2
 
-    def stop(c) -> bool:
+    def stop(c: Corner) -> bool:
         r = float(mu @ c.w)
         v = float(c.w @ c.sw) * s_cov
         if r <= rf:
@@ -362,7 +373,18 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
     if k0 is None:
         k0 = gmv_index(br, ps)
     k_end = br.t.size
-    cand_k, cand_l, cand_s = [], [], []
+    cand_k: list[int] = []
+    cand_l: list[float] = []
+    cand_s: list[float] = []
+    # Arrays over the corners' segments, then scalars on the ray.
+    a: Any
+    b: Any
+    c: Any
+    lam: Any
+    v: Any
+    r: Any
+    dr: Any
+    e: Any
     tiny = noise(br.w[k0:k_end])
     if k_end - k0 >= 2:
         a, b, c, r0, dr = _segment_quadratics(br, slice(k0, k_end))
@@ -436,7 +458,9 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
     return ps.point(br, cand_k[j], cand_l[j], "max_sharpe", rf)
 
 
-def _cml_tangency(ps: PathSolver, w0, dw, c: float) -> float:
+def _cml_tangency(
+    ps: PathSolver, w0: NDArray[np.float64], dw: NDArray[np.float64], c: float
+) -> float:
     """Step ``Δt`` along the capital market line ``w0 + Δt·dw`` to the tangency portfolio.
 
     That is the point with no weight left in zero-variance assets (Tobin's separation: the
@@ -479,5 +503,22 @@ def efficient_frontier(
     ------
     UnboundedError
         When unbounded assets allow an arbitrage (a riskless combination with a return).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import efficient_frontier
+    >>> ef = efficient_frontier(mu, cov)
+    >>> np.round(ef.corner_returns, 4)
+    array([0.0426, 0.096 , 0.11  ])
+    >>> np.round(ef.at_return(0.07).weights, 4)
+    array([0.4629, 0.2532, 0.2839])
+    >>> s = ef.sample(5)
+    >>> np.round(s.volatilities, 4)
+    array([0.0494, 0.0703, 0.1117, 0.1581, 0.22  ])
     """
     return EfficientFrontier(PathSolver(validate_problem(mu, cov, lower, upper)))

@@ -28,6 +28,22 @@ def portfolio_return(weights: ArrayLike, mu: ArrayLike) -> float:
     Returns
     -------
     float
+
+    Raises
+    ------
+    InputError
+        When ``weights`` or ``mu`` holds blanks or non-numbers, or their sizes differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import portfolio_return
+    >>> round(portfolio_return([0.5, 0.3, 0.2], mu), 4)
+    0.066
     """
     w = as_vector(weights, "weights")
     m = as_vector(mu, "mu", w.size)
@@ -45,6 +61,23 @@ def portfolio_variance(weights: ArrayLike, cov: ArrayLike) -> float:
     Returns
     -------
     float
+
+    Raises
+    ------
+    InputError
+        When ``weights`` or ``cov`` holds blanks or non-numbers, ``cov`` is not square and
+        symmetric, or the sizes differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import portfolio_variance
+    >>> round(portfolio_variance([0.5, 0.3, 0.2], cov), 6)
+    0.007396
     """
     w = as_vector(weights, "weights")
     c = as_covariance(cov, n=w.size, check_psd=False)
@@ -52,7 +85,33 @@ def portfolio_variance(weights: ArrayLike, cov: ArrayLike) -> float:
 
 
 def portfolio_volatility(weights: ArrayLike, cov: ArrayLike) -> float:
-    """Volatility ``sqrt(wᵀΣw)``; see :func:`portfolio_variance`."""
+    """Volatility ``sqrt(wᵀΣw)``; see :func:`portfolio_variance`.
+
+    Parameters
+    ----------
+    weights : array_like of shape (n_assets,)
+    cov : array_like of shape (n_assets, n_assets)
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InputError
+        As for :func:`portfolio_variance`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import portfolio_volatility
+    >>> round(portfolio_volatility([0.5, 0.3, 0.2], cov), 4)
+    0.086
+    """
     return float(np.sqrt(portfolio_variance(weights, cov)))
 
 
@@ -61,10 +120,34 @@ def portfolio_sharpe(
 ) -> float:
     """Sharpe ratio ``(μᵀw − rf) / σ``.
 
+    Parameters
+    ----------
+    weights : array_like of shape (n_assets,)
+    mu : array_like of shape (n_assets,)
+    cov : array_like of shape (n_assets, n_assets)
+    risk_free_rate : float, default 0
+        Of the same periodicity as ``mu``.
+
+    Returns
+    -------
+    float
+
     Raises
     ------
     InputError
-        When the portfolio has zero volatility (the ratio is undefined).
+        When the portfolio has zero volatility (the ratio is undefined), or as for
+        :func:`portfolio_return` and :func:`portfolio_variance`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import portfolio_sharpe
+    >>> round(portfolio_sharpe([0.5, 0.3, 0.2], mu, cov, risk_free_rate=0.02), 4)
+    0.5349
     """
     vol = portfolio_volatility(weights, cov)
     if vol == 0.0:
@@ -90,6 +173,17 @@ def risk_contributions(weights: ArrayLike, cov: ArrayLike) -> NDArray[np.float64
     ------
     InputError
         When the portfolio has zero variance (shares are undefined).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import risk_contributions
+    >>> np.round(risk_contributions([0.5, 0.3, 0.2], cov), 4)
+    array([0.1284, 0.4502, 0.4213])
     """
     w = as_vector(weights, "weights")
     c = as_covariance(cov, n=w.size, check_psd=False)

@@ -13,6 +13,8 @@ optimum is unbounded (:class:`~xlfrontier.exceptions.UnboundedError`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -33,7 +35,7 @@ __all__ = ["global_min_variance", "max_return", "max_sharpe", "max_utility", "mi
 Bound = ArrayLike | float | None
 
 
-def _number(x, name: str) -> float:
+def _number(x: Any, name: str) -> float:
     try:
         v = float(x)
     except (TypeError, ValueError) as err:
@@ -43,7 +45,7 @@ def _number(x, name: str) -> float:
     return v
 
 
-def _rf(x) -> float | None:
+def _rf(x: Any) -> float | None:
     return None if x is None else _number(x, "risk_free_rate")
 
 
@@ -85,6 +87,28 @@ def min_variance(
         When no portfolio within the bounds has that return; carries the feasible range.
     UnboundedError
         When unbounded assets allow an arbitrage (see the module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import min_variance
+    >>> res = min_variance(mu, cov, target_return=0.07)
+    >>> np.round(res.weights, 4)
+    array([0.4629, 0.2532, 0.2839])
+    >>> print(f"{res.expected_return:.2%} at volatility {res.volatility:.2%}")
+    7.00% at volatility 9.53%
+    >>> res.kkt.is_optimal()
+    True
+    >>> from xlfrontier import TargetOutOfRangeError
+    >>> try:
+    ...     min_variance(mu, cov, 0.15)
+    ... except TargetOutOfRangeError as err:
+    ...     print(err)
+    target return 15% is above the highest attainable 11% (feasible 4% to 11%)
     """
     r = _number(target_return, "target_return")
     rf = _rf(risk_free_rate)
@@ -140,6 +164,20 @@ def global_min_variance(
     ------
     UnboundedError
         With ``mu``, when unbounded assets allow an arbitrage (see the module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import global_min_variance
+    >>> gmv = global_min_variance(cov, mu=mu)
+    >>> np.round(gmv.weights, 4)
+    array([0.9509, 0.0291, 0.02  ])
+    >>> print(f"volatility {gmv.volatility:.2%}, return {gmv.expected_return:.2%}")
+    volatility 4.94%, return 4.26%
     """
     rf = _rf(risk_free_rate)
     ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
@@ -181,6 +219,20 @@ def max_sharpe(
         When no feasible portfolio earns more than the risk-free rate.
     UnboundedError
         With unlimited short selling when the ratio has no maximum, or with an arbitrage.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import max_sharpe
+    >>> res = max_sharpe(mu, cov, risk_free_rate=0.02)
+    >>> np.round(res.weights, 4)
+    array([0.7328, 0.1293, 0.138 ])
+    >>> round(res.sharpe_ratio, 4)
+    0.5674
     """
     rf = _number(risk_free_rate, "risk_free_rate")
     ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
@@ -204,12 +256,45 @@ def max_return(
     When the target is above the volatility of the maximum-return portfolio, that portfolio is
     returned (its volatility is then below the target).
 
+    Parameters
+    ----------
+    mu : array_like of shape (n_assets,)
+        Expected returns (decimals: 0.08 for 8%).
+    cov : array_like of shape (n_assets, n_assets)
+        Covariance matrix, symmetric positive semi-definite.
+    target_volatility : float
+        Highest volatility allowed, at least 0.
+    lower, upper : float or array_like of shape (n_assets,)
+        Weight bounds (default long-only, no upper limit); ``-inf`` allows short selling.
+    risk_free_rate : float, optional
+        When given, the result reports the Sharpe ratio.
+
+    Returns
+    -------
+    PortfolioResult
+
     Raises
     ------
+    InputError
+        Invalid inputs (as for :func:`min_variance`) or a negative target.
     TargetOutOfRangeError
         When the target is below the GMV volatility (nothing is that safe).
     UnboundedError
         When unbounded assets allow an arbitrage (see the module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import max_return
+    >>> res = max_return(mu, cov, target_volatility=0.12)
+    >>> np.round(res.weights, 4)
+    array([0.296 , 0.3298, 0.3742])
+    >>> print(f"{res.expected_return:.2%} at volatility {res.volatility:.2%}")
+    7.94% at volatility 12.00%
     """
     s = _number(target_volatility, "target_volatility")
     rf = _rf(risk_free_rate)
@@ -240,15 +325,39 @@ def max_utility(
 
     Parameters
     ----------
+    mu : array_like of shape (n_assets,)
+        Expected returns (decimals: 0.08 for 8%).
+    cov : array_like of shape (n_assets, n_assets)
+        Covariance matrix, symmetric positive semi-definite.
     risk_aversion : float
         ``δ > 0``. The solution is the frontier point with risk tolerance ``t = 1/δ``.
+    lower, upper : float or array_like of shape (n_assets,)
+        Weight bounds (default long-only, no upper limit); ``-inf`` allows short selling.
+    risk_free_rate : float, optional
+        When given, the result reports the Sharpe ratio.
+
+    Returns
+    -------
+    PortfolioResult
 
     Raises
     ------
     InputError
-        When ``δ ≤ 0``.
+        When ``δ ≤ 0``, or invalid inputs (as for :func:`min_variance`).
     UnboundedError
         When unbounded assets allow an arbitrage (see the module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mu = np.array([0.04, 0.08, 0.11])
+    >>> cov = np.array([[0.0025, 0.0015, 0.0010],
+    ...                 [0.0015, 0.0225, 0.0180],
+    ...                 [0.0010, 0.0180, 0.0484]])
+    >>> from xlfrontier import max_utility
+    >>> res = max_utility(mu, cov, risk_aversion=3.0)
+    >>> np.round(res.weights, 4)
+    array([0.2788, 0.3377, 0.3835])
     """
     delta = _number(risk_aversion, "risk_aversion")
     rf = _rf(risk_free_rate)

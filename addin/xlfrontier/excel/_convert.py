@@ -8,7 +8,7 @@ the formula arrives as the Python default; VBA's "missing" marker ``-2147352572`
 understood. The same functions accept numpy arrays and nested lists, so the UDFs work as plain
 Python functions too.
 
-Conventions (documented for users in ``docs/readme/excel-functions.md``):
+Conventions (documented for users in ``docs/excel-functions.md``):
 
 * numeric ranges (``mu``, ``cov``, ``w``) must be completely filled with numbers; blank cells,
   text, TRUE/FALSE, dates and error values are refused with the cell's position;

@@ -32,6 +32,7 @@ import sysconfig
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
@@ -138,11 +139,15 @@ def _refusal(message: str) -> Exception:
     arrive as "Unexpected Python Error: <class ...>".
     """
     try:
-        from win32com.server.exception import COMException
+        from win32com.server.exception import (  # type: ignore[import-untyped]
+            COMException,
+        )
     except ImportError:
         return DisplacedPackageError(message)
+    factory: Any = COMException  # pywin32's class, or a test stand-in
     if isinstance(COMException, type) and issubclass(COMException, BaseException):
-        return COMException(description=message, source="xlfrontier")
+        error: Exception = factory(description=message, source="xlfrontier")
+        return error
     return DisplacedPackageError(message)  # a stand-in for pywin32 (tests off Windows)
 
 

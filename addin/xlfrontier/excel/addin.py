@@ -164,7 +164,7 @@ def _vba_resource(name: str) -> str:
     """Return a VBA source file shipped with the package (``xlfrontier/excel/vba/<name>``)."""
     from importlib.resources import files
 
-    text = files("xlfrontier.excel").joinpath("vba", name).read_text(encoding="utf-8")
+    text = files("xlfrontier.excel").joinpath("vba").joinpath(name).read_text(encoding="utf-8")
     return text.replace("\r\n", "\n")
 
 
@@ -593,7 +593,7 @@ def _xlwings_udf_tools() -> Iterator[types.ModuleType]:
 
     names = ("func", "arg", "ret", "script", "sub", "udfs")
     missing = object()
-    saved = {n: getattr(xlwings, n, missing) for n in names}
+    saved: dict[str, Any] = {n: getattr(xlwings, n, missing) for n in names}
     placeholders: list[str] = []
     try:
         try:
@@ -614,8 +614,9 @@ def _xlwings_udf_tools() -> Iterator[types.ModuleType]:
                 if not hasattr(module, attr):
                     setattr(module, attr, value)
             import xlwings.udfs as udfs
-        xlwings.func, xlwings.arg, xlwings.ret = udfs.xlfunc, udfs.xlarg, udfs.xlret
-        xlwings.script = xlwings.sub = udfs.xlsub
+        # Rebinding xlwings' decorators (no-ops off Windows) to the real ones: dynamic.
+        xlwings.func, xlwings.arg, xlwings.ret = udfs.xlfunc, udfs.xlarg, udfs.xlret  # type: ignore[assignment]
+        xlwings.script = xlwings.sub = udfs.xlsub  # type: ignore[assignment]
         yield udfs
     finally:
         for n, value in saved.items():
@@ -696,11 +697,11 @@ def generate_udf_wrappers(
         try:
             for n, module in modules.items():
                 udfs.udf_modules[n] = {"filename": None, "filetime": None, "module": module}
-            udfs.__pro__ = False  # PRO would read a config sheet of the workbook over COM
+            udfs.__pro__ = False  # type: ignore[attr-defined]  # PRO would read a config sheet of the workbook over COM
             with contextlib.redirect_stdout(io.StringIO()):
                 udfs.import_udfs(";".join(names), book)
         finally:
-            udfs.__pro__ = saved_pro
+            udfs.__pro__ = saved_pro  # type: ignore[attr-defined]
             for n, entry in saved_cache.items():
                 if entry is None:
                     udfs.udf_modules.pop(n, None)

@@ -211,7 +211,8 @@ def _python_bits() -> int:
 
 def _read_trusted_locations() -> TrustedLocations:
     """Read Excel's trusted locations from HKEY_CURRENT_USER (user settings and policies)."""
-    import winreg
+    # Typed as Any: mypy checks on Linux too, where winreg's stubs are empty.
+    winreg: Any = importlib.import_module("winreg")
 
     def value(key: Any, name: str) -> Any:
         try:
@@ -220,7 +221,7 @@ def _read_trusted_locations() -> TrustedLocations:
             return None
 
     def locations(key: Any) -> list[tuple[str, bool]]:
-        found = []
+        found: list[tuple[str, bool]] = []
         index = 0
         while True:
             try:

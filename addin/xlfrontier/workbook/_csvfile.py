@@ -210,10 +210,10 @@ def _decimal(rows: list[list[str]], name: str, argument: str, first_numeric: int
     if "," in seen or "." in seen:
         return "," if "," in seen else "."
     if "?" in seen:
-        row, cell = seen["?"]
+        at, cell = seen["?"]
         plain = re.sub(r"[.,]", "", cell)
         raise InputError(
-            f"{name} row {row}: {cell!r} could be {cell.replace(',', '.')} or {plain} and no "
+            f"{name} row {at}: {cell!r} could be {cell.replace(',', '.')} or {plain} and no "
             f"other number shows the decimal mark: write {plain} without a thousands "
             f"separator if that is meant, or {SAVE_AS}",
             argument,

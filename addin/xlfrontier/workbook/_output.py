@@ -75,11 +75,12 @@ def written_by_xlfrontier(path: str | Path) -> bool:
     except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError, EOFError):
         return False
     modified = core.find(_DCTERMS_MODIFIED)
-    if modified is None or not (modified.text or "").strip():
+    stamp = "" if modified is None else (modified.text or "").strip()
+    if not stamp:
         return False
     for prop in custom.iter(f"{_CUSTOM_NS}property"):
         if prop.get("name") == OWNER_PROPERTY:
-            return "".join(prop.itertext()).strip() == modified.text.strip()
+            return "".join(prop.itertext()).strip() == stamp
     return False
 
 

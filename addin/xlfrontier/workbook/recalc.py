@@ -575,10 +575,10 @@ def _evaluate(
             f = c.find(f"{_M}f")
             if f is None:
                 continue
-            spill = mine.get(_parse_cell(c.get("r")))
-            if spill is not None:
-                f.set("ref", spill.current.text())
-                f.text = f"{_SPILL_FUNC}{index[id(spill)]}({spill.formula.text})"
+            found = mine.get(_parse_cell(c.get("r")))
+            if found is not None:
+                f.set("ref", found.current.text())
+                f.text = f"{_SPILL_FUNC}{index[id(found)]}({found.formula.text})"
             if linked is not None and f.text:
                 f.text = _unlink(f.text, linked)
         replaced[package.sheet_parts[sheet]] = package.serialize(tree)
@@ -942,6 +942,7 @@ def _write_values(
             arr = _lookup(values, sheet, box)
             old = spill.declared
             if spill.blocked:
+                assert spill.result is not None  # blocked: the size it needs is known
                 text = (
                     f"#SPILL! the result needs {spill.result[0]} x {spill.result[1]} cells "
                     f"from {_cell(f.row, f.col)}: clear the cells in the way"

@@ -5,7 +5,7 @@ from November 2012 to November 2022 (121 dates, 120 monthly returns): as many as
 template's ten asset classes, so that the Inputs sheet's "Inputs from" switch can run the
 Optimizer and Frontier sheets on them. Taken from the daily prices of 20 S&P 500 stocks shipped
 with the skfolio package (``skfolio.datasets.load_sp500_dataset``, BSD-3-Clause licence); the
-project keeps a copy as ``sp500_20_prices.csv.gz`` in its shared data. Values are unchanged
+project keeps a copy as ``tests/data/sp500_20_prices.csv.gz``. Values are unchanged
 (the source's three decimals).
 
 Generated with pandas::
@@ -13,7 +13,7 @@ Generated with pandas::
     daily = pd.read_csv("sp500_20_prices.csv.gz", index_col=0, parse_dates=True)[TICKERS]
     monthly = daily.groupby(daily.index.to_period("M")).tail(1).loc["2012-11":"2022-11"]
 
-``tests/workbook/test_prices.py`` checks these values against the shared file when it is there.
+``tests/workbook/test_prices.py`` checks these values against that file.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ the generator evaluates each worksheet function with :mod:`xlfrontier.udfs` (the
 the add-in registers in Excel) and each built-in formula with numpy, so the workbook shows
 correct numbers and charts on first open, before any recalculation and without the add-in.
 
-Layout in one line per sheet (see ``docs/readme/template.md`` for the user's view):
+Layout in one line per sheet (see ``docs/template.md`` for the user's view):
 
 - **Start**: what the workbook does, how to fill it, the function legend.
 - **Inputs**: settings (``rf``, ``target``, ``points``, ``cov_source`` and the switch
@@ -55,13 +55,14 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import numpy as np
 import xlsxwriter
 import xlsxwriter.exceptions
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
+from xlfrontier._resources import TEMPLATE_FILENAME, find_templates_dir
 from xlfrontier.exceptions import InputError
 from xlfrontier.workbook import sample_prices
 from xlfrontier.workbook._csvfile import read_csv_table
@@ -90,7 +91,6 @@ __all__ = [
     "read_prices_csv",
 ]
 
-TEMPLATE_FILENAME = "xlfrontier_template.xlsx"
 
 # Fixed document metadata: with it (and XlsxWriter's fixed zip timestamps) the file is
 # byte-identical on every generation.
@@ -300,6 +300,10 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
             "assets",
         )
 
+    @overload
+    def number(text: str, row: int, column: str) -> float: ...
+    @overload
+    def number(text: str, row: int, column: str, *, blank_ok: bool) -> float | None: ...
     def number(text: str, row: int, column: str, *, blank_ok: bool = False) -> float | None:
         text = text.strip()
         if not text:
@@ -1236,10 +1240,10 @@ class StartSheet(Sheet):
                 ),
             ),
         )
-        for heading, lines in blocks:
+        for heading, block in blocks:
             self.put(row, 1, heading, s.subtitle)
             row += 1
-            for line in lines:
+            for line in block:
                 ws.set_row(row, 31)
                 self.put(row, 1, line, s.text)
                 ws.merge_range(row, 1, row, 2, line, s.text)
@@ -2241,10 +2245,10 @@ class PricesSheet(Sheet):
         for j, ticker in enumerate(p.tickers):
             self.put(hr, 2 + j, ticker, s.in_text)
         epoch = _dt.date(1899, 12, 30)
-        for i, (day, prices) in enumerate(zip(p.dates, p.prices, strict=True)):
+        for i, (day, row_prices) in enumerate(zip(p.dates, p.prices, strict=True)):
             serial = (_iso_date(day) - epoch).days
             self.put(first + i, 1, float(serial), s.in_date)
-            for j, price in enumerate(prices):
+            for j, price in enumerate(row_prices):
                 self.put(first + i, 2 + j, price, s.in_price)
         book.define("prices_dates", Ref(self.name, first, 1, last, 1))
         book.define("prices_labels", Ref(self.name, hr, 2, hr, 1 + n))
@@ -2924,18 +2928,9 @@ def generate_template(path: str | Path | None = None) -> Path:
         directory.
     """
     if path is None:
-        path = default_template_dir() / TEMPLATE_FILENAME
+        path = (find_templates_dir() or Path.cwd()) / TEMPLATE_FILENAME
     path = Path(path)
     if path.is_dir():
         path = path / TEMPLATE_FILENAME
     build_workbook(path, SAMPLE)
     return path
-
-
-def default_template_dir() -> Path:
-    """``workbook_templates/`` of the checkout this module runs from, else the current dir."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "pyproject.toml").is_file() and (parent / "workbook_templates").is_dir():
-            return parent / "workbook_templates"
-    return Path.cwd()
