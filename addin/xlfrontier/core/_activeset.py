@@ -473,7 +473,9 @@ class Engine:
                 record(w, i)  # a kink of the path at constant t
             idx = np.asarray(self.free, dtype=np.intp)
             d_f = -v[1:] * sgn
-            alpha_f, block, bval, bside = _ratio(w[idx], d_f, lo[idx], up[idx], cap=np.inf)
+            alpha_f, block, bval, bside = _ratio(
+                w[idx], d_f, lo[idx], up[idx], cap=np.inf, labels=idx
+            )
             room = (up[i] - w[i]) if sgn > 0 else (w[i] - lo[i])
             if not np.isfinite(min(alpha_f, room)):
                 raise UnboundedError(
@@ -529,13 +531,58 @@ class Engine:
         finally:
             np.seterr(**err)
 
+    @staticmethod
+    def _least_index_event(t_e, t_up, t_dn, t_z, wf0, cf, z0, z1, idx) -> tuple[int, int]:
+        """Pick the event at ``t_e`` by the least-index (Bland-type) rule; ``(kind, pos)``.
+
+        Several events may fall at ``t_e`` (a degenerate corner: an asset at a bound with a zero
+        multiplier, several assets reaching their bounds together). Which one is processed
+        first decides the next working set, and an arbitrary order (say, upper bounds first)
+        can cycle through working sets at the same point for ever. The events whose primal or
+        dual slack at ``t_e`` is rounding (the ties) are the infeasible indices of the
+        linear complementarity problem that picks the next segment's direction; processing
+        the one of *least asset index*, a diagonal pivot when the Schur complement allows it
+        and otherwise a zero-curvature exchange with the least-index blocking asset (see
+        :meth:`_null_step`), is the least-index criss-cross rule, which is finite for
+        sufficient matrices (den Hertog, Roos & Terlaky, 1993; a KKT matrix of a PSD ``Σ``
+        with equality rows is one): no working set is visited twice at a point, and since
+        each working set is optimal on one interval of ``t``, not on two distinct segments
+        either. General constraint rows join the same rule with labels after the assets.
+
+        Returns
+        -------
+        kind : int
+            0: a free asset reaches its upper bound, 1: its lower bound; ``pos`` is its
+            position in the free set. 2: asset ``pos`` at a bound leaves it.
+        """
+        amax = np.maximum.reduce
+        # Slacks at t_e of the candidates (distance to the bound, or the multiplier's size):
+        # ties are those within rounding of the values they are computed from.
+        tol_w = 1e-13 * (1.0 + float(amax(np.abs(wf0), initial=0.0)))
+        tol_w += 1e-13 * abs(t_e) * float(amax(np.abs(cf), initial=0.0))
+        tol_z = 1e-13 * (1.0 + float(amax(np.abs(z0))) + abs(t_e) * float(amax(np.abs(z1))))
+        best, kind, pos = np.iinfo(np.intp).max, -1, -1
+        acf = np.abs(cf)
+        for kd, cand in ((0, t_up), (1, t_dn)):
+            if cand is None:
+                continue
+            tied = np.flatnonzero((cand - t_e) * acf <= tol_w)  # inf (no event) never ties
+            if tied.size:
+                j = int(tied[np.argmin(idx[tied])])
+                if idx[j] < best:
+                    best, kind, pos = int(idx[j]), kd, j
+        tied = np.flatnonzero((t_z - t_e) * np.abs(z1) <= tol_z)
+        if tied.size and int(tied[0]) < best:
+            kind, pos = 2, int(tied[0])
+        return kind, pos
+
     def _trace(self, t, x, z0, z1, corners, stop, max_events) -> list[Corner]:
         lo, up = self.lo, self.up
         any_up, any_lo = self._any_up, self._any_lo
         lo_zero = any_lo and not lo.any()  # long-only: the lower bound test is −w/c
         inf = np.inf
-        # Fresh ±inf vectors by copying (np.full costs more than the copy on small sizes).
-        pos_inf, neg_inf = np.full(self.n, inf), np.full(self.n, -inf)
+        # Fresh inf vectors by copying (np.full costs more than the copy on small sizes).
+        pos_inf = np.full(self.n, inf)
         amax = np.maximum.reduce
         for _ in range(max_events):
             if stop is not None and stop(corners[-1]):
@@ -548,38 +595,31 @@ class Engine:
             tol_c = 1e-12 * max(1.0, float(amax(np.abs(cf))))
             tol_z = 1e-12 * max(1.0, float(amax(np.abs(z1))))
             st = self.state
-            # The first event: a free asset reaching a bound (up, then down: ties keep this
-            # order) or an asset at a bound whose multiplier changes sign. Only the kinds of
-            # bound that exist are tested (long-only: lower bounds only). Candidates that
-            # cannot happen get t = inf (stored negated where argmax picks the first).
+            # The first event: a free asset reaching a bound or an asset at a bound whose
+            # multiplier changes sign. Only the kinds of bound that exist are tested (long-only:
+            # lower bounds only). Candidates that cannot happen get t = inf.
             end = None
-            t_e, kind, pos = inf, -1, -1
+            t_up = t_dn = None
+            t_e = inf
             if any_up:
-                cand = np.divide(up[idx] - wf0, cf, out=pos_inf[:k].copy(), where=cf > tol_c)
-                j = int(cand.argmin())
-                t_e, kind, pos = float(cand[j]), 0, j
+                t_up = np.divide(up[idx] - wf0, cf, out=pos_inf[:k].copy(), where=cf > tol_c)
+                t_e = float(t_up.min(initial=inf))
             if any_lo:
                 down = cf < -tol_c
                 if lo_zero:
-                    cand = np.divide(wf0, cf, out=neg_inf[:k].copy(), where=down)
-                    j = int(cand.argmax())
-                    t_j = -float(cand[j])
+                    t_dn = np.divide(-wf0, cf, out=pos_inf[:k].copy(), where=down)
                 else:
-                    cand = np.divide(lo[idx] - wf0, cf, out=pos_inf[:k].copy(), where=down)
-                    j = int(cand.argmin())
-                    t_j = float(cand[j])
-                if t_j < t_e:
-                    t_e, kind, pos = t_j, 1, j
+                    t_dn = np.divide(lo[idx] - wf0, cf, out=pos_inf[:k].copy(), where=down)
+                t_e = min(t_e, float(t_dn.min(initial=inf)))
             leaving = (st == -1) & (z1 < -tol_z)
             if any_up:
                 leaving |= (st == 1) & (z1 > tol_z)
-            cand = np.divide(z0, z1, out=neg_inf.copy(), where=leaving)
-            j = int(cand.argmax())
-            if -cand[j] < t_e:
-                t_e, kind, pos = -float(cand[j]), 2, j
+            t_z = np.divide(-z0, z1, out=pos_inf.copy(), where=leaving)
+            t_e = min(t_e, float(t_z.min()))
             if not t_e < inf:
                 return corners  # no further event: the last corner is the end of the path
             t_e = max(t_e, t)
+            kind, pos = self._least_index_event(t_e, t_up, t_dn, t_z, wf0, cf, z0, z1, idx)
             if kind < 2:
                 value = up[idx[pos]] if kind == 0 else lo[idx[pos]]
                 self.remove(pos, value, 1 if kind == 0 else -1)
@@ -618,8 +658,13 @@ class Engine:
         raise SolverError("frontier tracing did not terminate (cycling)")
 
 
-def _ratio(cur, p, lo, up, cap: float = 1.0):
-    """Largest step ``α ≤ cap`` keeping ``cur + α p`` in ``[lo, up]``; blocking index/bound."""
+def _ratio(cur, p, lo, up, cap: float = 1.0, labels=None):
+    """Largest step ``α ≤ cap`` keeping ``cur + α p`` in ``[lo, up]``; blocking index/bound.
+
+    Among blocking candidates tied at the smallest step (within rounding of the weights) the
+    one with the least label (asset index) is returned when ``labels`` is given: the
+    least-index rule of :meth:`Engine._least_index_event` for exchange pivots.
+    """
     p = np.where(np.abs(p) <= 1e-15 * np.maximum(1.0, np.abs(cur)), 0.0, p)  # rounding dust
     with np.errstate(divide="ignore", invalid="ignore"):
         a_up = np.where(p > 0, (up - cur) / p, np.inf)
@@ -628,6 +673,11 @@ def _ratio(cur, p, lo, up, cap: float = 1.0):
     j = int(np.argmin(a)) if a.size else 0
     if not a.size or a[j] >= cap:
         return cap, -1, 0.0, 0
+    if labels is not None:
+        tol = 1e-13 * (1.0 + float(np.abs(cur).max()))
+        with np.errstate(invalid="ignore"):
+            tied = np.flatnonzero((a - a[j]) * np.abs(p) <= tol)
+        j = int(tied[np.argmin(labels[tied])])
     alpha = max(float(a[j]), 0.0)
     if a_up[j] <= a_dn[j]:
         return alpha, j, float(up[j]), 1

@@ -7,11 +7,16 @@ Non-unique weights: assets with no bound at all (``lower=-inf``, ``upper=inf``) 
 covariance may form a riskless combination that costs nothing (copies of an asset, two deposits
 at one rate). If it also earns nothing, weight can move along it without changing risk or
 return: of the optimal portfolios that differ only so, the one with the smallest sum of squared
-weights is returned (copies share equally). If it earns a return, that is an arbitrage and the
-optimum is unbounded (:class:`~xlfrontier.exceptions.UnboundedError`).
+weights is returned (copies share equally). If it earns a return, that is an arbitrage: the
+objectives that reward return (maximum Sharpe ratio, return or utility) are unbounded
+(:class:`~xlfrontier.exceptions.UnboundedError`), while the minimum variance at a fixed target
+return exists — it is the GMV variance at every return — and :func:`min_variance` returns the
+minimum-norm portfolio among those optima with that return.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -26,7 +31,7 @@ from xlfrontier.core.frontier import (
     locate_variance,
 )
 from xlfrontier.core.results import PortfolioResult
-from xlfrontier.exceptions import InputError
+from xlfrontier.exceptions import InputError, UnboundedError
 
 __all__ = ["global_min_variance", "max_return", "max_sharpe", "max_utility", "min_variance"]
 
@@ -99,6 +104,16 @@ def min_variance(
     fast = None if ps.open_split else ps.direct("min_variance", rf, target=r)
     if fast is not None:
         return fast
+    try:
+        return _min_variance_on_path(ps, r, rf)
+    except UnboundedError:
+        res = _min_variance_with_arbitrage(ps, r, rf)
+        if res is None:
+            raise
+        return res
+
+
+def _min_variance_on_path(ps: PathSolver, r: float, rf: float | None) -> PortfolioResult:
     mu_v = ps.p.mu
     up = ps.extend_upper(stop=lambda c: True)
     # Both branches as non-decreasing sequences: returns upwards, minus returns downwards.
@@ -109,6 +124,29 @@ def min_variance(
     rate = None if br.ray is None else sign * float(mu_v @ br.ray[0])
     k, lam = locate(sign * br.ret, 0, sign * r, rate)
     return ps.point(br, k, lam, "min_variance", rf, target=r)
+
+
+def _min_variance_with_arbitrage(
+    ps: PathSolver, r: float, rf: float | None
+) -> PortfolioResult | None:
+    """Minimum variance at return ``r`` when unbounded assets allow a riskless arbitrage.
+
+    Along an arbitrage direction ``d`` (see :meth:`PathSolver.riskless_arbitrage`) any GMV
+    portfolio reaches any return at the same variance, so the optimum at ``r`` is a GMV
+    portfolio moved along those directions; the GMV multipliers (``η = 0``) certify it. Of
+    these, the one with the smallest sum of squared weights: the GMV portfolio projected off
+    the directions, plus the shortest move within them that gives return ``r``.
+    """
+    arb = ps.riskless_arbitrage()
+    if arb is None:
+        return None
+    q, g = arb
+    p = ps.p
+    gmv = PathSolver(replace(p, mu=np.zeros(p.n)))
+    br = gmv.extend_upper(stop=lambda c: True)
+    w = br.w[0] - q @ (q.T @ br.w[0])
+    w = w + q @ g * ((r - float(p.mu @ w)) / float(g @ g))
+    return ps.result(w, p.cov @ w, 0.0, br.state[0], "min_variance", rf, target=r)
 
 
 def global_min_variance(
