@@ -286,13 +286,38 @@ def max_utility(
     InputError
         When ``δ ≤ 0``.
     UnboundedError
-        When unbounded assets allow an arbitrage (see the module docstring).
+        When unbounded assets allow an arbitrage (see the module docstring), or when ``δ`` is
+        so small that the optimal positions exceed about 4,500 times the capital (with
+        unlimited short selling): the budget could not then hold to 1e-12 in floating point,
+        and the utility is unbounded in practice.
     """
     delta = _number(risk_aversion, "risk_aversion")
     rf = _rf(risk_free_rate)
     if delta <= 0:
         raise InputError("risk aversion must be positive (typical values 1 to 10)", "risk_aversion")
     ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
+    return _exact_or_refused(_max_utility_on(ps, delta, rf), delta)
+
+
+# Gross exposure ‖w‖₁ beyond which the budget 1ᵀw = 1 cannot hold to 1e-12: the weights'
+# own rounding (eps·‖w‖₁) exceeds it. Only unlimited short selling with a vanishing risk
+# aversion gets there.
+_MAX_GROSS = 1e-12 / float(np.finfo(np.float64).eps)
+
+
+def _exact_or_refused(res: PortfolioResult, delta: float) -> PortfolioResult:
+    """Refuse a utility optimum whose positions are too large to meet the budget exactly."""
+    gross = float(np.abs(res.weights).sum())
+    if gross > _MAX_GROSS:
+        raise UnboundedError(
+            f"risk aversion {delta:.3g} is too low: the best portfolio would hold long and short "
+            f"positions of {gross:.2g} times the capital (in practice unbounded); use a higher "
+            "risk aversion (typically 1 to 10) or limit short selling"
+        )
+    return res
+
+
+def _max_utility_on(ps: PathSolver, delta: float, rf: float | None) -> PortfolioResult:
     t = 1.0 / delta
     if not ps.flat and not ps.open_split:
         fast = ps.direct("max_utility", rf, t=t)
