@@ -71,3 +71,30 @@ def tie_case(seed: int) -> Case:
     cov = f @ f.T
     label = f"tie_case({seed}) n={n} rank={rank} up={up_kind} lo={lo_kind}"
     return Case(mu, cov, lo, up, label, pd=False, extra={"factor": f})
+
+
+def vertex_case(seed: int) -> Case:
+    """A seeded problem whose frontier starts at a degenerate vertex (2 to 12 assets).
+
+    Caps of exactly 1/2, 1/3 or 1/4 for every asset (the budget is met with several assets at
+    their caps), returns of 0, 5% or 10% only, a covariance ``F Fᵀ`` with entries of ``F`` in
+    {−0.1, 0, 0.1} and rank at most 4, some riskless assets; sometimes a floor of minus the
+    cap or unlimited shorting.
+    """
+    rng = np.random.default_rng([seed, 99])
+    n = int(rng.integers(2, 13))
+    rank = int(rng.integers(0, min(n, 4) + 1))
+    f = rng.integers(-1, 2, size=(n, max(rank, 1))) * 0.1
+    if rank == 0:
+        f[:] = 0.0
+    f[rng.random(n) < 0.3] = 0.0
+    mu = rng.choice([0.0, 0.05, 0.1], size=n)
+    cap = 1.0 / int(rng.integers(2, 5))
+    up = np.full(n, cap) if n * cap >= 1 else np.full(n, np.inf)
+    lo = np.zeros(n) if rng.random() < 0.7 else np.full(n, -cap)
+    if rng.random() < 0.2:
+        lo, up = np.full(n, -np.inf), np.full(n, max(cap, 1.0 / n))
+    if up.sum() < 1:
+        up[0] = np.inf
+    label = f"vertex_case({seed}) n={n} rank={rank} cap={cap:.3g}"
+    return Case(mu, f @ f.T, lo, up, label, pd=False, extra={"factor": f})

@@ -426,6 +426,9 @@ class Engine:
         """
         max_iter = max_iter or 10 * self.n + 100
         lo, up = self.lo, self.up
+        # Most violated multiplier first (few iterations); after a degenerate (zero-length)
+        # step, least index first for entering and blocking assets (Bland), which cannot cycle.
+        bland = False
         for _ in range(max_iter):
             x0, x1, z0, z1 = self.solve()
             x = x0 + t * x1
@@ -433,8 +436,11 @@ class Engine:
             target = x[1:]
             cur = w[idx]
             p = target - cur
-            alpha, block, bval, bside = _ratio(cur, p, lo[idx], up[idx])
+            alpha, block, bval, bside = _ratio(
+                cur, p, lo[idx], up[idx], labels=idx if bland else None
+            )
             if alpha < 1.0 and len(self.free) > 1:  # one free asset only absorbs rounding
+                bland |= alpha == 0.0
                 w[idx] = cur + alpha * p
                 w[idx[block]] = bval
                 self.remove(block, bval, bside)
@@ -444,6 +450,8 @@ class Engine:
             scale = 1e-12 * max(1.0, float(np.abs(z).max()))
             viol = np.where(self.state == -1, -z, np.where(self.state == 1, z, 0.0))
             i = int(np.argmax(viol))
+            if bland and viol[i] > scale:
+                i = int(np.flatnonzero(viol > scale)[0])
             if viol[i] <= scale:
                 if self._changes:
                     # Updates through nearly singular working sets leave rounding in K_F⁻¹
@@ -673,12 +681,14 @@ def _ratio(cur, p, lo, up, cap: float = 1.0, labels=None):
     j = int(np.argmin(a)) if a.size else 0
     if not a.size or a[j] >= cap:
         return cap, -1, 0.0, 0
+    alpha = max(float(a[j]), 0.0)  # the first block: the step, whichever tie is chosen
     if labels is not None:
+        # Ties: candidates within rounding of their bound after the step (a larger ratio
+        # with a tiny slope is one too); the chosen one is then put on its bound.
         tol = 1e-13 * (1.0 + float(np.abs(cur).max()))
         with np.errstate(invalid="ignore"):
             tied = np.flatnonzero((a - a[j]) * np.abs(p) <= tol)
         j = int(tied[np.argmin(labels[tied])])
-    alpha = max(float(a[j]), 0.0)
     if a_up[j] <= a_dn[j]:
         return alpha, j, float(up[j]), 1
     return alpha, j, float(lo[j]), -1
