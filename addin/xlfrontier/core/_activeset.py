@@ -29,6 +29,13 @@ General linear constraints (groups, turnover) fit the same scheme: they are furt
 ``A`` in ``K_F`` (here ``A = 1ᵀ``) with their own multipliers in the ratio test; the bordering
 updates are unchanged.
 
+Degenerate corners (several events at one ``t``: riskless assets at equal caps, tied returns,
+copies of an asset) are resolved by a least-index rule (:meth:`Engine._least_index_event`):
+of the tied events the one of least label (asset index; constraint rows would come after the
+assets) is processed, and zero-curvature exchanges block on the least-index tied asset. This
+is the least-index criss-cross method on the corner's direction problem, finite for the KKT
+matrix of a PSD ``Σ``, so the tracer cannot cycle.
+
 The engine works on a scaled problem (``Σ/s_Σ``, centred and scaled ``μ``), so its tolerances
 are absolute numbers near machine precision.
 """
