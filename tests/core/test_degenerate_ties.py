@@ -134,8 +134,9 @@ def test_issue_case_whole_check():
     check_tie_case(Case(ISSUE_MU, ISSUE_COV, np.zeros(8), np.full(8, 0.5), "issue", pd=False))
 
 
-# 60 problems, and three on which the old tie order cycled.
-@pytest.mark.parametrize("seed", [*range(60), 3610, 9698, 12756])
+# 60 problems, three on which the old tie order cycled, and one whose GMV portfolio (no
+# returns, unlimited shorting, a rank-5 Σ) missed the budget by 8e-12 (path drift).
+@pytest.mark.parametrize("seed", [*range(60), 3610, 9698, 12756, 21825])
 def test_tie_cases(seed):
     check_tie_case(tie_case(seed))
 

@@ -517,6 +517,13 @@ class PathSolver:
         p = self.p
         lo, up, mu = p.lower, p.upper, p.mu
         w, at_lower, at_upper = self.snap(w, state)
+        if target is None:
+            # Drift of the path off the budget (ill-conditioned working sets with riskless
+            # combinations): give it to the largest free weight, as snapping does.
+            gap = 1.0 - float(w.sum())
+            off = ~(at_lower | at_upper)
+            if abs(gap) > 1e-13 and off.any():
+                w[np.argmax(np.where(off, np.abs(w), -1.0))] += gap
         var = max(float(w @ sw), 0.0)
         g = 2.0 * sw
         eta = 0.0 if self.flat else 2.0 * t
