@@ -30,7 +30,7 @@ General linear constraints (groups, turnover) fit the same scheme: they are furt
 updates are unchanged.
 
 Degenerate corners (several events at one ``t``: riskless assets at equal caps, tied returns,
-copies of an asset) are resolved by a least-index rule (:meth:`Engine._least_index_event`):
+copies of an asset) are resolved by a least-index rule (:func:`_least_index_event`):
 of the tied events the one of least label (asset index; constraint rows would come after the
 assets) is processed, and zero-curvature exchanges block on the least-index tied asset. This
 is the least-index criss-cross method on the corner's direction problem, finite for the KKT
@@ -546,58 +546,13 @@ class Engine:
         finally:
             np.seterr(**err)
 
-    @staticmethod
-    def _least_index_event(t_e, t_up, t_dn, t_z, wf0, cf, z0, z1, idx) -> tuple[int, int]:
-        """Pick the event at ``t_e`` by the least-index (Bland-type) rule; ``(kind, pos)``.
-
-        Several events may fall at ``t_e`` (a degenerate corner: an asset at a bound with a zero
-        multiplier, several assets reaching their bounds together). Which one is processed
-        first decides the next working set, and an arbitrary order (say, upper bounds first)
-        can cycle through working sets at the same point for ever. The events whose primal or
-        dual slack at ``t_e`` is rounding (the ties) are the infeasible indices of the
-        linear complementarity problem that picks the next segment's direction; processing
-        the one of *least asset index*, a diagonal pivot when the Schur complement allows it
-        and otherwise a zero-curvature exchange with the least-index blocking asset (see
-        :meth:`_null_step`), is the least-index criss-cross rule, which is finite for
-        sufficient matrices (den Hertog, Roos & Terlaky, 1993; a KKT matrix of a PSD ``Σ``
-        with equality rows is one): no working set is visited twice at a point, and since
-        each working set is optimal on one interval of ``t``, not on two distinct segments
-        either. General constraint rows join the same rule with labels after the assets.
-
-        Returns
-        -------
-        kind : int
-            0: a free asset reaches its upper bound, 1: its lower bound; ``pos`` is its
-            position in the free set. 2: asset ``pos`` at a bound leaves it.
-        """
-        amax = np.maximum.reduce
-        # Slacks at t_e of the candidates (distance to the bound, or the multiplier's size):
-        # ties are those within rounding of the values they are computed from.
-        tol_w = 1e-13 * (1.0 + float(amax(np.abs(wf0), initial=0.0)))
-        tol_w += 1e-13 * abs(t_e) * float(amax(np.abs(cf), initial=0.0))
-        tol_z = 1e-13 * (1.0 + float(amax(np.abs(z0))) + abs(t_e) * float(amax(np.abs(z1))))
-        best, kind, pos = np.iinfo(np.intp).max, -1, -1
-        acf = np.abs(cf)
-        for kd, cand in ((0, t_up), (1, t_dn)):
-            if cand is None:
-                continue
-            tied = np.flatnonzero((cand - t_e) * acf <= tol_w)  # inf (no event) never ties
-            if tied.size:
-                j = int(tied[np.argmin(idx[tied])])
-                if idx[j] < best:
-                    best, kind, pos = int(idx[j]), kd, j
-        tied = np.flatnonzero((t_z - t_e) * np.abs(z1) <= tol_z)
-        if tied.size and int(tied[0]) < best:
-            kind, pos = 2, int(tied[0])
-        return kind, pos
-
     def _trace(self, t, x, z0, z1, corners, stop, max_events) -> list[Corner]:
         lo, up = self.lo, self.up
         any_up, any_lo = self._any_up, self._any_lo
         lo_zero = any_lo and not lo.any()  # long-only: the lower bound test is −w/c
         inf = np.inf
-        # Fresh inf vectors by copying (np.full costs more than the copy on small sizes).
-        pos_inf = np.full(self.n, inf)
+        # Fresh ±inf vectors by copying (np.full costs more than the copy on small sizes).
+        pos_inf, neg_inf = np.full(self.n, inf), np.full(self.n, -inf)
         amax = np.maximum.reduce
         for _ in range(max_events):
             if stop is not None and stop(corners[-1]):
@@ -614,27 +569,37 @@ class Engine:
             # multiplier changes sign. Only the kinds of bound that exist are tested (long-only:
             # lower bounds only). Candidates that cannot happen get t = inf.
             end = None
-            t_up = t_dn = None
-            t_e = inf
+            # Per kind: (first event time, kind, its position, event times or their
+            # negation, negated?).
+            events = []
             if any_up:
-                t_up = np.divide(up[idx] - wf0, cf, out=pos_inf[:k].copy(), where=cf > tol_c)
-                t_e = float(t_up.min(initial=inf))
+                c = np.divide(up[idx] - wf0, cf, out=pos_inf[:k].copy(), where=cf > tol_c)
+                j = int(c.argmin())
+                events.append((float(c[j]), 0, j, c, False))
             if any_lo:
                 down = cf < -tol_c
                 if lo_zero:
-                    t_dn = np.divide(-wf0, cf, out=pos_inf[:k].copy(), where=down)
+                    c = np.divide(wf0, cf, out=neg_inf[:k].copy(), where=down)
+                    j = int(c.argmax())
+                    events.append((-float(c[j]), 1, j, c, True))
                 else:
-                    t_dn = np.divide(lo[idx] - wf0, cf, out=pos_inf[:k].copy(), where=down)
-                t_e = min(t_e, float(t_dn.min(initial=inf)))
+                    c = np.divide(lo[idx] - wf0, cf, out=pos_inf[:k].copy(), where=down)
+                    j = int(c.argmin())
+                    events.append((float(c[j]), 1, j, c, False))
             leaving = (st == -1) & (z1 < -tol_z)
             if any_up:
                 leaving |= (st == 1) & (z1 > tol_z)
-            t_z = np.divide(-z0, z1, out=pos_inf.copy(), where=leaving)
-            t_e = min(t_e, float(t_z.min()))
+            c = np.divide(z0, z1, out=neg_inf.copy(), where=leaving)
+            j = int(c.argmax())
+            events.append((-float(c[j]), 2, j, c, True))
+            t_e, kind, pos, _, _ = min(events, key=_first)
             if not t_e < inf:
                 return corners  # no further event: the last corner is the end of the path
-            t_e = max(t_e, t)
-            kind, pos = self._least_index_event(t_e, t_up, t_dn, t_z, wf0, cf, z0, z1, idx)
+            if t_e <= t + 1e-9 * max(1.0, abs(t)):
+                # No step: a degenerate corner, where the order of the events matters. (On
+                # arriving at a corner any event may go first: the rule starts from there.)
+                t_e = max(t_e, t)
+                kind, pos = _least_index_event(t_e, events, wf0, cf, z0, z1, idx)
             if kind < 2:
                 value = up[idx[pos]] if kind == 0 else lo[idx[pos]]
                 self.remove(pos, value, 1 if kind == 0 else -1)
@@ -671,6 +636,82 @@ class Engine:
             else:
                 corners.append(self.corner(t, x[0], x[1], z0, z1))
         raise SolverError("frontier tracing did not terminate (cycling)")
+
+
+def _least_index_event(t_e, events, wf0, cf, z0, z1, idx) -> tuple[int, int]:
+    """Pick the event at ``t_e`` by the least-index (Bland-type) rule; ``(kind, pos)``.
+
+    Several events may fall at ``t_e`` (a degenerate corner: an asset at a bound with a zero
+    multiplier, several assets reaching their bounds together). Which one is processed
+    first decides the next working set, and an arbitrary order (say, upper bounds first)
+    can cycle through working sets at the same point for ever. The events whose primal or
+    dual slack at ``t_e`` is rounding (the ties) are the infeasible indices of the
+    linear complementarity problem that picks the next segment's direction; processing
+    the one of *least asset index*, a diagonal pivot when the Schur complement allows it
+    and otherwise a zero-curvature exchange with the least-index blocking asset (see
+    :meth:`Engine._null_step`), is the least-index criss-cross rule, which is finite for
+    sufficient matrices (den Hertog, Roos & Terlaky, 1993; a KKT matrix of a PSD ``Σ``
+    with equality rows is one): no working set is visited twice at a point, and since
+    each working set is optimal on one interval of ``t``, not on two distinct segments
+    either. General constraint rows join the same rule with labels after the assets.
+
+    Only called at a corner the path has reached (no step left before the first event); on
+    arriving at a corner any event may go first, the rule starting from there.
+
+    Parameters
+    ----------
+    t_e : float
+        The corner's (scaled) risk tolerance.
+    events : list of tuple
+        Per kind of event: ``(first time, kind, its position, times, negated)`` where
+        ``times`` holds every candidate's event time (or its negation when ``negated``).
+    wf0, cf : ndarray of shape (k,)
+        Free weights at ``t = 0`` and their slopes.
+    z0, z1 : ndarray of shape (n,)
+        Multipliers at ``t = 0`` and their slopes.
+    idx : ndarray of int, shape (k,)
+        The free assets.
+
+    Returns
+    -------
+    kind : int
+        0: a free asset reaches its upper bound, 1: its lower bound; ``pos`` is its
+        position in the free set. 2: asset ``pos`` at a bound leaves it.
+    pos : int
+    """
+    # A window in t picks the candidates (usually only the first event: then no tie and
+    # nothing more to compute); among them, ties are the events whose slack at t_e (distance
+    # to the bound, or the multiplier's size) is within rounding of the values it comes from.
+    lim = t_e + 1e-9 * max(1.0, abs(t_e))
+    near = []
+    for t_k, kind, _, c, neg in events:
+        if t_k <= lim:
+            j = np.flatnonzero(c >= -lim if neg else c <= lim)
+            near.append((kind, j, -c[j] if neg else c[j]))
+    if len(near) == 1 and near[0][1].size == 1:
+        return near[0][0], int(near[0][1][0])
+    amax = np.maximum.reduce
+    tol_w = 1e-13 * (1.0 + float(amax(np.abs(wf0), initial=0.0)))
+    tol_w += 1e-13 * abs(t_e) * float(amax(np.abs(cf), initial=0.0))
+    tol_z = 1e-13 * (1.0 + float(amax(np.abs(z0))) + abs(t_e) * float(amax(np.abs(z1))))
+    best, kind, pos = np.iinfo(np.intp).max, -1, -1
+    for kd, j, tj in near:
+        if kd < 2:
+            tied = j[(tj - t_e) * np.abs(cf[j]) <= tol_w]
+            labels = idx[tied]
+        else:
+            tied = labels = j[(tj - t_e) * np.abs(z1[j]) <= tol_z]
+        if tied.size:
+            m = int(labels.argmin())
+            if labels[m] < best:
+                best, kind, pos = int(labels[m]), kd, int(tied[m])
+    if kind < 0:  # the first event is always within rounding of itself; belt and braces
+        _, kind, pos, _, _ = min(events, key=_first)
+    return kind, pos
+
+
+def _first(event: tuple) -> float:
+    return event[0]
 
 
 def _ratio(cur, p, lo, up, cap: float = 1.0, labels=None):
