@@ -58,9 +58,9 @@ def variance_tolerance(w: NDArray[np.float64], c: NDArray[np.float64]) -> float:
     return PSD_TOL * norm * float(w @ w) + w.size * eps * float(aw @ ac @ aw)
 
 
-def _variance(w: NDArray[np.float64], c: NDArray[np.float64]) -> float:
-    """``wᵀΣw`` on a validated covariance; rounding-level negatives (see above) read 0."""
-    var = float(w @ c @ w)
+def _variance(w: NDArray[np.float64], c: NDArray[np.float64], var: float | None = None) -> float:
+    """``wᵀΣw`` (or ``var``, its value) on a validated covariance; rounding negatives read 0."""
+    var = float(w @ c @ w) if var is None else var
     if var >= 0.0:
         return var
     if var >= -variance_tolerance(w, c):
@@ -148,7 +148,7 @@ def risk_contributions(weights: ArrayLike, cov: ArrayLike) -> NDArray[np.float64
     w = as_vector(weights, "weights")
     c = as_covariance(cov, n=w.size)
     contrib = w * (c @ w)
-    total = _variance(w, c)
+    total = _variance(w, c, float(contrib.sum()))
     if not total > 0.0:
         raise InputError(
             "the portfolio has zero variance: risk contributions are undefined", "weights"
