@@ -299,12 +299,21 @@ def test_arbitrage_unlimited_shorting_is_unbounded(riskless):
     cov[-1, -1] = cov1[k, k]
     for call in (
         lambda: efficient_frontier(mu, cov, -INF).gmv,
-        lambda: min_variance(mu, cov, 0.05, -INF),
         lambda: max_sharpe(mu, cov, 0.0, -INF),
         lambda: max_utility(mu, cov, 2.0, -INF),
     ):
         with pytest.raises(UnboundedError, match="arbitrage"):
             call()
+    # At a fixed return the minimum variance exists (issue 17): riskless (the deposit, and the
+    # long/short pair of the two assets that differ only in return), and unique here.
+    res = min_variance(mu, cov, 0.05, -INF)
+    check_certificate(
+        res, mu, cov, np.full(4, -INF), np.full(4, INF), target_return=0.05, kind="any"
+    )
+    assert res.variance <= 1e-30
+    pair = 0.03 / (mu[3] - mu[k])  # long the better copy, short the other
+    expected = np.array([1.0 - pair, 0.0, 0.0, pair]) if riskless else np.r_[1.0, 0, -pair, pair]
+    np.testing.assert_allclose(res.weights, expected, rtol=1e-12, atol=1e-14)
     # without the returns the minimum variance is still well defined
     res = global_min_variance(cov, -INF)
     check_certificate(res, None, cov, np.full(4, -INF), np.full(4, INF), kind="gmv")

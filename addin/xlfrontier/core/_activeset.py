@@ -29,6 +29,13 @@ General linear constraints (groups, turnover) fit the same scheme: they are furt
 ``A`` in ``K_F`` (here ``A = 1ᵀ``) with their own multipliers in the ratio test; the bordering
 updates are unchanged.
 
+Degenerate corners (several events at one ``t``: riskless assets at equal caps, tied returns,
+copies of an asset) are resolved by a least-index rule (:func:`_least_index_event`):
+of the tied events the one of least label (asset index; constraint rows would come after the
+assets) is processed, and zero-curvature exchanges block on the least-index tied asset. This
+is the least-index criss-cross method on the corner's direction problem, finite for the KKT
+matrix of a PSD ``Σ``, so the tracer cannot cycle.
+
 The engine works on a scaled problem (``Σ/s_Σ``, centred and scaled ``μ``), so its tolerances
 are absolute numbers near machine precision.
 """
@@ -441,6 +448,9 @@ class Engine:
         """
         max_iter = max_iter or 10 * self.n + 100
         lo, up = self.lo, self.up
+        # Most violated multiplier first (few iterations); after a degenerate (zero-length)
+        # step, least index first for entering and blocking assets (Bland), which cannot cycle.
+        bland = False
         for _ in range(max_iter):
             x0, x1, z0, z1 = self.solve()
             x = x0 + t * x1
@@ -448,8 +458,11 @@ class Engine:
             target = x[1:]
             cur = w[idx]
             p = target - cur
-            alpha, block, bval, bside = _ratio(cur, p, lo[idx], up[idx])
+            alpha, block, bval, bside = _ratio(
+                cur, p, lo[idx], up[idx], labels=idx if bland else None
+            )
             if alpha < 1.0 and len(self.free) > 1:  # one free asset only absorbs rounding
+                bland |= alpha == 0.0
                 w[idx] = cur + alpha * p
                 w[idx[block]] = bval
                 self.remove(block, bval, bside)
@@ -459,6 +472,8 @@ class Engine:
             scale = 1e-12 * max(1.0, float(np.abs(z).max()))
             viol = np.where(self.state == -1, -z, np.where(self.state == 1, z, 0.0))
             i = int(np.argmax(viol))
+            if bland and viol[i] > scale:
+                i = int(np.flatnonzero(viol > scale)[0])
             if viol[i] <= scale:
                 if self._changes:
                     # Updates through nearly singular working sets leave rounding in K_F⁻¹
@@ -492,7 +507,9 @@ class Engine:
                 record(w, i)  # a kink of the path at constant t
             idx = np.asarray(self.free, dtype=np.intp)
             d_f = -v[1:] * sgn
-            alpha_f, block, bval, bside = _ratio(w[idx], d_f, lo[idx], up[idx], cap=np.inf)
+            alpha_f, block, bval, bside = _ratio(
+                w[idx], d_f, lo[idx], up[idx], cap=np.inf, labels=idx
+            )
             room = (up[i] - w[i]) if sgn > 0 else (w[i] - lo[i])
             if not np.isfinite(min(alpha_f, room)):
                 raise UnboundedError(
@@ -581,38 +598,41 @@ class Engine:
             tol_c = 1e-12 * max(1.0, float(amax(np.abs(cf))))
             tol_z = 1e-12 * max(1.0, float(amax(np.abs(z1))))
             st = self.state
-            # The first event: a free asset reaching a bound (up, then down: ties keep this
-            # order) or an asset at a bound whose multiplier changes sign. Only the kinds of
-            # bound that exist are tested (long-only: lower bounds only). Candidates that
-            # cannot happen get t = inf (stored negated where argmax picks the first).
+            # The first event: a free asset reaching a bound or an asset at a bound whose
+            # multiplier changes sign. Only the kinds of bound that exist are tested (long-only:
+            # lower bounds only). Candidates that cannot happen get t = inf.
             end = None
-            t_e, kind, pos = inf, -1, -1
+            # Per kind: (first event time, kind, its position, event times or their
+            # negation, negated?).
+            events = []
             if any_up:
-                cand = np.divide(up[idx] - wf0, cf, out=pos_inf[:k].copy(), where=cf > tol_c)
-                j = int(cand.argmin())
-                t_e, kind, pos = float(cand[j]), 0, j
+                c = np.divide(up[idx] - wf0, cf, out=pos_inf[:k].copy(), where=cf > tol_c)
+                j = int(c.argmin())
+                events.append((float(c[j]), 0, j, c, False))
             if any_lo:
                 down = cf < -tol_c
                 if lo_zero:
-                    cand = np.divide(wf0, cf, out=neg_inf[:k].copy(), where=down)
-                    j = int(cand.argmax())
-                    t_j = -float(cand[j])
+                    c = np.divide(wf0, cf, out=neg_inf[:k].copy(), where=down)
+                    j = int(c.argmax())
+                    events.append((-float(c[j]), 1, j, c, True))
                 else:
-                    cand = np.divide(lo[idx] - wf0, cf, out=pos_inf[:k].copy(), where=down)
-                    j = int(cand.argmin())
-                    t_j = float(cand[j])
-                if t_j < t_e:
-                    t_e, kind, pos = t_j, 1, j
+                    c = np.divide(lo[idx] - wf0, cf, out=pos_inf[:k].copy(), where=down)
+                    j = int(c.argmin())
+                    events.append((float(c[j]), 1, j, c, False))
             leaving = (st == -1) & (z1 < -tol_z)
             if any_up:
                 leaving |= (st == 1) & (z1 > tol_z)
-            cand = np.divide(z0, z1, out=neg_inf.copy(), where=leaving)
-            j = int(cand.argmax())
-            if -cand[j] < t_e:
-                t_e, kind, pos = -float(cand[j]), 2, j
+            c = np.divide(z0, z1, out=neg_inf.copy(), where=leaving)
+            j = int(c.argmax())
+            events.append((-float(c[j]), 2, j, c, True))
+            t_e, kind, pos, _, _ = min(events, key=_first)
             if not t_e < inf:
                 return corners  # no further event: the last corner is the end of the path
-            t_e = max(t_e, t)
+            if t_e <= t + 1e-9 * max(1.0, abs(t)):
+                # No step: a degenerate corner, where the order of the events matters. (On
+                # arriving at a corner any event may go first: the rule starts from there.)
+                t_e = max(t_e, t)
+                kind, pos = _least_index_event(t_e, events, wf0, cf, z0, z1, idx)
             if kind < 2:
                 value = up[idx[pos]] if kind == 0 else lo[idx[pos]]
                 self.remove(pos, value, 1 if kind == 0 else -1)
@@ -653,14 +673,108 @@ class Engine:
         raise SolverError("frontier tracing did not terminate (cycling)")
 
 
+# One kind of event: (first time, kind, its position, every candidate's time, negated).
+_Event = tuple[float, int, int, NDArray[np.float64], bool]
+
+
+def _least_index_event(
+    t_e: float,
+    events: list[_Event],
+    wf0: NDArray[np.float64],
+    cf: NDArray[np.float64],
+    z0: NDArray[np.float64],
+    z1: NDArray[np.float64],
+    idx: NDArray[np.intp],
+) -> tuple[int, int]:
+    """Pick the event at ``t_e`` by the least-index (Bland-type) rule; ``(kind, pos)``.
+
+    Several events may fall at ``t_e`` (a degenerate corner: an asset at a bound with a zero
+    multiplier, several assets reaching their bounds together). Which one is processed
+    first decides the next working set, and an arbitrary order (say, upper bounds first)
+    can cycle through working sets at the same point for ever. The events whose primal or
+    dual slack at ``t_e`` is rounding (the ties) are the infeasible indices of the
+    linear complementarity problem that picks the next segment's direction; processing
+    the one of *least asset index*, a diagonal pivot when the Schur complement allows it
+    and otherwise a zero-curvature exchange with the least-index blocking asset (see
+    :meth:`Engine._null_step`), is the least-index criss-cross rule, which is finite for
+    sufficient matrices (den Hertog, Roos & Terlaky, 1993; a KKT matrix of a PSD ``Σ``
+    with equality rows is one): no working set is visited twice at a point, and since
+    each working set is optimal on one interval of ``t``, not on two distinct segments
+    either. General constraint rows join the same rule with labels after the assets.
+
+    Only called at a corner the path has reached (no step left before the first event); on
+    arriving at a corner any event may go first, the rule starting from there.
+
+    Parameters
+    ----------
+    t_e : float
+        The corner's (scaled) risk tolerance.
+    events : list of tuple
+        Per kind of event: ``(first time, kind, its position, times, negated)`` where
+        ``times`` holds every candidate's event time (or its negation when ``negated``).
+    wf0, cf : ndarray of shape (k,)
+        Free weights at ``t = 0`` and their slopes.
+    z0, z1 : ndarray of shape (n,)
+        Multipliers at ``t = 0`` and their slopes.
+    idx : ndarray of int, shape (k,)
+        The free assets.
+
+    Returns
+    -------
+    kind : int
+        0: a free asset reaches its upper bound, 1: its lower bound; ``pos`` is its
+        position in the free set. 2: asset ``pos`` at a bound leaves it.
+    pos : int
+    """
+    # A window in t picks the candidates (usually only the first event: then no tie and
+    # nothing more to compute); among them, ties are the events whose slack at t_e (distance
+    # to the bound, or the multiplier's size) is within rounding of the values it comes from.
+    lim = t_e + 1e-9 * max(1.0, abs(t_e))
+    near = []
+    for t_k, kind, _, c, neg in events:
+        if t_k <= lim:
+            j = np.flatnonzero(c >= -lim if neg else c <= lim)
+            near.append((kind, j, -c[j] if neg else c[j]))
+    if len(near) == 1 and near[0][1].size == 1:
+        return near[0][0], int(near[0][1][0])
+    amax = np.maximum.reduce
+    tol_w = 1e-13 * (1.0 + float(amax(np.abs(wf0), initial=0.0)))
+    tol_w += 1e-13 * abs(t_e) * float(amax(np.abs(cf), initial=0.0))
+    tol_z = 1e-13 * (1.0 + float(amax(np.abs(z0))) + abs(t_e) * float(amax(np.abs(z1))))
+    best, kind, pos = np.iinfo(np.intp).max, -1, -1
+    for kd, j, tj in near:
+        if kd < 2:
+            tied = j[(tj - t_e) * np.abs(cf[j]) <= tol_w]
+            labels = idx[tied]
+        else:
+            tied = labels = j[(tj - t_e) * np.abs(z1[j]) <= tol_z]
+        if tied.size:
+            m = int(labels.argmin())
+            if labels[m] < best:
+                best, kind, pos = int(labels[m]), kd, int(tied[m])
+    if kind < 0:  # the first event is always within rounding of itself; belt and braces
+        _, kind, pos, _, _ = min(events, key=_first)
+    return kind, pos
+
+
+def _first(event: _Event) -> float:
+    return float(event[0])
+
+
 def _ratio(
     cur: NDArray[np.float64],
     p: NDArray[np.float64],
     lo: NDArray[np.float64],
     up: NDArray[np.float64],
     cap: float = 1.0,
+    labels: NDArray[np.intp] | None = None,
 ) -> tuple[float, int, float, int]:
-    """Largest step ``α ≤ cap`` keeping ``cur + α p`` in ``[lo, up]``; blocking index/bound."""
+    """Largest step ``α ≤ cap`` keeping ``cur + α p`` in ``[lo, up]``; blocking index/bound.
+
+    Among blocking candidates tied at the smallest step (within rounding of the weights) the
+    one with the least label (asset index) is returned when ``labels`` is given: the
+    least-index rule of :meth:`Engine._least_index_event` for exchange pivots.
+    """
     p = np.where(np.abs(p) <= 1e-15 * np.maximum(1.0, np.abs(cur)), 0.0, p)  # rounding dust
     with np.errstate(divide="ignore", invalid="ignore"):
         a_up = np.where(p > 0, (up - cur) / p, np.inf)
@@ -669,7 +783,14 @@ def _ratio(
     j = int(np.argmin(a)) if a.size else 0
     if not a.size or a[j] >= cap:
         return cap, -1, 0.0, 0
-    alpha = max(float(a[j]), 0.0)
+    alpha = max(float(a[j]), 0.0)  # the first block: the step, whichever tie is chosen
+    if labels is not None:
+        # Ties: candidates within rounding of their bound after the step (a larger ratio
+        # with a tiny slope is one too); the chosen one is then put on its bound.
+        tol = 1e-13 * (1.0 + float(np.abs(cur).max()))
+        with np.errstate(invalid="ignore"):
+            tied = np.flatnonzero((a - a[j]) * np.abs(p) <= tol)
+        j = int(tied[np.argmin(labels[tied])])
     if a_up[j] <= a_dn[j]:
         return alpha, j, float(up[j]), 1
     return alpha, j, float(lo[j]), -1

@@ -367,6 +367,37 @@ class PathSolver:
             return None
         return out
 
+    def riskless_arbitrage(self) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+        """Riskless, budget-neutral combinations of unbounded assets that earn a return.
+
+        A direction ``d`` on the assets with no bound at all (``lower=-inf``, ``upper=inf``)
+        with ``Σd = 0`` and ``1ᵀd = 0`` moves a portfolio without changing its risk, in either
+        direction and without limit. If ``μᵀd ≠ 0`` it is an arbitrage: every return is
+        attainable at the GMV variance, so objectives that reward return are unbounded while
+        the minimum variance at a fixed return is not.
+
+        Returns
+        -------
+        (Q, g) or None
+            ``Q`` of shape (n, m): an orthonormal basis of those directions (zero on bounded
+            assets); ``g = Qᵀμ`` of shape (m,), nonzero. None when there is no arbitrage.
+        """
+        p = self.p
+        free = np.flatnonzero(np.isneginf(p.lower) & np.isposinf(p.upper))
+        if free.size < 2:
+            return None
+        m = np.vstack([p.cov[:, free] / self.s_cov, np.ones(free.size)])
+        _, sv, vt = np.linalg.svd(m)
+        rank = int(np.count_nonzero(sv > 1e-10 * sv[0]))
+        if rank >= free.size:
+            return None
+        q = np.zeros((p.n, free.size - rank))
+        q[free] = vt[rank:].T
+        g = q.T @ p.mu
+        if float(np.abs(g).max()) <= 1e-11 * max(float(np.abs(p.mu[free]).max()), 1e-300):
+            return None
+        return q, g
+
     # --------------------------------------------------------------- direct solves
     def _pdas(
         self, lin: NDArray[np.float64] | None, A: NDArray[np.float64], b: NDArray[np.float64]
@@ -505,6 +536,13 @@ class PathSolver:
         p = self.p
         lo, up, mu = p.lower, p.upper, p.mu
         w, at_lower, at_upper = self.snap(w, state)
+        if target is None:
+            # Drift of the path off the budget (ill-conditioned working sets with riskless
+            # combinations): give it to the largest free weight, as snapping does.
+            gap = 1.0 - float(w.sum())
+            off = ~(at_lower | at_upper)
+            if abs(gap) > 1e-13 and off.any():
+                w[np.argmax(np.where(off, np.abs(w), -1.0))] += gap
         var = max(float(w @ sw), 0.0)
         g = 2.0 * sw
         eta = 0.0 if self.flat else 2.0 * t

@@ -7,6 +7,7 @@ that fits in a spreadsheet cell.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -14,7 +15,15 @@ from numpy.typing import ArrayLike, NDArray
 from xlfrontier.core._linalg import cholesky
 from xlfrontier.exceptions import InfeasibleError, InputError, NotPositiveSemidefiniteError
 
-__all__ = ["Problem", "as_bounds", "as_covariance", "as_vector", "fmt_pct", "validate_problem"]
+__all__ = [
+    "Problem",
+    "as_bounds",
+    "as_covariance",
+    "as_vector",
+    "fmt_pct",
+    "fmt_pct_pair",
+    "validate_problem",
+]
 
 # Relative asymmetry below which the covariance is silently symmetrised (float dust from Excel).
 SYMMETRY_TOL = 1e-8
@@ -26,6 +35,8 @@ def fmt_pct(x: float) -> str:
     """Format a decimal as a percentage for messages (``0.1825 -> '18.25%'``)."""
     if not np.isfinite(x):
         return "unbounded" if x > 0 else "-unbounded"
+    if abs(x) >= 1e12:  # no 300-digit numbers in a cell
+        return f"{_significant(Decimal(repr(float(x))).scaleb(2), 4)}%"
     x = round(float(x), 6) + 0.0  # no "-0%" for tiny negatives
     s = f"{100 * x:.2f}"
     if "." in s:
@@ -33,6 +44,52 @@ def fmt_pct(x: float) -> str:
     if float(s) == 0.0:
         s = s.lstrip("-")
     return f"{s}%"
+
+
+def fmt_pct_pair(a: float, b: float) -> tuple[str, str]:
+    """Format two decimals compared in one message as percentages that tell them apart.
+
+    Starts from :func:`fmt_pct`'s two decimals and adds digits until the shown numbers order
+    as the numbers do (``a > b`` shows a larger ``a``), so that a message never reads
+    *20% is above the highest attainable 20%*. Equal numbers show equally.
+
+    Parameters
+    ----------
+    a, b : float
+        The two numbers (decimals: 0.2 for 20%); infinities show as ``unbounded``.
+
+    Returns
+    -------
+    (str, str)
+        Both formatted, e.g. ``fmt_pct_pair(0.2000001, 0.2) == ("20.00001%", "20%")``.
+    """
+    a, b = float(a), float(b)
+    if not (np.isfinite(a) and np.isfinite(b)) or a == b:
+        return fmt_pct(a), fmt_pct(b)
+    fa, fb = fmt_pct(a), fmt_pct(b)
+    if (float(fa[:-1]) > float(fb[:-1])) == (a > b) and fa != fb:
+        return fa, fb
+    # In decimal from the shortest repr (exact: 100·x in binary may round two floats together),
+    # with more and more significant digits (17 tell any two floats apart).
+    da, db = (Decimal(repr(x)).scaleb(2) for x in (a, b))
+    for sig in range(3, 18):
+        sa, sb = _significant(da, sig), _significant(db, sig)
+        if (Decimal(sa) > Decimal(sb)) == (a > b) and Decimal(sa) != Decimal(sb):
+            break
+    return f"{sa}%", f"{sb}%"
+
+
+def _significant(d: Decimal, sig: int) -> str:
+    """``d`` rounded to ``sig`` significant digits: plain, or ``1e-298`` far from 1."""
+    if d == 0:
+        return "0"
+    r = d.quantize(Decimal(1).scaleb(d.adjusted() - sig + 1))
+    if not -7 <= r.adjusted() < 16:
+        mant = f"{r.scaleb(-r.adjusted()):f}"
+        mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+        return f"{mant}e{r.adjusted():+d}"
+    s = f"{r:f}"
+    return s.rstrip("0").rstrip(".") if "." in s else s
 
 
 def as_vector(x: ArrayLike, name: str, n: int | None = None) -> NDArray[np.float64]:
@@ -228,23 +285,23 @@ def as_bounds(
         raise InputError("upper bound cannot be -infinity", "upper")
     if (lo > up).any():
         i = int(np.flatnonzero(lo > up)[0])
+        shown_lo, shown_up = fmt_pct_pair(lo[i], up[i])
         raise InputError(
-            f"asset {i + 1}: lower bound {fmt_pct(lo[i])} is above its upper bound "
-            f"{fmt_pct(up[i])}",
+            f"asset {i + 1}: lower bound {shown_lo} is above its upper bound {shown_up}",
             "lower",
         )
     slo, sup = float(lo.sum()), float(up.sum())
     tol = 1e-12 * max(1.0, float(np.abs(lo[np.isfinite(lo)]).sum()))
     if slo > 1.0 + tol:
         raise InfeasibleError(
-            f"lower bounds sum to {fmt_pct(slo)}, more than 100%: no portfolio can meet them; "
-            f"lower some minimum weights",
+            f"lower bounds sum to {fmt_pct_pair(slo, 1.0)[0]}, more than 100%: no portfolio "
+            f"can meet them; lower some minimum weights",
             "lower",
         )
     if sup < 1.0 - tol:
         raise InfeasibleError(
-            f"upper bounds sum to {fmt_pct(sup)}, less than 100%: weights cannot add up to "
-            f"one; raise some maximum weights",
+            f"upper bounds sum to {fmt_pct_pair(sup, 1.0)[0]}, less than 100%: weights cannot "
+            f"add up to one; raise some maximum weights",
             "upper",
         )
     return lo, up

@@ -1419,21 +1419,28 @@ def _check_matrix(
 ) -> None:
     """Add the matrix lines of :func:`check_inputs` (``c`` square and finite)."""
     n = c.shape[0]
-    scale = max(float(np.abs(c).max()), 1e-300)
+    # Every test below is scale-free: run them on c / max|c| so that entries near the float
+    # limit (1e308) neither overflow (c + cᵀ, eigenvalues) nor underflow (1e-308).
+    scale = float(np.abs(c).max()) or 1.0
+    c_raw, c = c, c / scale
     asym = np.abs(c - c.T)
     worst = float(asym.max())
-    if worst > SYMMETRY_TOL * scale:
+    if worst > SYMMETRY_TOL:
         i, j = map(int, np.unravel_index(int(asym.argmax()), asym.shape))
         add(
             "symmetric",
             "ERROR",
-            f"no: row {i + 1}, column {j + 1} is {c[i, j]:.6g} but row {j + 1}, column "
-            f"{i + 1} is {c[j, i]:.6g}",
+            f"no: row {i + 1}, column {j + 1} is {c_raw[i, j]:.6g} but row {j + 1}, column "
+            f"{i + 1} is {c_raw[j, i]:.6g}",
         )
         return
-    add("symmetric", "OK", "yes" if worst == 0 else f"yes (rounding differences {worst:.1e})")
+    add(
+        "symmetric",
+        "OK",
+        "yes" if worst == 0 else f"yes (rounding differences {worst * scale:.1e})",
+    )
     c = 0.5 * (c + c.T)
-    var = np.diag(c)
+    var = np.diag(c_raw)
     if (var < 0).any():
         i = int(np.flatnonzero(var < 0)[0])
         add("variances", "ERROR", f"asset {i + 1} has a negative variance {var[i]:.4g}")
@@ -1448,7 +1455,7 @@ def _check_matrix(
         )
     else:
         add("variances", "OK", "all positive")
-    sd = np.sqrt(var)
+    sd = np.sqrt(np.diag(c))  # scaled volatilities: correlations are scale-free
     with np.errstate(divide="ignore", invalid="ignore"):
         corr = c / np.outer(sd, sd)
     corr[np.outer(sd, sd) == 0] = 0.0
@@ -1472,11 +1479,12 @@ def _check_matrix(
             "OK",
             f"all between -1 and 1 (largest |correlation| {big:.3g})" if n > 1 else "one asset",
         )
-    eig = np.linalg.eigvalsh(c)
+    eig = np.linalg.eigvalsh(c)  # of the scaled matrix: shown times the scale
     top = max(float(np.abs(eig).max()), 1e-300)
     psd = eig[0] >= -PSD_TOL * top
+    smallest = float(eig[0]) * scale
     if psd:
-        add("positive semi-definite", "OK", f"yes: smallest eigenvalue {eig[0]:.3g}")
+        add("positive semi-definite", "OK", f"yes: smallest eigenvalue {smallest:.3g}")
         if eig[0] <= 0 or eig[-1] / eig[0] > _COND_SINGULAR:
             add(
                 "condition number",
@@ -1498,7 +1506,7 @@ def _check_matrix(
         add(
             "positive semi-definite",
             "ERROR",
-            f"no: smallest eigenvalue {eig[0]:.3g}; repair cov with NEAREST_PSD",
+            f"no: smallest eigenvalue {smallest:.3g}; repair cov with NEAREST_PSD",
         )
     med_var = float(np.median(var))
     vol = math.sqrt(med_var)
@@ -1523,7 +1531,8 @@ def _check_matrix(
     else:
         add("cov units", "OK", f"decimals (median volatility {fmt_pct(vol)})")
     if m is not None:
-        mean_mu = float(np.abs(m).mean())
+        top_mu = float(np.abs(m).max()) or 1.0
+        mean_mu = float((np.abs(m) / top_mu).mean()) * top_mu  # no overflow summing 1e308s
         if vol == 0 or mean_mu == 0:
             add("periodicity", "OK", "not checked (zero mu or zero variances)")
             return

@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from xlfrontier.core._activeset import Corner
 from xlfrontier.core._path import Branch, PathSolver, gmv_index
-from xlfrontier.core._validation import fmt_pct, validate_problem
+from xlfrontier.core._validation import fmt_pct, fmt_pct_pair, validate_problem
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.exceptions import (
     InputError,
@@ -314,29 +314,32 @@ class EfficientFrontier:
 
 
 def _return_error(r: float, lo: float, hi: float, efficient: bool) -> TargetOutOfRangeError:
-    rng = f"(feasible {fmt_pct(lo)} to {fmt_pct(hi)})"
+    # The limit the target is compared with is shown with enough digits to differ from it,
+    # and the same way in the range.
     if r > hi:
-        msg = f"target return {fmt_pct(r)} is above the highest attainable {fmt_pct(hi)} {rng}"
-    elif efficient:
-        msg = (
-            f"target return {fmt_pct(r)} is below the minimum-variance portfolio's "
-            f"{fmt_pct(lo)} {rng}"
-        )
+        shown_r, shown_hi = fmt_pct_pair(r, hi)
+        rng = f"(feasible {fmt_pct(lo)} to {shown_hi})"
+        msg = f"target return {shown_r} is above the highest attainable {shown_hi} {rng}"
     else:
-        msg = f"target return {fmt_pct(r)} is below the lowest attainable {fmt_pct(lo)} {rng}"
+        shown_r, shown_lo = fmt_pct_pair(r, lo)
+        rng = f"(feasible {shown_lo} to {fmt_pct(hi)})"
+        what = "the minimum-variance portfolio's" if efficient else "the lowest attainable"
+        msg = f"target return {shown_r} is below {what} {shown_lo} {rng}"
     return TargetOutOfRangeError(msg, "return", r, (lo, hi), "target_return")
 
 
 def _vol_error(s: float, lo: float, hi: float) -> TargetOutOfRangeError:
     if s < lo:
+        shown_s, shown_lo = fmt_pct_pair(s, lo)
         msg = (
-            f"target volatility {fmt_pct(s)} is below the lowest attainable {fmt_pct(lo)} "
+            f"target volatility {shown_s} is below the lowest attainable {shown_lo} "
             f"(the minimum-variance portfolio); raise the target"
         )
     else:
+        shown_s, shown_hi = fmt_pct_pair(s, hi)
         msg = (
-            f"target volatility {fmt_pct(s)} is above the highest efficient {fmt_pct(hi)} "
-            f"(feasible {fmt_pct(lo)} to {fmt_pct(hi)})"
+            f"target volatility {shown_s} is above the highest efficient {shown_hi} "
+            f"(feasible {fmt_pct(lo)} to {shown_hi})"
         )
     return TargetOutOfRangeError(msg, "volatility", s, (lo, hi), "target_volatility")
 
@@ -346,9 +349,10 @@ def _max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfoli
     if not rf == rf or not np.isfinite(rf):
         raise InputError("risk-free rate must be a finite number", "risk_free_rate")
     if ps.r_max <= rf + 1e-14 * max(1.0, abs(rf)):
+        shown_rf, shown_max = fmt_pct_pair(rf, ps.r_max)
         raise NoPositiveExcessReturnError(
-            f"no portfolio earns more than the risk-free rate {fmt_pct(rf)} (highest attainable "
-            f"return {fmt_pct(ps.r_max)}): maximum Sharpe is undefined; lower rf",
+            f"no portfolio earns more than the risk-free rate {shown_rf} (highest attainable "
+            f"return {shown_max}): maximum Sharpe is undefined; lower rf",
             "risk_free_rate",
         )
     mu, s_cov = ps.p.mu, ps.s_cov

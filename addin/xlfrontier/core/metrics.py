@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from xlfrontier.core._validation import as_covariance, as_vector
-from xlfrontier.exceptions import InputError
+from xlfrontier.core._validation import PSD_TOL, as_covariance, as_vector
+from xlfrontier.exceptions import InputError, NotPositiveSemidefiniteError
 
 __all__ = [
     "portfolio_return",
@@ -50,8 +50,53 @@ def portfolio_return(weights: ArrayLike, mu: ArrayLike) -> float:
     return float(m @ w)
 
 
+def variance_tolerance(w: NDArray[np.float64], c: NDArray[np.float64]) -> float:
+    """How far below zero ``wᵀΣw`` may come out on a covariance the solvers accept.
+
+    A matrix passes validation when its smallest eigenvalue is at least ``−PSD_TOL·λ_max``,
+    so ``wᵀΣw ≥ −PSD_TOL·‖Σ‖₂·‖w‖²`` exactly; computing the sum adds at most
+    ``n·eps·|w|ᵀ|Σ||w|`` of rounding. ``‖Σ‖₂`` is bounded by the largest absolute row sum.
+    Anything more negative is not rounding: the matrix is not a covariance.
+
+    Parameters
+    ----------
+    w : ndarray of shape (n,)
+    c : ndarray of shape (n, n)
+
+    Returns
+    -------
+    float
+    """
+    aw = np.abs(w)
+    ac = np.abs(c)
+    norm = float(ac.sum(axis=1).max())
+    eps = float(np.finfo(np.float64).eps)
+    return PSD_TOL * norm * float(w @ w) + w.size * eps * float(aw @ ac @ aw)
+
+
+def _variance(w: NDArray[np.float64], c: NDArray[np.float64], var: float | None = None) -> float:
+    """``wᵀΣw`` (or ``var``, its value) on a validated covariance; rounding negatives read 0."""
+    var = float(w @ c @ w) if var is None else var
+    if var >= 0.0:
+        return var
+    if var >= -variance_tolerance(w, c):
+        return 0.0
+    raise NotPositiveSemidefiniteError(  # not reached for a validated matrix: a safety net
+        f"cov is not a valid covariance matrix: this portfolio's variance is {var:.3g}, "
+        "below zero; check for typing errors or repair it with NEAREST_PSD",
+        float(np.linalg.eigvalsh(c)[0]),
+        "cov",
+    )
+
+
 def portfolio_variance(weights: ArrayLike, cov: ArrayLike) -> float:
-    """Variance ``wᵀΣw`` (clipped at 0 against rounding).
+    """Variance ``wᵀΣw``.
+
+    ``cov`` is validated as the optimisers validate it (symmetric, positive semi-definite up to
+    a relative ``1e-10`` in its eigenvalues): a matrix with implied correlations beyond ±1
+    can give a negative "variance", which is refused rather than reported. On an accepted
+    matrix a result below zero by no more than :func:`variance_tolerance` (rounding and the
+    accepted eigenvalue slack, ``~1e-10·‖Σ‖·‖w‖²``) is reported as 0.
 
     Parameters
     ----------
@@ -68,6 +113,9 @@ def portfolio_variance(weights: ArrayLike, cov: ArrayLike) -> float:
         When ``weights`` or ``cov`` holds blanks or non-numbers, ``cov`` is not square and
         symmetric, or the sizes differ.
 
+    NotPositiveSemidefiniteError
+        When ``cov`` is not positive semi-definite.
+
     Examples
     --------
     >>> import numpy as np
@@ -80,12 +128,12 @@ def portfolio_variance(weights: ArrayLike, cov: ArrayLike) -> float:
     0.007396
     """
     w = as_vector(weights, "weights")
-    c = as_covariance(cov, n=w.size, check_psd=False)
-    return max(float(w @ c @ w), 0.0)
+    c = as_covariance(cov, n=w.size)
+    return _variance(w, c)
 
 
 def portfolio_volatility(weights: ArrayLike, cov: ArrayLike) -> float:
-    """Volatility ``sqrt(wᵀΣw)``; see :func:`portfolio_variance`.
+    """Volatility ``sqrt(wᵀΣw)``; see :func:`portfolio_variance` (refuses a non-PSD ``cov``).
 
     Parameters
     ----------
@@ -100,6 +148,8 @@ def portfolio_volatility(weights: ArrayLike, cov: ArrayLike) -> float:
     ------
     InputError
         As for :func:`portfolio_variance`.
+    NotPositiveSemidefiniteError
+        When ``cov`` is not positive semi-definite.
 
     Examples
     --------
@@ -138,6 +188,9 @@ def portfolio_sharpe(
         When the portfolio has zero volatility (the ratio is undefined), or as for
         :func:`portfolio_return` and :func:`portfolio_variance`.
 
+    NotPositiveSemidefiniteError
+        When ``cov`` is not positive semi-definite (see :func:`portfolio_variance`).
+
     Examples
     --------
     >>> import numpy as np
@@ -174,6 +227,9 @@ def risk_contributions(weights: ArrayLike, cov: ArrayLike) -> NDArray[np.float64
     InputError
         When the portfolio has zero variance (shares are undefined).
 
+    NotPositiveSemidefiniteError
+        When ``cov`` is not positive semi-definite (see :func:`portfolio_variance`).
+
     Examples
     --------
     >>> import numpy as np
@@ -186,9 +242,9 @@ def risk_contributions(weights: ArrayLike, cov: ArrayLike) -> NDArray[np.float64
     array([0.1284, 0.4502, 0.4213])
     """
     w = as_vector(weights, "weights")
-    c = as_covariance(cov, n=w.size, check_psd=False)
+    c = as_covariance(cov, n=w.size)
     contrib = w * (c @ w)
-    total = float(contrib.sum())
+    total = _variance(w, c, float(contrib.sum()))
     if not total > 0.0:
         raise InputError(
             "the portfolio has zero variance: risk contributions are undefined", "weights"

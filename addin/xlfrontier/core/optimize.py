@@ -7,12 +7,16 @@ Non-unique weights: assets with no bound at all (``lower=-inf``, ``upper=inf``) 
 covariance may form a riskless combination that costs nothing (copies of an asset, two deposits
 at one rate). If it also earns nothing, weight can move along it without changing risk or
 return: of the optimal portfolios that differ only so, the one with the smallest sum of squared
-weights is returned (copies share equally). If it earns a return, that is an arbitrage and the
-optimum is unbounded (:class:`~xlfrontier.exceptions.UnboundedError`).
+weights is returned (copies share equally). If it earns a return, that is an arbitrage: the
+objectives that reward return (maximum Sharpe ratio, return or utility) are unbounded
+(:class:`~xlfrontier.exceptions.UnboundedError`), while the minimum variance at a fixed target
+return exists — it is the GMV variance at every return — and :func:`min_variance` returns the
+minimum-norm portfolio among those optima with that return.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +32,7 @@ from xlfrontier.core.frontier import (
     locate_variance,
 )
 from xlfrontier.core.results import PortfolioResult
-from xlfrontier.exceptions import InputError
+from xlfrontier.exceptions import InputError, UnboundedError
 
 __all__ = ["global_min_variance", "max_return", "max_sharpe", "max_utility", "min_variance"]
 
@@ -123,6 +127,16 @@ def min_variance(
     fast = None if ps.open_split else ps.direct("min_variance", rf, target=r)
     if fast is not None:
         return fast
+    try:
+        return _min_variance_on_path(ps, r, rf)
+    except UnboundedError:
+        res = _min_variance_with_arbitrage(ps, r, rf)
+        if res is None:
+            raise
+        return res
+
+
+def _min_variance_on_path(ps: PathSolver, r: float, rf: float | None) -> PortfolioResult:
     mu_v = ps.p.mu
     up = ps.extend_upper(stop=lambda c: True)
     # Both branches as non-decreasing sequences: returns upwards, minus returns downwards.
@@ -133,6 +147,29 @@ def min_variance(
     rate = None if br.ray is None else sign * float(mu_v @ br.ray[0])
     k, lam = locate(sign * br.ret, 0, sign * r, rate)
     return ps.point(br, k, lam, "min_variance", rf, target=r)
+
+
+def _min_variance_with_arbitrage(
+    ps: PathSolver, r: float, rf: float | None
+) -> PortfolioResult | None:
+    """Minimum variance at return ``r`` when unbounded assets allow a riskless arbitrage.
+
+    Along an arbitrage direction ``d`` (see :meth:`PathSolver.riskless_arbitrage`) any GMV
+    portfolio reaches any return at the same variance, so the optimum at ``r`` is a GMV
+    portfolio moved along those directions; the GMV multipliers (``η = 0``) certify it. Of
+    these, the one with the smallest sum of squared weights: the GMV portfolio projected off
+    the directions, plus the shortest move within them that gives return ``r``.
+    """
+    arb = ps.riskless_arbitrage()
+    if arb is None:
+        return None
+    q, g = arb
+    p = ps.p
+    gmv = PathSolver(replace(p, mu=np.zeros(p.n)))
+    br = gmv.extend_upper(stop=lambda c: True)
+    w = br.w[0] - q @ (q.T @ br.w[0])
+    w = w + q @ g * ((r - float(p.mu @ w)) / float(g @ g))
+    return ps.result(w, p.cov @ w, 0.0, br.state[0], "min_variance", rf, target=r)
 
 
 def global_min_variance(
@@ -345,7 +382,10 @@ def max_utility(
     InputError
         When ``δ ≤ 0``, or invalid inputs (as for :func:`min_variance`).
     UnboundedError
-        When unbounded assets allow an arbitrage (see the module docstring).
+        When unbounded assets allow an arbitrage (see the module docstring), or when ``δ`` is
+        so small that the optimal positions exceed about 4,500 times the capital (with
+        unlimited short selling): the budget could not then hold to 1e-12 in floating point,
+        and the utility is unbounded in practice.
 
     Examples
     --------
@@ -364,6 +404,28 @@ def max_utility(
     if delta <= 0:
         raise InputError("risk aversion must be positive (typical values 1 to 10)", "risk_aversion")
     ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
+    return _exact_or_refused(_max_utility_on(ps, delta, rf), delta)
+
+
+# Gross exposure ‖w‖₁ beyond which the budget 1ᵀw = 1 cannot hold to 1e-12: the weights'
+# own rounding (eps·‖w‖₁) exceeds it. Only unlimited short selling with a vanishing risk
+# aversion gets there.
+_MAX_GROSS = 1e-12 / float(np.finfo(np.float64).eps)
+
+
+def _exact_or_refused(res: PortfolioResult, delta: float) -> PortfolioResult:
+    """Refuse a utility optimum whose positions are too large to meet the budget exactly."""
+    gross = float(np.abs(res.weights).sum())
+    if gross > _MAX_GROSS:
+        raise UnboundedError(
+            f"risk aversion {delta:.3g} is too low: the best portfolio would hold long and short "
+            f"positions of {gross:.2g} times the capital (in practice unbounded); use a higher "
+            "risk aversion (typically 1 to 10) or limit short selling"
+        )
+    return res
+
+
+def _max_utility_on(ps: PathSolver, delta: float, rf: float | None) -> PortfolioResult:
     t = 1.0 / delta
     if not ps.flat and not ps.open_split:
         fast = ps.direct("max_utility", rf, t=t)
