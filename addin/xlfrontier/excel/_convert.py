@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from xlfrontier.core._validation import fmt_pct
+from xlfrontier.excel._com import MISSING, excel_error_name
 from xlfrontier.exceptions import InputError
 
 __all__ = [
@@ -63,28 +64,6 @@ __all__ = [
     "table",
 ]
 
-# VBA passes this (DISP_E_PARAMNOTFOUND) for an Optional argument the formula left out.
-MISSING = -2147352572
-# Excel error values arrive as the HRESULT 0x800A0000 + xlErr code, as a signed 32-bit int.
-_XL_ERROR_BASE = -2146828288
-_XL_ERRORS = {
-    2000: "#NULL!",
-    2007: "#DIV/0!",
-    2015: "#VALUE!",
-    2023: "#REF!",
-    2029: "#NAME?",
-    2036: "#NUM!",
-    2042: "#N/A",
-    2043: "#GETTING_DATA",
-    2045: "#SPILL!",
-    2046: "#CONNECT!",
-    2047: "#BLOCKED!",
-    2048: "#UNKNOWN!",
-    2049: "#FIELD!",
-    2050: "#CALC!",
-    2051: "#BUSY!",
-}
-
 MAX_CELLS = 5_000_000  # per range argument (20 years of daily prices of ~1000 assets)
 MAX_ASSETS = 1000  # per optimisation
 MAX_POINTS = 1000  # rows of a frontier table
@@ -108,13 +87,6 @@ _NO_LIMIT_WORDS = {
 }
 _LOWER_ONLY = {"short", "-inf", "-infinity"}
 _UPPER_ONLY = {"inf", "+inf", "infinity", "+infinity"}
-
-
-def excel_error_name(x: object) -> str | None:
-    """Return ``"#N/A"`` etc. when ``x`` is an Excel error value as COM delivers it, else None."""
-    if type(x) is int and _XL_ERROR_BASE + 2000 <= x <= _XL_ERROR_BASE + 2100:
-        return _XL_ERRORS.get(x - _XL_ERROR_BASE, f"#ERROR {x - _XL_ERROR_BASE}")
-    return None
 
 
 def is_missing(x: object) -> bool:
