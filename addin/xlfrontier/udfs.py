@@ -61,6 +61,7 @@ from xlfrontier.core.optimize import (
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.excel import _convert as cv
 from xlfrontier.excel._errors import excel_errors
+from xlfrontier.excel.limits import MAX_POINTS, MIN_POINTS
 from xlfrontier.exceptions import InputError, SolverError
 
 __all__ = [
@@ -303,7 +304,9 @@ def _frontier_table(
 @xw.func(category=CATEGORY)
 @xw.arg("mu", "raw", doc=MU)
 @xw.arg("cov", "raw", doc=COV)
-@xw.arg("points", "raw", doc=f"Number of rows, 2 to {cv.MAX_POINTS} (default {DEFAULT_POINTS})")
+@xw.arg(
+    "points", "raw", doc=f"Number of rows, {MIN_POINTS} to {MAX_POINTS} (default {DEFAULT_POINTS})"
+)
 @xw.arg("lower", "raw", doc=LOWER)
 @xw.arg("upper", "raw", doc=UPPER)
 @xw.arg("rf", "raw", doc="Risk-free rate for the Sharpe column (decimal). Blank = 0")
@@ -318,7 +321,7 @@ def EFFICIENT_FRONTIER(mu, cov, points=None, lower=None, upper=None, rf=None, la
     """
     assets = _assets(mu, cov)
     count = cv.as_integer(
-        points, "points", DEFAULT_POINTS, 2, cv.MAX_POINTS, what="the number of frontier rows"
+        points, "points", DEFAULT_POINTS, MIN_POINTS, MAX_POINTS, what="the number of frontier rows"
     )
     lo = cv.as_bounds(lower, "lower", assets[0].size)  # converted again in _problem: cheap
     up = cv.as_bounds(upper, "upper", assets[0].size)

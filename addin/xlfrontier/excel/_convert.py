@@ -17,7 +17,8 @@ Conventions (documented for users in ``docs/readme/excel-functions.md``):
 * ``lower``/``upper`` are a single value for every asset or one value per asset; blank means
   the default (lower 0, no upper limit); the text ``none`` (also ``short``, ``unlimited``,
   ``-inf``/``inf``) means no limit, so ``lower = "none"`` allows unlimited short selling;
-* ranges are limited to :data:`MAX_CELLS` cells and problems to :data:`MAX_ASSETS` assets;
+* ranges are limited to :data:`MAX_CELLS` cells and problems to :data:`MAX_ASSETS` assets
+  (:mod:`xlfrontier.excel.limits`);
 * returns are decimals; inputs that look like percentages typed as whole numbers (8 for 8%)
   are refused with a hint (:func:`check_units`).
 """
@@ -37,6 +38,7 @@ from numpy.typing import NDArray
 
 from xlfrontier.core._validation import fmt_pct
 from xlfrontier.excel._com import MISSING, excel_error_name
+from xlfrontier.excel.limits import MAX_ASSETS, MAX_CELLS, MAX_POINTS
 from xlfrontier.exceptions import InputError
 
 __all__ = [
@@ -64,9 +66,6 @@ __all__ = [
     "table",
 ]
 
-MAX_CELLS = 5_000_000  # per range argument (20 years of daily prices of ~1000 assets)
-MAX_ASSETS = 1000  # per optimisation
-MAX_POINTS = 1000  # rows of a frontier table
 # Larger magnitudes in returns, covariances or weights are typing errors (or unit mix-ups),
 # and would overflow variances.
 MAX_MAGNITUDE = 1e10

@@ -62,6 +62,7 @@ import xlsxwriter
 import xlsxwriter.exceptions
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
+from xlfrontier.excel.limits import MAX_POINTS, MIN_POINTS
 from xlfrontier.exceptions import InputError
 from xlfrontier.workbook import sample_prices
 from xlfrontier.workbook._csvfile import read_csv_table
@@ -100,8 +101,6 @@ _CREATED = _dt.datetime(2024, 1, 1, 0, 0, 0)
 # with #NAME?. With a current id and no forced recalculation the stored values are shown until
 # an input changes.
 _CALC_ID = 191029
-
-MAX_POINTS = 500
 
 #: The choices of the Inputs sheet's "Inputs from" switch (defined name ``inputs_from``).
 INPUTS_FROM = ("Assumptions", "Prices")
@@ -172,7 +171,8 @@ class Assumptions:
         ------
         InputError
             When a list has the wrong length, a matrix the wrong shape, a name is blank or
-            repeated, or the number of points is outside 2..500.
+            repeated, or the number of points is outside ``MIN_POINTS..MAX_POINTS``
+            (:mod:`xlfrontier.excel.limits`).
         """
         n = self.n_assets
         if n < 2:
@@ -194,8 +194,10 @@ class Assumptions:
                 continue
             if len(matrix) != n or any(len(row) != n for row in matrix):
                 raise InputError(f"{label} must be a {n}x{n} matrix", label)
-        if not 2 <= int(self.frontier_points) <= MAX_POINTS:
-            raise InputError(f"frontier points must be between 2 and {MAX_POINTS}", "points")
+        if not MIN_POINTS <= int(self.frontier_points) <= MAX_POINTS:
+            raise InputError(
+                f"frontier points must be between {MIN_POINTS} and {MAX_POINTS}", "points"
+            )
 
 
 #: Sample capital-market assumptions embedded in the template (see ``_SAMPLE_NOTE``).
@@ -1341,7 +1343,7 @@ class InputsSheet(Sheet):
                 "Frontier points",
                 int(a.frontier_points),
                 s.in_int,
-                f"rows of the Frontier table (2 to {MAX_POINTS})",
+                f"rows of the Frontier table ({MIN_POINTS} to {MAX_POINTS})",
             ),
             (
                 "cov_source",
@@ -1411,12 +1413,12 @@ class InputsSheet(Sheet):
             {
                 "validate": "integer",
                 "criteria": "between",
-                "minimum": 2,
+                "minimum": MIN_POINTS,
                 "maximum": MAX_POINTS,
                 "input_title": "Frontier points",
                 "input_message": "Rows of the frontier table, evenly spaced in return.",
                 "error_title": "Frontier points",
-                "error_message": f"Enter a whole number from 2 to {MAX_POINTS}.",
+                "error_message": f"Enter a whole number from {MIN_POINTS} to {MAX_POINTS}.",
             },
         )
         ws.data_validation(
