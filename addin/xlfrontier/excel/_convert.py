@@ -30,7 +30,7 @@ import decimal
 import itertools
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -181,6 +181,31 @@ def _grid(value: Any, name: str) -> tuple[Sequence[Sequence[Any]], bool]:
         raise _too_large(name, len(value) * width)
     # Deeper nesting is caught cell by cell (_cell reports it as an unsupported value).
     return value, False
+
+
+def _single_cell(value: Any, name: str, refusal: Callable[[int, int], str]) -> Any:
+    """Return the one cell of a 1 x 1 range; any other value (a single cell) as it is.
+
+    Parameters
+    ----------
+    value : Excel value
+        What COM delivered for a one-cell argument, or a Python scalar, list or array.
+    name : str
+        Argument name for messages.
+    refusal : callable (rows, cols) -> str
+        The message for a larger range, given its size.
+
+    Raises
+    ------
+    InputError
+        For a range of more than one cell (or an empty or ragged one).
+    """
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        return value
+    rows, _ = _grid(value, name)
+    if len(rows) != 1 or len(rows[0]) != 1:
+        raise InputError(refusal(len(rows), len(rows[0])), name)
+    return rows[0][0]
 
 
 def _rows_cols(value: Any) -> tuple[int, int]:
@@ -401,15 +426,13 @@ def as_number(
     what : str
         What the number is, for messages.
     """
-    if isinstance(value, (list, tuple, np.ndarray)):
-        rows, _ = _grid(value, name)
-        if len(rows) != 1 or len(rows[0]) != 1:
-            raise InputError(
-                f"{name} must be a single cell ({what}), got a range of "
-                f"{len(rows)} x {len(rows[0])} cells",
-                name,
-            )
-        value = rows[0][0]
+    value = _single_cell(
+        value,
+        name,
+        lambda rows, cols: (
+            f"{name} must be a single cell ({what}), got a range of {rows} x {cols} cells"
+        ),
+    )
     if is_missing(value):
         if default is None:
             raise InputError(f"{name} is missing: give {what}", name)
@@ -567,11 +590,7 @@ def as_table(value: Any, name: str) -> NDArray[np.float64]:
 
 def as_option(value: Any, name: str) -> str | None:
     """Convert a text option such as a method name; blank or omitted gives None (the default)."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        rows, _ = _grid(value, name)
-        if len(rows) != 1 or len(rows[0]) != 1:
-            raise InputError(f"{name} must be a single cell of text", name)
-        value = rows[0][0]
+    value = _single_cell(value, name, lambda *_: f"{name} must be a single cell of text")
     if is_missing(value):
         return None
     if isinstance(value, str):
@@ -583,11 +602,7 @@ def as_option(value: Any, name: str) -> str | None:
 
 def as_flag(value: Any, name: str) -> bool | None:
     """TRUE/FALSE (or 1/0); blank or omitted gives None (the default, FALSE)."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        rows, _ = _grid(value, name)
-        if len(rows) != 1 or len(rows[0]) != 1:
-            raise InputError(f"{name} must be a single cell, TRUE or FALSE", name)
-        value = rows[0][0]
+    value = _single_cell(value, name, lambda *_: f"{name} must be a single cell, TRUE or FALSE")
     if is_missing(value):
         return None
     if isinstance(value, (bool, np.bool_)):
