@@ -274,9 +274,8 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
     """
     path = Path(path)
     table = read_csv_table(path, "assets")
+    table.require_rows(2, "2 asset rows")
     rows = table.rows
-    if len(rows) < 3:
-        raise InputError(f"{path.name}: need a header row and at least 2 asset rows", "assets")
     names_row = [cell.strip() for cell in rows[0]]
     header = [cell.lower() for cell in names_row]
     fixed = ["asset", "expected_return", "volatility", "min_weight", "max_weight"]
@@ -303,20 +302,9 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
         )
 
     def number(text: str, row: int, column: str, *, blank_ok: bool = False) -> float | None:
-        text = text.strip()
-        if not text:
-            if blank_ok:
-                return None
-            raise InputError(f"{path.name} row {row}: {column} is blank", "assets")
-        try:
-            value = table.number(text)
-        except ValueError as err:
-            raise InputError(
-                f"{path.name} row {row}: {column} {text!r} is not a number{table.hint(text)}",
-                "assets",
-            ) from err
-        if not math.isfinite(value):
-            raise InputError(f"{path.name} row {row}: {column} must be finite", "assets")
+        value = table.cell_number(text, row, column, blank_ok=blank_ok)
+        if value is not None and not math.isfinite(value):
+            raise table.error(f"{column} must be finite", row)
         return value
 
     names, mus, vols, lows, ups, corr = [], [], [], [], [], []
@@ -501,9 +489,8 @@ def read_prices_csv(path: str | Path, base: PriceHistory = SAMPLE_PRICES) -> Pri
     """
     path = Path(path)
     table = read_csv_table(path, "prices")
+    table.require_rows(3, "3 rows of prices")
     rows = table.rows
-    if len(rows) < 4:
-        raise InputError(f"{path.name}: need a header row and at least 3 rows of prices", "prices")
     header = [cell.strip() for cell in rows[0]]
     if header[0].lower() != "date" or len(header) < 3:
         raise InputError(
@@ -530,23 +517,9 @@ def read_prices_csv(path: str | Path, base: PriceHistory = SAMPLE_PRICES) -> Pri
             ) from err
         values: list[float | None] = []
         for j, text in enumerate(row[1 : n + 1]):
-            text = text.strip()
-            if not text:
-                values.append(None)
-                continue
-            try:
-                value = table.number(text)
-            except ValueError as err:
-                raise InputError(
-                    f"{path.name} row {line}: {tickers[j]} {text!r} is not a number"
-                    f"{table.hint(text)}",
-                    "prices",
-                ) from err
-            if not (math.isfinite(value) and value > 0):
-                raise InputError(
-                    f"{path.name} row {line}: {tickers[j]} {text}: prices must be positive",
-                    "prices",
-                )
+            value = table.cell_number(text, line, tickers[j], blank_ok=True)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise table.error(f"{tickers[j]} {text.strip()}: prices must be positive", line)
             values.append(value)
         prices.append(tuple(values))
     result = PriceHistory(
