@@ -76,14 +76,14 @@ def _rate(text: str) -> float:
 
 
 def _points(text: str) -> int:
-    from xlfrontier.workbook.template import MAX_POINTS
+    from xlfrontier.excel.limits import MAX_POINTS, MIN_POINTS
 
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 2 <= value <= MAX_POINTS:
-        raise argparse.ArgumentTypeError(f"points must be between 2 and {MAX_POINTS}")
+    if not MIN_POINTS <= value <= MAX_POINTS:
+        raise argparse.ArgumentTypeError(f"points must be between {MIN_POINTS} and {MAX_POINTS}")
     return value
 
 

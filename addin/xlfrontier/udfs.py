@@ -11,7 +11,10 @@ function can be called as plain Python (``MINVAR_WEIGHTS(mu, cov, 0.08)``) with 
 lists or numpy arrays. Array results are returned as ready-made rows of cells (lists of
 lists) with ``@xw.ret("raw")``, so xlwings spends no time converting them; scalar results are
 plain floats. The functions carry no type annotations on purpose: xlwings would read them as
-conversion instructions.
+conversion instructions. Each function declares its arguments with ``@_arguments(...)``: every
+argument ``"raw"``, with the function-wizard help of :data:`ARG_HELP` unless the function gives
+its own (``tests/excel/test_udf_metadata.py`` checks that xlwings sees exactly what one
+``@xw.arg`` line per argument gave).
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from __future__ import annotations
 import xlfrontier.excel._require_installed  # noqa: F401
 
 # isort: split
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import xlwings as xw
@@ -61,6 +66,7 @@ from xlfrontier.core.optimize import (
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.excel import _convert as cv
 from xlfrontier.excel._errors import excel_errors
+from xlfrontier.excel.limits import MAX_POINTS, MIN_POINTS
 from xlfrontier.exceptions import InputError, SolverError
 
 __all__ = [
@@ -108,6 +114,72 @@ RF = "Risk-free rate, same period as mu (decimal). Blank = 0"
 LABELS = "Asset names for the column headers (optional; default Asset 1, Asset 2...)"
 W = "Portfolio weights: one row or column, one decimal per asset, in mu's order"
 R = "Target expected return (decimal: 8% = 0.08)"
+DATA = (
+    "Prices (or returns with is_returns = TRUE): dates down the rows, oldest first, one "
+    "column per asset; blank cells = no data"
+)
+PERIODS = "Periods per year, to annualise: 252 daily (default), 52 weekly, 12 monthly"
+SPAN = "EWMA span in periods (default 500), for the ewma method"
+IS_RETURNS = "TRUE if the table holds returns (decimals) rather than prices. Default FALSE"
+COV_METHOD = (
+    '"sample" (default), "ewma", "ledoit_wolf" (constant correlation) or "ledoit_wolf_identity"'
+)
+
+
+#: The function-wizard help of the arguments that several functions share: a worksheet
+#: function's argument of this name gets this help unless the function gives its own.
+ARG_HELP: dict[str, str] = {
+    "mu": MU,
+    "cov": COV,
+    "lower": LOWER,
+    "upper": UPPER,
+    "rf": RF,
+    "labels": LABELS,
+    "w": W,
+    "r": R,
+    "prices_or_returns": DATA,
+    "periods_per_year": PERIODS,
+    "span": SPAN,
+    "is_returns": IS_RETURNS,
+}
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _arguments(**own: str) -> Callable[[_F], _F]:
+    """Declare every argument of a worksheet function to xlwings, with its wizard help.
+
+    Equivalent to one ``@xw.arg(name, "raw", doc=...)`` per parameter, in signature order:
+    every argument arrives unconverted (``"raw"``, see :mod:`xlfrontier.excel._convert`) and
+    its help is ``own[name]`` when given, else :data:`ARG_HELP` ``[name]``. Place it where
+    those lines would be (below ``@xw.func``).
+
+    Parameters
+    ----------
+    **own : str
+        Help for arguments that have none in :data:`ARG_HELP`, or that say something
+        specific to this function.
+
+    Raises
+    ------
+    TypeError
+        When ``own`` names an argument the function does not have, or an argument has no
+        help (a programming error, raised when the module is imported).
+    """
+
+    def declare(f: _F) -> _F:
+        names = list(inspect.signature(f).parameters)
+        unknown = set(own) - set(names)
+        if unknown:
+            raise TypeError(f"{f.__name__} has no argument {', '.join(sorted(unknown))}")
+        for name in names:
+            doc = own.get(name, ARG_HELP.get(name))
+            if doc is None:
+                raise TypeError(f"{f.__name__}: argument {name} needs its help text")
+            f = xw.arg(name, "raw", doc=doc)(f)
+        return f
+
+    return declare
 
 
 @dataclass(frozen=True)
@@ -189,11 +261,7 @@ def _bound_text(b: float) -> float | str:
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("mu", "raw", doc=MU)
-@xw.arg("cov", "raw", doc=COV)
-@xw.arg("r", "raw", doc=R)
-@xw.arg("lower", "raw", doc=LOWER)
-@xw.arg("upper", "raw", doc=UPPER)
+@_arguments()
 @xw.ret("raw")
 @excel_errors
 def MINVAR_WEIGHTS(mu, cov, r, lower=None, upper=None):
@@ -208,9 +276,7 @@ def MINVAR_WEIGHTS(mu, cov, r, lower=None, upper=None):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("cov", "raw", doc=COV)
-@xw.arg("lower", "raw", doc=LOWER)
-@xw.arg("upper", "raw", doc=UPPER)
+@_arguments()
 @xw.ret("raw")
 @excel_errors
 def GMV_WEIGHTS(cov, lower=None, upper=None):
@@ -228,11 +294,7 @@ def GMV_WEIGHTS(cov, lower=None, upper=None):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("mu", "raw", doc=MU)
-@xw.arg("cov", "raw", doc=COV)
-@xw.arg("rf", "raw", doc=RF)
-@xw.arg("lower", "raw", doc=LOWER)
-@xw.arg("upper", "raw", doc=UPPER)
+@_arguments()
 @xw.ret("raw")
 @excel_errors
 def MAXSHARPE_WEIGHTS(mu, cov, rf=None, lower=None, upper=None):
@@ -247,11 +309,7 @@ def MAXSHARPE_WEIGHTS(mu, cov, rf=None, lower=None, upper=None):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("mu", "raw", doc=MU)
-@xw.arg("cov", "raw", doc=COV)
-@xw.arg("vol", "raw", doc="Highest acceptable volatility (decimal: 15% = 0.15)")
-@xw.arg("lower", "raw", doc=LOWER)
-@xw.arg("upper", "raw", doc=UPPER)
+@_arguments(vol="Highest acceptable volatility (decimal: 15% = 0.15)")
 @xw.ret("raw")
 @excel_errors
 def TARGETVOL_WEIGHTS(mu, cov, vol, lower=None, upper=None):
@@ -263,11 +321,7 @@ def TARGETVOL_WEIGHTS(mu, cov, vol, lower=None, upper=None):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("mu", "raw", doc=MU)
-@xw.arg("cov", "raw", doc=COV)
-@xw.arg("risk_aversion", "raw", doc="Risk aversion δ > 0 in return - δ/2 x variance (e.g. 3)")
-@xw.arg("lower", "raw", doc=LOWER)
-@xw.arg("upper", "raw", doc=UPPER)
+@_arguments(risk_aversion="Risk aversion δ > 0 in return - δ/2 x variance (e.g. 3)")
 @xw.ret("raw")
 @excel_errors
 def UTILITY_WEIGHTS(mu, cov, risk_aversion, lower=None, upper=None):
@@ -301,13 +355,10 @@ def _frontier_table(
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("mu", "raw", doc=MU)
-@xw.arg("cov", "raw", doc=COV)
-@xw.arg("points", "raw", doc=f"Number of rows, 2 to {cv.MAX_POINTS} (default {DEFAULT_POINTS})")
-@xw.arg("lower", "raw", doc=LOWER)
-@xw.arg("upper", "raw", doc=UPPER)
-@xw.arg("rf", "raw", doc="Risk-free rate for the Sharpe column (decimal). Blank = 0")
-@xw.arg("labels", "raw", doc=LABELS)
+@_arguments(
+    points=f"Number of rows, {MIN_POINTS} to {MAX_POINTS} (default {DEFAULT_POINTS})",
+    rf="Risk-free rate for the Sharpe column (decimal). Blank = 0",
+)
 @xw.ret("raw")
 @excel_errors
 def EFFICIENT_FRONTIER(mu, cov, points=None, lower=None, upper=None, rf=None, labels=None):
@@ -318,7 +369,7 @@ def EFFICIENT_FRONTIER(mu, cov, points=None, lower=None, upper=None, rf=None, la
     """
     assets = _assets(mu, cov)
     count = cv.as_integer(
-        points, "points", DEFAULT_POINTS, 2, cv.MAX_POINTS, what="the number of frontier rows"
+        points, "points", DEFAULT_POINTS, MIN_POINTS, MAX_POINTS, what="the number of frontier rows"
     )
     lo = cv.as_bounds(lower, "lower", assets[0].size)  # converted again in _problem: cheap
     up = cv.as_bounds(upper, "upper", assets[0].size)
@@ -330,11 +381,7 @@ def EFFICIENT_FRONTIER(mu, cov, points=None, lower=None, upper=None, rf=None, la
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("mu", "raw", doc=MU)
-@xw.arg("cov", "raw", doc=COV)
-@xw.arg("lower", "raw", doc=LOWER)
-@xw.arg("upper", "raw", doc=UPPER)
-@xw.arg("labels", "raw", doc=LABELS)
+@_arguments()
 @xw.ret("raw")
 @excel_errors
 def FRONTIER_CORNERS(mu, cov, lower=None, upper=None, labels=None):
@@ -355,10 +402,7 @@ def FRONTIER_CORNERS(mu, cov, lower=None, upper=None, labels=None):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("mu", "raw", doc=MU)
-@xw.arg("cov", "raw", doc=COV)
-@xw.arg("lower", "raw", doc=LOWER)
-@xw.arg("upper", "raw", doc=UPPER)
+@_arguments()
 @xw.ret("raw")
 @excel_errors
 def FRONTIER_RANGE(mu, cov, lower=None, upper=None):
@@ -385,8 +429,7 @@ def _w(w: Any, n: int | None = None) -> tuple[NDArray[np.float64], str]:
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("w", "raw", doc=W)
-@xw.arg("mu", "raw", doc=MU)
+@_arguments()
 @excel_errors
 def PORTFOLIO_RETURN(w, mu):
     """Return the expected return of the portfolio w (the sum of w x mu)."""
@@ -396,8 +439,7 @@ def PORTFOLIO_RETURN(w, mu):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("w", "raw", doc=W)
-@xw.arg("cov", "raw", doc=COV)
+@_arguments()
 @excel_errors
 def PORTFOLIO_VOL(w, cov):
     """Return the volatility (standard deviation of return) of the portfolio w."""
@@ -407,10 +449,7 @@ def PORTFOLIO_VOL(w, cov):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("w", "raw", doc=W)
-@xw.arg("mu", "raw", doc=MU)
-@xw.arg("cov", "raw", doc=COV)
-@xw.arg("rf", "raw", doc=RF)
+@_arguments()
 @excel_errors
 def PORTFOLIO_SHARPE(w, mu, cov, rf=None):
     """Return the Sharpe ratio of the portfolio w: (return - rf) / volatility."""
@@ -423,10 +462,7 @@ def PORTFOLIO_SHARPE(w, mu, cov, rf=None):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("w", "raw", doc=W)
-@xw.arg("mu", "raw", doc=MU)
-@xw.arg("cov", "raw", doc=COV)
-@xw.arg("rf", "raw", doc=RF)
+@_arguments()
 @xw.ret("raw")
 @excel_errors
 def PORTFOLIO_STATS(w, mu, cov, rf=None):
@@ -456,8 +492,7 @@ def PORTFOLIO_STATS(w, mu, cov, rf=None):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("w", "raw", doc=W)
-@xw.arg("cov", "raw", doc=COV)
+@_arguments()
 @xw.ret("raw")
 @excel_errors
 def RISK_CONTRIBUTIONS(w, cov):
@@ -483,11 +518,7 @@ _OBJECTIVES = {
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("mu", "raw", doc=MU)
-@xw.arg("cov", "raw", doc=COV)
-@xw.arg("r", "raw", doc=R)
-@xw.arg("lower", "raw", doc=LOWER)
-@xw.arg("upper", "raw", doc=UPPER)
+@_arguments()
 @xw.ret("raw")
 @excel_errors
 def PORTFOLIO_EXPLAIN(mu, cov, r, lower=None, upper=None):
@@ -535,8 +566,7 @@ def PORTFOLIO_EXPLAIN(mu, cov, r, lower=None, upper=None):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("mu", "raw", doc=MU)
-@xw.arg("cov", "raw", doc=COV)
+@_arguments()
 @xw.ret("raw")
 @excel_errors
 def MERTON_FRONTIER(mu, cov):
@@ -573,17 +603,6 @@ def MERTON_FRONTIER(mu, cov):
 
 # -- inputs from data (issue 6) --------------------------------------------------------------
 
-DATA = (
-    "Prices (or returns with is_returns = TRUE): dates down the rows, oldest first, one "
-    "column per asset; blank cells = no data"
-)
-PERIODS = "Periods per year, to annualise: 252 daily (default), 52 weekly, 12 monthly"
-SPAN = "EWMA span in periods (default 500), for the ewma method"
-IS_RETURNS = "TRUE if the table holds returns (decimals) rather than prices. Default FALSE"
-COV_METHOD = (
-    '"sample" (default), "ewma", "ledoit_wolf" (constant correlation) or "ledoit_wolf_identity"'
-)
-
 
 def _matrix_out(m: NDArray[np.float64]) -> list[list[Any]]:
     a = np.asarray(m, dtype=np.float64)
@@ -593,13 +612,13 @@ def _matrix_out(m: NDArray[np.float64]) -> list[list[Any]]:
 
 
 @xw.func(category=CATEGORY)
-@xw.arg(
-    "prices",
-    "raw",
-    doc="Prices: dates down the rows (oldest first), one column per "
-    "asset; blank cells = no price that day",
+@_arguments(
+    prices=(
+        "Prices: dates down the rows (oldest first), one column per asset; blank cells = no "
+        "price that day"
+    ),
+    method='"simple" (default): P/P_prev - 1, or "log": ln(P/P_prev)',
 )
-@xw.arg("method", "raw", doc='"simple" (default): P/P_prev - 1, or "log": ln(P/P_prev)')
 @xw.ret("raw")
 @excel_errors
 def RETURNS(prices, method=None):
@@ -613,11 +632,7 @@ def RETURNS(prices, method=None):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prices_or_returns", "raw", doc=DATA)
-@xw.arg("periods_per_year", "raw", doc=PERIODS)
-@xw.arg("method", "raw", doc='"arithmetic" (default), "geometric" (CAGR) or "ewma"')
-@xw.arg("span", "raw", doc=SPAN)
-@xw.arg("is_returns", "raw", doc=IS_RETURNS)
+@_arguments(method='"arithmetic" (default), "geometric" (CAGR) or "ewma"')
 @xw.ret("raw")
 @excel_errors
 def MEAN_RETURNS(prices_or_returns, periods_per_year=None, method=None, span=None, is_returns=None):
@@ -645,11 +660,7 @@ def _estimation_options(
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prices_or_returns", "raw", doc=DATA)
-@xw.arg("periods_per_year", "raw", doc=PERIODS)
-@xw.arg("method", "raw", doc=COV_METHOD)
-@xw.arg("span", "raw", doc=SPAN)
-@xw.arg("is_returns", "raw", doc=IS_RETURNS)
+@_arguments(method=COV_METHOD)
 @xw.ret("raw")
 @excel_errors
 def COV_MATRIX(prices_or_returns, periods_per_year=None, method=None, span=None, is_returns=None):
@@ -664,10 +675,7 @@ def COV_MATRIX(prices_or_returns, periods_per_year=None, method=None, span=None,
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("prices_or_returns", "raw", doc=DATA)
-@xw.arg("method", "raw", doc=COV_METHOD)
-@xw.arg("span", "raw", doc=SPAN)
-@xw.arg("is_returns", "raw", doc=IS_RETURNS)
+@_arguments(method=COV_METHOD)
 @xw.ret("raw")
 @excel_errors
 def CORR_MATRIX(prices_or_returns, method=None, span=None, is_returns=None):
@@ -681,8 +689,10 @@ def CORR_MATRIX(prices_or_returns, method=None, span=None, is_returns=None):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("corr", "raw", doc="Correlation matrix: square, ones on the diagonal")
-@xw.arg("vols", "raw", doc="Volatilities (decimals: 20% = 0.2), one per asset, in corr's order")
+@_arguments(
+    corr="Correlation matrix: square, ones on the diagonal",
+    vols="Volatilities (decimals: 20% = 0.2), one per asset, in corr's order",
+)
 @xw.ret("raw")
 @excel_errors
 def COV_FROM_CORR(corr, vols):
@@ -703,7 +713,7 @@ def COV_FROM_CORR(corr, vols):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("cov", "raw", doc=COV)
+@_arguments()
 @xw.ret("raw")
 @excel_errors
 def CORR_FROM_COV(cov):
@@ -715,18 +725,16 @@ def CORR_FROM_COV(cov):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("cov", "raw", doc="Covariance (or correlation) matrix to repair")
-@xw.arg(
-    "min_eigenvalue",
-    "raw",
-    doc="Smallest eigenvalue of the repaired correlations "
-    "(default 0; e.g. 1e-8 for strictly positive definite)",
-)
-@xw.arg(
-    "report",
-    "raw",
-    doc="TRUE: return the repair report (distances, eigenvalues) "
-    "instead of the matrix. Default FALSE",
+@_arguments(
+    cov="Covariance (or correlation) matrix to repair",
+    min_eigenvalue=(
+        "Smallest eigenvalue of the repaired correlations (default 0; e.g. 1e-8 for strictly "
+        "positive definite)"
+    ),
+    report=(
+        "TRUE: return the repair report (distances, eigenvalues) instead of the matrix. "
+        "Default FALSE"
+    ),
 )
 @xw.ret("raw")
 @excel_errors
@@ -759,10 +767,7 @@ def NEAREST_PSD(cov, min_eigenvalue=None, report=None):
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("mu", "raw", doc=MU)
-@xw.arg("cov", "raw", doc=COV)
-@xw.arg("lower", "raw", doc=LOWER)
-@xw.arg("upper", "raw", doc=UPPER)
+@_arguments()
 @xw.ret("raw")
 @excel_errors
 def CHECK_INPUTS(mu, cov, lower=None, upper=None):

@@ -17,7 +17,8 @@ Conventions (documented for users in ``docs/excel-functions.md``):
 * ``lower``/``upper`` are a single value for every asset or one value per asset; blank means
   the default (lower 0, no upper limit); the text ``none`` (also ``short``, ``unlimited``,
   ``-inf``/``inf``) means no limit, so ``lower = "none"`` allows unlimited short selling;
-* ranges are limited to :data:`MAX_CELLS` cells and problems to :data:`MAX_ASSETS` assets;
+* ranges are limited to :data:`MAX_CELLS` cells and problems to :data:`MAX_ASSETS` assets
+  (:mod:`xlfrontier.excel.limits`);
 * returns are decimals; inputs that look like percentages typed as whole numbers (8 for 8%)
   are refused with a hint (:func:`check_units`).
 """
@@ -29,13 +30,15 @@ import decimal
 import itertools
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from xlfrontier.core._validation import fmt_pct
+from xlfrontier.excel._com import MISSING, excel_error_name
+from xlfrontier.excel.limits import MAX_ASSETS, MAX_CELLS, MAX_POINTS
 from xlfrontier.exceptions import InputError
 
 __all__ = [
@@ -63,31 +66,6 @@ __all__ = [
     "table",
 ]
 
-# VBA passes this (DISP_E_PARAMNOTFOUND) for an Optional argument the formula left out.
-MISSING = -2147352572
-# Excel error values arrive as the HRESULT 0x800A0000 + xlErr code, as a signed 32-bit int.
-_XL_ERROR_BASE = -2146828288
-_XL_ERRORS = {
-    2000: "#NULL!",
-    2007: "#DIV/0!",
-    2015: "#VALUE!",
-    2023: "#REF!",
-    2029: "#NAME?",
-    2036: "#NUM!",
-    2042: "#N/A",
-    2043: "#GETTING_DATA",
-    2045: "#SPILL!",
-    2046: "#CONNECT!",
-    2047: "#BLOCKED!",
-    2048: "#UNKNOWN!",
-    2049: "#FIELD!",
-    2050: "#CALC!",
-    2051: "#BUSY!",
-}
-
-MAX_CELLS = 5_000_000  # per range argument (20 years of daily prices of ~1000 assets)
-MAX_ASSETS = 1000  # per optimisation
-MAX_POINTS = 1000  # rows of a frontier table
 # Larger magnitudes in returns, covariances or weights are typing errors (or unit mix-ups),
 # and would overflow variances.
 MAX_MAGNITUDE = 1e10
@@ -108,13 +86,6 @@ _NO_LIMIT_WORDS = {
 }
 _LOWER_ONLY = {"short", "-inf", "-infinity"}
 _UPPER_ONLY = {"inf", "+inf", "infinity", "+infinity"}
-
-
-def excel_error_name(x: object) -> str | None:
-    """Return ``"#N/A"`` etc. when ``x`` is an Excel error value as COM delivers it, else None."""
-    if type(x) is int and _XL_ERROR_BASE + 2000 <= x <= _XL_ERROR_BASE + 2100:
-        return _XL_ERRORS.get(x - _XL_ERROR_BASE, f"#ERROR {x - _XL_ERROR_BASE}")
-    return None
 
 
 def is_missing(x: object) -> bool:
@@ -210,6 +181,31 @@ def _grid(value: Any, name: str) -> tuple[Sequence[Sequence[Any]], bool]:
         raise _too_large(name, len(value) * width)
     # Deeper nesting is caught cell by cell (_cell reports it as an unsupported value).
     return value, False
+
+
+def _single_cell(value: Any, name: str, refusal: Callable[[int, int], str]) -> Any:
+    """Return the one cell of a 1 x 1 range; any other value (a single cell) as it is.
+
+    Parameters
+    ----------
+    value : Excel value
+        What COM delivered for a one-cell argument, or a Python scalar, list or array.
+    name : str
+        Argument name for messages.
+    refusal : callable (rows, cols) -> str
+        The message for a larger range, given its size.
+
+    Raises
+    ------
+    InputError
+        For a range of more than one cell (or an empty or ragged one).
+    """
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        return value
+    rows, _ = _grid(value, name)
+    if len(rows) != 1 or len(rows[0]) != 1:
+        raise InputError(refusal(len(rows), len(rows[0])), name)
+    return rows[0][0]
 
 
 def _rows_cols(value: Any) -> tuple[int, int]:
@@ -430,15 +426,13 @@ def as_number(
     what : str
         What the number is, for messages.
     """
-    if isinstance(value, (list, tuple, np.ndarray)):
-        rows, _ = _grid(value, name)
-        if len(rows) != 1 or len(rows[0]) != 1:
-            raise InputError(
-                f"{name} must be a single cell ({what}), got a range of "
-                f"{len(rows)} x {len(rows[0])} cells",
-                name,
-            )
-        value = rows[0][0]
+    value = _single_cell(
+        value,
+        name,
+        lambda rows, cols: (
+            f"{name} must be a single cell ({what}), got a range of {rows} x {cols} cells"
+        ),
+    )
     if is_missing(value):
         if default is None:
             raise InputError(f"{name} is missing: give {what}", name)
@@ -596,11 +590,7 @@ def as_table(value: Any, name: str) -> NDArray[np.float64]:
 
 def as_option(value: Any, name: str) -> str | None:
     """Convert a text option such as a method name; blank or omitted gives None (the default)."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        rows, _ = _grid(value, name)
-        if len(rows) != 1 or len(rows[0]) != 1:
-            raise InputError(f"{name} must be a single cell of text", name)
-        value = rows[0][0]
+    value = _single_cell(value, name, lambda *_: f"{name} must be a single cell of text")
     if is_missing(value):
         return None
     if isinstance(value, str):
@@ -612,11 +602,7 @@ def as_option(value: Any, name: str) -> str | None:
 
 def as_flag(value: Any, name: str) -> bool | None:
     """TRUE/FALSE (or 1/0); blank or omitted gives None (the default, FALSE)."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        rows, _ = _grid(value, name)
-        if len(rows) != 1 or len(rows[0]) != 1:
-            raise InputError(f"{name} must be a single cell, TRUE or FALSE", name)
-        value = rows[0][0]
+    value = _single_cell(value, name, lambda *_: f"{name} must be a single cell, TRUE or FALSE")
     if is_missing(value):
         return None
     if isinstance(value, (bool, np.bool_)):

@@ -55,12 +55,55 @@ class CsvTable:
         ``","``, ``";"`` or a tab.
     decimal : str
         ``"."`` or ``","``.
+    name : str
+        The file's name, for messages.
+    argument : str
+        The option the file came from (``"assets"``, ``"prices"``), for messages.
     """
 
     rows: list[list[str]]
     encoding: str
     delimiter: str
     decimal: str
+    name: str = ""
+    argument: str = ""
+
+    def error(self, message: str, line: int | None = None) -> InputError:
+        """Return the error for ``message`` about this file (or its row ``line``, 1-based)."""
+        where = self.name if line is None else f"{self.name} row {line}"
+        return InputError(f"{where}: {message}", self.argument)
+
+    def require_rows(self, count: int, what: str) -> None:
+        """Refuse a file with fewer than ``count`` rows below its header.
+
+        Raises
+        ------
+        InputError
+            "need a header row and at least ``what``".
+        """
+        if len(self.rows) < 1 + count:
+            raise self.error(f"need a header row and at least {what}")
+
+    def cell_number(
+        self, text: str, line: int, column: str, *, blank_ok: bool = False
+    ) -> float | None:
+        """Read the number cell ``text`` of row ``line`` in ``column`` (``None`` when blank).
+
+        Raises
+        ------
+        InputError
+            When the cell is blank (unless ``blank_ok``) or not a number in this file's
+            notation; the message names the row and column.
+        """
+        text = text.strip()
+        if not text:
+            if blank_ok:
+                return None
+            raise self.error(f"{column} is blank", line)
+        try:
+            return self.number(text)
+        except ValueError as err:
+            raise self.error(f"{column} {text!r} is not a number{self.hint(text)}", line) from err
 
     def number(self, text: str) -> float:
         """Parse a number cell with this file's decimal mark (see :func:`parse_number`)."""
@@ -262,7 +305,7 @@ def read_csv_table(path: str | Path, argument: str, first_numeric: int = 1) -> C
             argument,
         ) from err
     decimal = "." if delimiter == "," else _decimal(rows, path.name, argument, first_numeric)
-    return CsvTable(rows, encoding, delimiter, decimal)
+    return CsvTable(rows, encoding, delimiter, decimal, path.name, argument)
 
 
 def separator_name(delimiter: str) -> str:

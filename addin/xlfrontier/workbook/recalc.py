@@ -32,6 +32,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from xlfrontier.excel._com import com_error_code
 from xlfrontier.exceptions import XlfrontierError
 from xlfrontier.workbook._output import OWNER_PROPERTY, atomic_write
 
@@ -46,18 +47,6 @@ _NS = {
 _M = "{{{}}}".format(_NS["m"])
 _C = "{{{}}}".format(_NS["c"])
 _CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
-
-# Excel error values as COM hands them to a UDF (0x800A0000 + xlErr code, signed).
-_COM_ERROR_BASE = -2146828288
-_COM_ERRORS = {
-    "#NULL!": 2000,
-    "#DIV/0!": 2007,
-    "#VALUE!": 2015,
-    "#REF!": 2023,
-    "#NAME?": 2029,
-    "#NUM!": 2036,
-    "#N/A": 2042,
-}
 
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _MAX_PASSES = 4
@@ -470,7 +459,7 @@ def _excel_arg(value: Any) -> Any:
         if x is sh.EMPTY or x is None:
             return None
         if isinstance(x, XlError):
-            return _COM_ERROR_BASE + _COM_ERRORS.get(str(x), 2015)
+            return com_error_code(str(x))
         if isinstance(x, (bool, np.bool_)):
             return bool(x)
         if isinstance(x, (int, float, np.integer, np.floating)):

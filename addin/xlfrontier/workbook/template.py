@@ -63,6 +63,7 @@ import xlsxwriter.exceptions
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from xlfrontier._resources import TEMPLATE_FILENAME, find_templates_dir
+from xlfrontier.excel.limits import MAX_POINTS, MIN_POINTS
 from xlfrontier.exceptions import InputError
 from xlfrontier.workbook import sample_prices
 from xlfrontier.workbook._csvfile import read_csv_table
@@ -100,8 +101,6 @@ _CREATED = _dt.datetime(2024, 1, 1, 0, 0, 0)
 # with #NAME?. With a current id and no forced recalculation the stored values are shown until
 # an input changes.
 _CALC_ID = 191029
-
-MAX_POINTS = 500
 
 #: The choices of the Inputs sheet's "Inputs from" switch (defined name ``inputs_from``).
 INPUTS_FROM = ("Assumptions", "Prices")
@@ -172,7 +171,8 @@ class Assumptions:
         ------
         InputError
             When a list has the wrong length, a matrix the wrong shape, a name is blank or
-            repeated, or the number of points is outside 2..500.
+            repeated, or the number of points is outside ``MIN_POINTS..MAX_POINTS``
+            (:mod:`xlfrontier.excel.limits`).
         """
         n = self.n_assets
         if n < 2:
@@ -194,8 +194,10 @@ class Assumptions:
                 continue
             if len(matrix) != n or any(len(row) != n for row in matrix):
                 raise InputError(f"{label} must be a {n}x{n} matrix", label)
-        if not 2 <= int(self.frontier_points) <= MAX_POINTS:
-            raise InputError(f"frontier points must be between 2 and {MAX_POINTS}", "points")
+        if not MIN_POINTS <= int(self.frontier_points) <= MAX_POINTS:
+            raise InputError(
+                f"frontier points must be between {MIN_POINTS} and {MAX_POINTS}", "points"
+            )
 
 
 #: Sample capital-market assumptions embedded in the template (see ``_SAMPLE_NOTE``).
@@ -272,9 +274,8 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
     """
     path = Path(path)
     table = read_csv_table(path, "assets")
+    table.require_rows(2, "2 asset rows")
     rows = table.rows
-    if len(rows) < 3:
-        raise InputError(f"{path.name}: need a header row and at least 2 asset rows", "assets")
     names_row = [cell.strip() for cell in rows[0]]
     header = [cell.lower() for cell in names_row]
     fixed = ["asset", "expected_return", "volatility", "min_weight", "max_weight"]
@@ -305,20 +306,9 @@ def read_assumptions_csv(path: str | Path, base: Assumptions = SAMPLE) -> Assump
     @overload
     def number(text: str, row: int, column: str, *, blank_ok: bool) -> float | None: ...
     def number(text: str, row: int, column: str, *, blank_ok: bool = False) -> float | None:
-        text = text.strip()
-        if not text:
-            if blank_ok:
-                return None
-            raise InputError(f"{path.name} row {row}: {column} is blank", "assets")
-        try:
-            value = table.number(text)
-        except ValueError as err:
-            raise InputError(
-                f"{path.name} row {row}: {column} {text!r} is not a number{table.hint(text)}",
-                "assets",
-            ) from err
-        if not math.isfinite(value):
-            raise InputError(f"{path.name} row {row}: {column} must be finite", "assets")
+        value = table.cell_number(text, row, column, blank_ok=blank_ok)
+        if value is not None and not math.isfinite(value):
+            raise table.error(f"{column} must be finite", row)
         return value
 
     names, mus, vols, lows, ups, corr = [], [], [], [], [], []
@@ -503,9 +493,8 @@ def read_prices_csv(path: str | Path, base: PriceHistory = SAMPLE_PRICES) -> Pri
     """
     path = Path(path)
     table = read_csv_table(path, "prices")
+    table.require_rows(3, "3 rows of prices")
     rows = table.rows
-    if len(rows) < 4:
-        raise InputError(f"{path.name}: need a header row and at least 3 rows of prices", "prices")
     header = [cell.strip() for cell in rows[0]]
     if header[0].lower() != "date" or len(header) < 3:
         raise InputError(
@@ -532,23 +521,9 @@ def read_prices_csv(path: str | Path, base: PriceHistory = SAMPLE_PRICES) -> Pri
             ) from err
         values: list[float | None] = []
         for j, text in enumerate(row[1 : n + 1]):
-            text = text.strip()
-            if not text:
-                values.append(None)
-                continue
-            try:
-                value = table.number(text)
-            except ValueError as err:
-                raise InputError(
-                    f"{path.name} row {line}: {tickers[j]} {text!r} is not a number"
-                    f"{table.hint(text)}",
-                    "prices",
-                ) from err
-            if not (math.isfinite(value) and value > 0):
-                raise InputError(
-                    f"{path.name} row {line}: {tickers[j]} {text}: prices must be positive",
-                    "prices",
-                )
+            value = table.cell_number(text, line, tickers[j], blank_ok=True)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise table.error(f"{tickers[j]} {text.strip()}: prices must be positive", line)
             values.append(value)
         prices.append(tuple(values))
     result = PriceHistory(
@@ -1345,7 +1320,7 @@ class InputsSheet(Sheet):
                 "Frontier points",
                 int(a.frontier_points),
                 s.in_int,
-                f"rows of the Frontier table (2 to {MAX_POINTS})",
+                f"rows of the Frontier table ({MIN_POINTS} to {MAX_POINTS})",
             ),
             (
                 "cov_source",
@@ -1415,12 +1390,12 @@ class InputsSheet(Sheet):
             {
                 "validate": "integer",
                 "criteria": "between",
-                "minimum": 2,
+                "minimum": MIN_POINTS,
                 "maximum": MAX_POINTS,
                 "input_title": "Frontier points",
                 "input_message": "Rows of the frontier table, evenly spaced in return.",
                 "error_title": "Frontier points",
-                "error_message": f"Enter a whole number from 2 to {MAX_POINTS}.",
+                "error_message": f"Enter a whole number from {MIN_POINTS} to {MAX_POINTS}.",
             },
         )
         ws.data_validation(
