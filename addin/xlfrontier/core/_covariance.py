@@ -368,7 +368,9 @@ def corr_from_cov(cov: ArrayLike) -> FloatArray:
     return cast("FloatArray", corr)
 
 
-def cov_from_corr(corr: ArrayLike, vols: ArrayLike) -> FloatArray:
+def cov_from_corr(
+    corr: ArrayLike, vols: ArrayLike, *, max_volatility: float | None = None
+) -> FloatArray:
     """Covariance matrix from a correlation matrix and volatilities (COV_FROM_CORR).
 
     ``cov_ij = vol_i · corr_ij · vol_j``. The result is positive semi-definite exactly when
@@ -379,7 +381,11 @@ def cov_from_corr(corr: ArrayLike, vols: ArrayLike) -> FloatArray:
     corr : array_like of shape (n_assets, n_assets)
         Symmetric, ones on the diagonal, entries in [-1, 1].
     vols : array_like of shape (n_assets,)
-        Volatilities (standard deviations, decimals), at least 0.
+        Volatilities (standard deviations), at least 0.
+    max_volatility : float, optional
+        With volatilities as decimals (20% = 0.2), the largest one accepted: a larger one is
+        refused as a percentage typed as a whole number (20 for 20%). COV_FROM_CORR uses
+        ``VOLATILITY_UNITS_LIMIT`` = 2 (200%). ``None`` (default): any units, no limit.
 
     Returns
     -------
@@ -388,8 +394,8 @@ def cov_from_corr(corr: ArrayLike, vols: ArrayLike) -> FloatArray:
     Raises
     ------
     InputError
-        Shapes that do not match, blanks, asymmetry, a diagonal entry that is not 1, a
-        correlation outside [-1, 1], or a negative volatility.
+        A volatility above ``max_volatility``, shapes that do not match, blanks, asymmetry, a
+        diagonal entry that is not 1, a correlation outside [-1, 1], or a negative volatility.
 
     Examples
     --------
@@ -399,8 +405,19 @@ def cov_from_corr(corr: ArrayLike, vols: ArrayLike) -> FloatArray:
     >>> cov_from_corr(corr, [0.1, 0.2])
     array([[0.01 , 0.006],
            [0.006, 0.04 ]])
+    >>> cov_from_corr(corr, [10.0, 20.0], max_volatility=2.0)
+    Traceback (most recent call last):
+    ...
+    xlfrontier.exceptions.InputError: vols has 20, which is 2000%: volatilities are decimals, ...
     """
     v = _as_vector(vols, "vols")
+    top = float(v.max())
+    if max_volatility is not None and top > max_volatility:
+        raise InputError(
+            f"vols has {top:g}, which is {top * 100:g}%: volatilities are "
+            f"decimals, so type {top / 100:g} or {top:g}%",
+            "vols",
+        )
     r = as_covariance(corr, "corr", n=v.size, check_psd=False)
     d = np.diag(r)
     off = np.abs(d - 1.0) > 1e-8

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from xlfrontier.core._estimation_args import FloatArray
+from xlfrontier.core._estimation_args import VOLATILITY_UNITS_LIMIT, FloatArray
 from xlfrontier.core._validation import PSD_TOL, SYMMETRY_TOL, as_bounds, fmt_pct
 from xlfrontier.core._validation import as_vector as _as_vector
 from xlfrontier.exceptions import InputError
@@ -19,7 +19,6 @@ from xlfrontier.exceptions import InputError
 _COND_WARN = 1e6
 _COND_SINGULAR = 1e12
 _MU_PERCENT = 1.0
-_VOL_PERCENT = 2.0
 _RATIO_HIGH = 2.0
 _RATIO_LOW = 0.005
 
@@ -60,6 +59,47 @@ class InputReport:
     def rows(self) -> list[tuple[str, str, str]]:
         """Return the lines as plain tuples, e.g. to spill into three worksheet columns."""
         return [tuple(c) for c in self.checks]  # type: ignore[misc]
+
+    def with_errors(self, errors: Mapping[str, str]) -> InputReport:
+        """Return the report with the named checks failed.
+
+        For problems found before the checks could see them, e.g. while reading worksheet
+        cells (text in a number cell): each named check's line becomes an ``"ERROR"`` with
+        the given detail, where it stands; a check the report has no line for is appended, in
+        the order given. CHECK_INPUTS reports its conversion errors this way.
+
+        Parameters
+        ----------
+        errors : mapping of str to str
+            Check name (``"mu"``, ``"cov"``, ``"bounds"``...) to the detail text.
+
+        Returns
+        -------
+        InputReport
+            A new report; this one is unchanged.
+
+        Raises
+        ------
+        Nothing
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from xlfrontier import check_inputs
+        >>> report = check_inputs([0.05, 0.08], np.diag([0.01, 0.04]))
+        >>> failed = report.with_errors({"bounds": 'upper has the text "abc"'})
+        >>> failed.status, failed["bounds"].detail
+        ('ERROR', 'upper has the text "abc"')
+        >>> [c.check for c in failed.checks] == [c.check for c in report.checks]
+        True
+        """
+        lines = [
+            InputCheck(c.check, "ERROR", errors[c.check]) if c.check in errors else c
+            for c in self.checks
+        ]
+        present = {c.check for c in self.checks}
+        lines += [InputCheck(k, "ERROR", v) for k, v in errors.items() if k not in present]
+        return InputReport(tuple(lines))
 
     def __getitem__(self, check: str) -> InputCheck:
         """Return the line of the named check."""
@@ -323,7 +363,7 @@ def _check_matrix(
             )
         else:
             add("mu units", "OK", f"decimals (median |mu| {fmt_pct(med_mu)})")
-    if vol >= _VOL_PERCENT:
+    if vol >= VOLATILITY_UNITS_LIMIT:
         add(
             "cov units",
             "WARN",

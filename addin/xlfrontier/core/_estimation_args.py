@@ -21,6 +21,10 @@ DEFAULT_PERIODS_PER_YEAR = 252.0
 # PyPortfolioOpt's default, so that numbers can be compared with the best-known Python peer.
 # Half-life = ln 2 / -ln(1 - 2/(span + 1)) ≈ 173 periods.
 DEFAULT_SPAN = 500.0
+# A volatility of 200% or more reads as a percentage typed as a whole number (20 for 20%): no
+# usual annualised volatility is that high. check_inputs warns when the median volatility of a
+# covariance reaches it; COV_FROM_CORR passes it to cov_from_corr as max_volatility.
+VOLATILITY_UNITS_LIMIT = 2.0
 
 
 def _choose(value: object, options: dict[str, str], name: str, default: str) -> str:

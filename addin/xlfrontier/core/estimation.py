@@ -56,7 +56,11 @@ from xlfrontier.core._covariance import (
     estimate_cov,
 )
 from xlfrontier.core._diagnostics import InputCheck, InputReport, check_inputs
-from xlfrontier.core._estimation_args import DEFAULT_PERIODS_PER_YEAR, DEFAULT_SPAN
+from xlfrontier.core._estimation_args import (
+    DEFAULT_PERIODS_PER_YEAR,
+    DEFAULT_SPAN,
+    VOLATILITY_UNITS_LIMIT,
+)
 from xlfrontier.core._psd import PSDRepair, nearest_psd, repair_psd
 from xlfrontier.core._returns import (
     MEAN_METHODS,
@@ -71,6 +75,7 @@ __all__ = [
     "DEFAULT_SPAN",
     "MEAN_METHODS",
     "RETURN_METHODS",
+    "VOLATILITY_UNITS_LIMIT",
     "CovarianceEstimate",
     "InputCheck",
     "InputReport",
