@@ -38,7 +38,8 @@ from xlfrontier.core._validation import as_bounds as validate_bounds
 from xlfrontier.core.closed_form import merton_frontier
 from xlfrontier.core.estimation import (
     DEFAULT_PERIODS_PER_YEAR,
-    InputCheck,
+    VOLATILITY_UNITS_LIMIT,
+    InputReport,
     check_inputs,
     corr_from_cov,
     corr_matrix,
@@ -579,24 +580,24 @@ def MERTON_FRONTIER(mu, cov):
     c = cv.as_matrix(cov, "cov", m.size)
     cv.check_units(m, c)
     mf = merton_frontier(m, c)
-    a, b, cc, d = mf.A, mf.B, mf.C, mf.D
-    degenerate = not d > 1e-12 * max(a * cc, 1e-300)
     undefined = "undefined (all expected returns equal)"
+
+    def shown(x: float) -> float | str:
+        return undefined if mf.degenerate else x
+
+    a2, a1, a0 = mf.variance_coefficients
     return cv.table(
         [
-            ["A = 1ᵀΣ⁻¹1", a],
-            ["B = 1ᵀΣ⁻¹μ", b],
-            ["C = μᵀΣ⁻¹μ", cc],
-            ["D = AC − B²", d],
+            ["A = 1ᵀΣ⁻¹1", mf.A],
+            ["B = 1ᵀΣ⁻¹μ", mf.B],
+            ["C = μᵀΣ⁻¹μ", mf.C],
+            ["D = AC − B²", mf.D],
             ["Minimum-variance return B/A", mf.gmv_return],
             ["Minimum-variance volatility √(1/A)", mf.gmv_volatility],
-            ["variance(r): coefficient of r², A/D", undefined if degenerate else a / d],
-            ["variance(r): coefficient of r, −2B/D", undefined if degenerate else -2 * b / d],
-            ["variance(r): constant, C/D", undefined if degenerate else cc / d],
-            [
-                "Asymptote slope √(D/A) (Sharpe at rf = B/A)",
-                undefined if degenerate else float(np.sqrt(d / a)),
-            ],
+            ["variance(r): coefficient of r², A/D", shown(a2)],
+            ["variance(r): coefficient of r, −2B/D", shown(a1)],
+            ["variance(r): constant, C/D", shown(a0)],
+            ["Asymptote slope √(D/A) (Sharpe at rf = B/A)", shown(mf.asymptote_slope)],
         ]
     )
 
@@ -702,14 +703,7 @@ def COV_FROM_CORR(corr, vols):
     """
     v, _ = cv.as_vector(vols, "vols", what="a volatility")
     r = cv.as_matrix(corr, "corr", v.size)
-    top = float(v.max())
-    if top > 2:  # a volatility above 200%: a percentage typed as a whole number
-        raise InputError(
-            f"vols has {top:g}, which is {top * 100:g}%: volatilities are "
-            f"decimals, so type {top / 100:g} or {top:g}%",
-            "vols",
-        )
-    return _matrix_out(cov_from_corr(r, v))
+    return _matrix_out(cov_from_corr(r, v, max_volatility=VOLATILITY_UNITS_LIMIT))
 
 
 @xw.func(category=CATEGORY)
@@ -800,21 +794,7 @@ def CHECK_INPUTS(mu, cov, lower=None, upper=None):
         except InputError as err:
             problems["bounds"] = str(err)
     if values["mu"] is None or values["cov"] is None:
-        rows = [InputCheck(k, "ERROR", v) for k, v in problems.items()]
+        report = InputReport(()).with_errors(problems)
     else:
-        report = check_inputs(values["mu"], values["cov"], *bounds)
-        rows = [
-            InputCheck(c.check, "ERROR", problems[c.check]) if c.check in problems else c
-            for c in report.checks
-        ]
-        if "bounds" in problems and all(c.check != "bounds" for c in rows):
-            rows.append(InputCheck("bounds", "ERROR", problems["bounds"]))
-    rank = {"OK": 0, "WARN": 1, "ERROR": 2}
-    worst = max((c.status for c in rows), key=rank.__getitem__, default="OK")
-    return cv.table(
-        [
-            ["Check", "Status", "Detail"],
-            ["overall", worst, ""],
-            *[[c.check, c.status, c.detail] for c in rows],
-        ]
-    )
+        report = check_inputs(values["mu"], values["cov"], *bounds).with_errors(problems)
+    return cv.table([["Check", "Status", "Detail"], ["overall", report.status, ""], *report.rows()])

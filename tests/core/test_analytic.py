@@ -30,6 +30,7 @@ from xlfrontier.core.optimize import (
     max_utility,
     min_variance,
 )
+from xlfrontier.exceptions import InputError
 
 INF = np.inf
 # Weights of well-conditioned small problems: a backward-stable solver is within a few ulps
@@ -244,6 +245,55 @@ def test_merton_constants_and_weights(seed, n):
             w, _kkt_equality_solve(mu, cov, r), rtol=0, atol=1e-11 * max(1, np.abs(w).max())
         )
         assert rel_diff(float(mf.variance(r)), float(w @ cov @ w)) <= 1e-11
+
+
+@pytest.mark.parametrize(("seed", "n"), [(21, 2), (22, 3), (23, 7), (24, 20)])
+def test_merton_variance_coefficients_and_asymptote(seed, n):
+    """The MERTON_FRONTIER table's numbers, from the core: σ²(r) = (A r² − 2B r + C) / D."""
+    mu, cov = _merton_case(seed, n)
+    mf = merton_frontier(mu, cov)
+    assert not mf.degenerate
+    inv = np.linalg.inv(cov)
+    one = np.ones(n)
+    a, b, c = one @ inv @ one, one @ inv @ mu, mu @ inv @ mu
+    d = a * c - b * b
+    a2, a1, a0 = mf.variance_coefficients
+    assert rel_diff(a2, a / d) <= 1e-10
+    assert rel_diff(a1, -2 * b / d) <= 1e-10
+    assert rel_diff(a0, c / d) <= 1e-10
+    assert rel_diff(mf.asymptote_slope, np.sqrt(d / a)) <= 1e-10
+    # The quadratic is the variance of the shorting-allowed optimum (an independent solve).
+    for r in (mf.gmv_return - 0.05, mf.gmv_return + 0.1):
+        w = _kkt_equality_solve(mu, cov, r)
+        assert rel_diff(a2 * r * r + a1 * r + a0, float(w @ cov @ w)) <= 1e-10
+    # With rf = B/A the Sharpe ratio of the upper branch rises towards the slope, never past it.
+    rs = mf.gmv_return + np.array([0.1, 1.0, 10.0, 1e4])
+    sharpe = (rs - mf.gmv_return) / np.sqrt(np.asarray(mf.variance(rs)))
+    assert np.all(np.diff(sharpe) > 0)
+    assert np.all(sharpe <= mf.asymptote_slope * (1 + 1e-12))
+    assert rel_diff(sharpe[-1], mf.asymptote_slope) <= 1e-8
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_merton_with_equal_returns_is_degenerate_despite_rounding(seed):
+    """Equal expected returns: D = AC − B² is rounding of either sign, and is treated as zero.
+
+    With ``D <= 0`` as the test (before), a D that came out positive by rounding gave weights
+    dividing by ~1e-17 instead of the error (3 of these 12 seeds).
+    """
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 8))
+    x = rng.standard_normal((n, n))
+    cov = x @ x.T / n + 0.01 * np.eye(n)
+    level = float(rng.uniform(0.01, 0.2))
+    mf = merton_frontier(np.full(n, level), cov)
+    with pytest.raises(InputError, match=r"all assets have the same expected return"):
+        mf.weights(level + 0.01)
+    assert np.isnan(mf.variance(level + 0.01))
+    assert rel_diff(float(mf.variance(level)), 1 / mf.A) <= 1e-12
+    assert mf.degenerate
+    assert all(np.isnan(mf.variance_coefficients))
+    assert np.isnan(mf.asymptote_slope)
 
 
 @pytest.mark.parametrize(("seed", "n"), [(11, 2), (12, 3), (13, 7), (14, 20), (15, 60)])

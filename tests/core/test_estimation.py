@@ -34,6 +34,7 @@ from hypothesis.extra import numpy as hnp
 
 from xlfrontier.core.estimation import (
     COV_METHODS,
+    VOLATILITY_UNITS_LIMIT,
     CovarianceEstimate,
     InputReport,
     check_inputs,
@@ -611,6 +612,44 @@ def test_cov_corr_round_trip() -> None:
     )
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_cov_from_corr_is_vols_corr_vols(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 9))
+    x = rng.standard_normal((n, n + 2))
+    c = x @ x.T
+    d = np.sqrt(np.diag(c))
+    corr = c / np.outer(d, d)
+    vols = rng.uniform(0.0, 2.0, n)
+    vols[0] = 2.0  # 200%: the largest volatility COV_FROM_CORR accepts
+    want = np.diag(vols) @ corr @ np.diag(vols)
+    got = cov_from_corr(corr, vols, max_volatility=VOLATILITY_UNITS_LIMIT)
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
+    np.testing.assert_array_equal(cov_from_corr(corr, vols), got)
+
+
+@pytest.mark.parametrize(
+    ("vols", "match"),
+    [
+        ([20.0, 30.0], r"^vols has 30, which is 3000%: volatilities are decimals, so type 0\.3 "),
+        ([0.2, 2.5], r"^vols has 2\.5, which is 250%: .* type 0\.025 or 2\.5%$"),
+        ([2.000001, 0.1], r"^vols has 2, which is 200%"),
+    ],
+)
+def test_cov_from_corr_refuses_percent_volatilities(vols: list[float], match: str) -> None:
+    """With decimals asked for, a volatility above 200% is a percentage typed as a whole number.
+
+    The rule COV_FROM_CORR applies; without ``max_volatility`` any units are accepted.
+    """
+    corr = [[1.0, 0.5], [0.5, 1.0]]
+    with pytest.raises(InputError, match=match):
+        cov_from_corr(corr, vols, max_volatility=VOLATILITY_UNITS_LIMIT)
+    np.testing.assert_allclose(
+        cov_from_corr(corr, vols), np.array(corr) * np.outer(vols, vols), rtol=1e-15
+    )
+    assert VOLATILITY_UNITS_LIMIT == 2.0
+
+
 @pytest.mark.parametrize(
     ("args", "match"),
     [
@@ -933,6 +972,34 @@ def test_check_inputs_report_shape() -> None:
     assert rep["mu"].check == "mu"
     with pytest.raises(KeyError, match=r"^'nonsense'$"):
         rep["nonsense"]
+
+
+def test_input_report_with_errors_fails_the_named_lines() -> None:
+    """How CHECK_INPUTS reports what it could not read: in place, or appended in order."""
+    rep = check_inputs(CLEAN_MU, CLEAN_COV)
+    assert rep.status == "OK"
+    failed = rep.with_errors({"mu": 'mu has the text "x" in row 2', "later": "second"})
+    assert [c.check for c in failed.checks] == [*(c.check for c in rep.checks), "later"]
+    assert failed["mu"] == ("mu", "ERROR", 'mu has the text "x" in row 2')
+    assert failed["later"] == ("later", "ERROR", "second")
+    assert failed.status == "ERROR"
+    assert not failed.ok
+    unchanged = [c for c in failed.checks if c.check not in ("mu", "later")]
+    assert unchanged == [c for c in rep.checks if c.check != "mu"]
+    assert rep["mu"].status == "OK"  # the original report is untouched
+    assert rep.with_errors({}) == rep
+
+
+def test_input_report_with_errors_on_an_empty_report() -> None:
+    empty = InputReport(())
+    assert empty.status == "OK"
+    rep = empty.with_errors({"mu": "first", "cov": "second", "bounds": "third"})
+    assert rep.rows() == [
+        ("mu", "ERROR", "first"),
+        ("cov", "ERROR", "second"),
+        ("bounds", "ERROR", "third"),
+    ]
+    assert rep.status == "ERROR"
 
 
 # --------------------------------------------------------------------------------------------

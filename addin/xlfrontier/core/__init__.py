@@ -5,6 +5,7 @@ from __future__ import annotations
 from xlfrontier.core.closed_form import MertonFrontier, merton_frontier
 from xlfrontier.core.estimation import (
     CovarianceEstimate,
+    InputCheck,
     InputReport,
     PSDRepair,
     check_inputs,
@@ -39,6 +40,7 @@ __all__ = [
     "CovarianceEstimate",
     "EfficientFrontier",
     "FrontierSample",
+    "InputCheck",
     "InputReport",
     "KKTResiduals",
     "MertonFrontier",

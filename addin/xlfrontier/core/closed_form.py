@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +12,10 @@ from xlfrontier.core._validation import as_covariance, as_vector
 from xlfrontier.exceptions import InputError
 
 __all__ = ["MertonFrontier", "merton_frontier"]
+
+# D = AC - B² is a difference of nearly equal numbers: with all expected returns equal it comes
+# out of the solves as rounding of either sign, far below this fraction of AC.
+_DEGENERATE_RTOL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,16 @@ class MertonFrontier:
         The global minimum variance portfolio: ``B/A`` and ``sqrt(1/A)``.
     gmv_weights : ndarray of shape (n_assets,)
         ``Σ⁻¹1 / A``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from xlfrontier import merton_frontier
+    >>> mf = merton_frontier([0.04, 0.08, 0.11], np.diag([0.0025, 0.0225, 0.0484]))
+    >>> a2, a1, a0 = mf.variance_coefficients
+    >>> r = 0.07
+    >>> bool(np.isclose(a2 * r * r + a1 * r + a0, mf.variance(r), rtol=1e-12))
+    True
     """
 
     A: float
@@ -41,16 +56,75 @@ class MertonFrontier:
     _inv_ones: NDArray[np.float64]
     _inv_mu: NDArray[np.float64]
 
+    @property
+    def degenerate(self) -> bool:
+        """Whether all expected returns are equal (to rounding): the frontier is one point.
+
+        ``D = AC − B²`` is zero exactly when ``μ`` is a multiple of ``1``; a computed ``D`` of
+        at most ``1e-12 · AC`` counts as zero. Then only the minimum-variance portfolio is on
+        the frontier: :meth:`weights` refuses other targets and :meth:`variance` is NaN there.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from xlfrontier import merton_frontier
+        >>> cov = np.diag([0.0025, 0.0225, 0.0484])
+        >>> merton_frontier([0.07, 0.07, 0.07], cov).degenerate
+        True
+        >>> merton_frontier([0.04, 0.08, 0.11], cov).degenerate
+        False
+        """
+        floor = _DEGENERATE_RTOL * max(self.A * self.C, 1e-300)
+        # Degenerate unless D is clearly positive; a NaN D is degenerate too.
+        return not floor < self.D
+
+    @property
+    def variance_coefficients(self) -> tuple[float, float, float]:
+        """The frontier variance as a quadratic in the return: ``(A/D, −2B/D, C/D)``.
+
+        ``σ²(r) = (A/D) r² + (−2B/D) r + C/D``; NaN for a :attr:`degenerate` frontier.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from xlfrontier import merton_frontier
+        >>> mf = merton_frontier([0.04, 0.08, 0.11], np.diag([0.0025, 0.0225, 0.0484]))
+        >>> [round(x, 4) for x in mf.variance_coefficients]
+        [6.6666, -0.6258, 0.0168]
+        """
+        if self.degenerate:
+            return (math.nan, math.nan, math.nan)
+        return (self.A / self.D, -2 * self.B / self.D, self.C / self.D)
+
+    @property
+    def asymptote_slope(self) -> float:
+        """``√(D/A)``: slope of the frontier's asymptotes ``r = B/A ± √(D/A) σ``.
+
+        The highest Sharpe ratio any frontier portfolio approaches when the risk-free rate is
+        the minimum-variance return ``B/A``; NaN for a :attr:`degenerate` frontier.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from xlfrontier import merton_frontier
+        >>> mf = merton_frontier([0.04, 0.08, 0.11], np.diag([0.0025, 0.0225, 0.0484]))
+        >>> round(mf.asymptote_slope, 4)
+        0.3873
+        """
+        if self.degenerate:
+            return math.nan
+        return float(np.sqrt(self.D / self.A))
+
     def variance(self, r: float | NDArray[np.float64]) -> float | NDArray[np.float64]:
         """Frontier variance at target return ``r``."""
         r = np.asarray(r, dtype=np.float64)
-        if self.D <= 0:
+        if self.degenerate:
             return np.where(np.isclose(r, self.gmv_return), 1.0 / self.A, np.nan)[()]
         return ((self.A * r * r - 2 * self.B * r + self.C) / self.D)[()]
 
     def weights(self, r: float) -> NDArray[np.float64]:
         """Frontier weights at target return ``r``, shape (n_assets,)."""
-        if self.D <= 0:
+        if self.degenerate:
             raise InputError(
                 "all assets have the same expected return: only the minimum "
                 "variance portfolio is on the frontier",
