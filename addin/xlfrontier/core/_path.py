@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from xlfrontier.core._activeset import Corner, Engine
 from xlfrontier.core._pdas import pdas
 from xlfrontier.core._validation import Problem
-from xlfrontier.core.results import KKTResiduals, PortfolioResult
+from xlfrontier.core.results import PortfolioResult, certify
 
 __all__ = ["Branch", "PathSolver", "lp_return_range"]
 
@@ -534,7 +534,7 @@ class PathSolver:
         covariance matrices), the weights are re-solved once from the working set.
         """
         p = self.p
-        lo, up, mu = p.lower, p.upper, p.mu
+        mu = p.mu
         w, at_lower, at_upper = self.snap(w, state)
         if target is None:
             # Drift of the path off the budget (ill-conditioned working sets with riskless
@@ -544,58 +544,30 @@ class PathSolver:
             if abs(gap) > 1e-13 and off.any():
                 w[np.argmax(np.where(off, np.abs(w), -1.0))] += gap
         var = max(float(w @ sw), 0.0)
-        g = 2.0 * sw
         eta = 0.0 if self.flat else 2.0 * t
-        free = state == 0
-        h = g - eta * mu if eta else g
-        h_free = h[free]
-        if h_free.size:
-            gamma = float(h_free.sum()) / h_free.size
-        else:  # a vertex: any γ between the bound conditions certifies it
-            lo_side = h[state == -1].min(initial=np.inf)
-            up_side = h[state == 1].max(initial=-np.inf)
-            gamma = float(np.nanmean([x for x in (lo_side, up_side) if np.isfinite(x)] or [0.0]))
-        z = h - gamma
-        # Backward-error scale: computing Σw carries an error of order eps·max|Σ|·max|w|,
-        # so a riskless optimum (Σw ≈ 0) is not judged against its own rounding noise.
-        scale = max(
-            float(np.abs(g).max()),
-            abs(gamma),
-            abs(eta) * self._mu_absmax,
-            2.0 * self._var_max * float(np.abs(w).max()),
-            1e-300,
+        cert = certify(
+            w,
+            sw,
+            eta,
+            state,
+            mu,
+            p.lower,
+            p.upper,
+            var_max=self._var_max,
+            mu_absmax=self._mu_absmax,
+            long_only=p.long_only,
+            target=target,
         )
-        # Wrong-signed multipliers: any on free assets, negative at lower, positive at upper.
-        az = np.abs(z)
-        if p.long_only:  # only lower bounds
-            wrong = np.where(free, az, -z)
-        else:
-            wrong = np.where(free, az, np.where(state == -1, -z, z))
-        dual = max(float(wrong.max()), 0.0) / scale
-        if p.long_only:
-            comp = float((az * w).max()) / scale
-            viol = max(abs(float(w.sum()) - 1.0), -float(w.min()), 0.0)
-        else:
-            dist = np.minimum(w - lo, up - w)  # inf where unbounded: finite z there is 0 on free
-            fin = np.isfinite(dist)
-            comp = float((az[fin] * dist[fin]).max(initial=0.0)) / scale
-            viol = max(
-                abs(float(w.sum()) - 1.0),
-                float(np.maximum(lo - w, 0.0).max()),
-                float(np.maximum(w - up, 0.0).max()),
-            )
+        kkt = cert.kkt
         ret = float(mu @ w)
-        if target is not None:
-            viol = max(viol, abs(ret - target))
-        if polish and (viol > 1e-13 or dual > 1e-12) and free.sum() >= 2:
+        if polish and (kkt.primal > 1e-13 or kkt.dual > 1e-12) and (state == 0).sum() >= 2:
             better = self._polish(w, state, ret)
             if better is not None:
                 res = self.result(
                     better, p.cov @ better, t, state, objective, rf, target, polish=False
                 )
-                if max(res.kkt.primal, res.kkt.dual) < max(viol, dual):
+                if max(res.kkt.primal, res.kkt.dual) < max(kkt.primal, kkt.dual):
                     return res
-        zb = np.where(free, 0.0, z)
         vol = float(np.sqrt(var))
         sharpe = None
         if rf is not None:
@@ -608,12 +580,11 @@ class PathSolver:
             objective=objective,
             at_lower=at_lower,
             at_upper=at_upper,
-            budget_multiplier=gamma,
+            budget_multiplier=cert.budget_multiplier,
             return_multiplier=eta,
-            bound_multipliers=zb,
-            kkt=KKTResiduals(viol, dual, comp),
+            bound_multipliers=cert.bound_multipliers,
+            kkt=kkt,
             risk_free_rate=rf,
             sharpe_ratio=sharpe,
-            # Never claim optimality the certificate does not show.
-            status="optimal" if max(viol, dual, comp) <= 1e-8 else "inaccurate",
+            status=cert.status,
         )
