@@ -22,15 +22,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from xlfrontier.core._evaluate import locate, locate_variance, max_sharpe_on
+from xlfrontier.core._messages import return_out_of_range, volatility_out_of_range
 from xlfrontier.core._path import T_ZERO, PathSolver, gmv_index
 from xlfrontier.core._validation import validate_problem
-from xlfrontier.core.frontier import (
-    _max_sharpe_on,
-    _return_error,
-    _vol_error,
-    locate,
-    locate_variance,
-)
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.exceptions import InputError, UnboundedError
 
@@ -122,7 +117,7 @@ def min_variance(
         1.0, abs(r), abs(lo) if np.isfinite(lo) else 0.0, abs(hi) if np.isfinite(hi) else 0.0
     )
     if not lo - tol <= r <= hi + tol:
-        raise _return_error(r, lo, hi, efficient=False)
+        raise return_out_of_range(r, lo, hi, efficient=False)
     r = min(max(r, lo), hi)
     fast = None if ps.open_split else ps.direct("min_variance", rf, target=r)
     if fast is not None:
@@ -277,7 +272,7 @@ def max_sharpe(
         fast = ps.direct_tangency(rf)
         if fast is not None:
             return fast
-    return _max_sharpe_on(ps, rf)
+    return max_sharpe_on(ps, rf)
 
 
 def max_return(
@@ -345,7 +340,7 @@ def max_return(
     v0 = br.var[k0]
     # Rounding allowance: a riskless GMV's computed variance is dust of order eps·max Σ.
     if target < v0 * (1 - 1e-12) - 1e-14 * s_cov:
-        raise _vol_error(s, float(np.sqrt(v0)), float("inf"))
+        raise volatility_out_of_range(s, float(np.sqrt(v0)), float("inf"))
     br = ps.extend_upper(stop=lambda c: float(c.w @ c.sw) * s_cov >= target)
     return ps.point(br, *locate_variance(br, k0, target), "max_return", rf)
 
