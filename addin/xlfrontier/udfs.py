@@ -50,6 +50,7 @@ from xlfrontier.core.metrics import (
     portfolio_variance,
     portfolio_volatility,
     risk_contributions,
+    sharpe_ratio,
 )
 from xlfrontier.core.optimize import (
     global_min_variance,
@@ -177,10 +178,6 @@ def _weights(res: PortfolioResult, p: _Inputs) -> list[list[Any]]:
     return cv.shaped(cv.clean_weights(w, p.lower, p.upper), p.orientation)
 
 
-def _sharpe(r: float, vol: float, rf: float) -> float:
-    return (r - rf) / vol if vol > 0 else float("nan")
-
-
 def _bound_text(b: float) -> float | str:
     return b if np.isfinite(b) else "none"
 
@@ -296,7 +293,7 @@ def _frontier_table(
     w = cv.clean_weights(_feasible(weights, p), p.lower, p.upper).tolist()
     rows: list[list[Any]] = [["Return", "Volatility", "Sharpe", *names]]
     for r, v, wr in zip(returns.tolist(), vols.tolist(), w, strict=True):
-        rows.append([cv.clean(r), cv.clean(v), cv.clean(_sharpe(r, v, rf)), *wr])
+        rows.append([cv.clean(r), cv.clean(v), cv.clean(sharpe_ratio(r, v, rf)), *wr])
     return rows
 
 
@@ -448,7 +445,10 @@ def PORTFOLIO_STATS(w, mu, cov, rf=None):
             ["Return", ret],
             ["Volatility", vol],
             ["Variance", var],
-            ["Sharpe ratio", _sharpe(ret, vol, rate) if vol > 0 else "undefined (zero volatility)"],
+            [
+                "Sharpe ratio",
+                sharpe_ratio(ret, vol, rate) if vol > 0 else "undefined (zero volatility)",
+            ],
             ["Sum of weights", float(weights.sum())],
             ["Holdings", int(np.count_nonzero(clean_w))],
         ]

@@ -27,7 +27,52 @@ __all__ = [
     "max_sharpe_on",
     "segment_quadratics",
     "solve_variance",
+    "target_in_range",
 ]
+
+# Relative slack with which a target counts as inside its feasible range (rounding in limits
+# the solver computed, or a target typed as the limit's shown value).
+RANGE_RTOL = 1e-12
+
+
+def target_in_range(
+    x: float,
+    lo: float,
+    hi: float,
+    *,
+    floor: float = 1.0,
+    with_limits: bool = False,
+    atol: float = 0.0,
+) -> bool:
+    """Whether a target ``x`` lies in ``[lo, hi]`` up to rounding (the one rule for targets).
+
+    The slack is ``1e-12·max(floor, |x|, |lo|, |hi|) + atol``, the limits counted only with
+    ``with_limits`` and only when finite.
+
+    Parameters
+    ----------
+    x : float
+        The target (a return, a volatility or a variance).
+    lo, hi : float
+        The feasible range (``hi`` may be ``inf``).
+    floor : float
+        Smallest scale of the relative slack: 1 for returns and volatilities, which are
+        decimals, so that targets near zero get an absolute 1e-12; 0 for a variance.
+    with_limits : bool
+        Whether the slack also grows with the limits (returns compared with an LP range that
+        may lie far from the target).
+    atol : float
+        Absolute slack on top (the rounding level of a computed variance).
+
+    Returns
+    -------
+    bool
+    """
+    scale = max(floor, abs(x))
+    if with_limits:
+        scale = max(scale, *(abs(v) for v in (lo, hi) if np.isfinite(v)), 0.0)
+    tol = RANGE_RTOL * scale + atol
+    return lo - tol <= x <= hi + tol
 
 
 def segment_quadratics(br: Branch, sl: slice = slice(None)) -> tuple[NDArray[np.float64], ...]:

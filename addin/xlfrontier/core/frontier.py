@@ -13,10 +13,12 @@ from xlfrontier.core._evaluate import (
     locate_many,
     locate_variance,
     max_sharpe_on,
+    target_in_range,
 )
 from xlfrontier.core._messages import return_out_of_range, volatility_out_of_range
 from xlfrontier.core._path import PathSolver, gmv_index
 from xlfrontier.core._validation import validate_problem
+from xlfrontier.core.metrics import sharpe_ratio
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.exceptions import InputError
 
@@ -39,9 +41,7 @@ class FrontierSample:
 
     def sharpe_ratios(self, risk_free_rate: float) -> NDArray[np.float64]:
         """Sharpe ratio of each point (NaN where the volatility is zero)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s = (self.returns - risk_free_rate) / self.volatilities
-        return np.where(self.volatilities > 0, s, np.nan)
+        return sharpe_ratio(self.returns, self.volatilities, float(risk_free_rate))
 
 
 class EfficientFrontier:
@@ -146,8 +146,7 @@ class EfficientFrontier:
         """
         r = float(target_return)
         lo, hi = self.min_return, self.max_return
-        tol = 1e-12 * max(1.0, abs(r))
-        if not lo - tol <= r <= hi + tol:
+        if not target_in_range(r, lo, hi):
             raise return_out_of_range(r, lo, hi, efficient=True)
         k, lam = self._locate_return(min(max(r, lo), hi))
         return self._ps.point(self._br, k, lam, "frontier_point", target=r)
@@ -162,8 +161,7 @@ class EfficientFrontier:
         """
         s = float(target_volatility)
         lo, hi = self.min_volatility, self.max_volatility
-        tol = 1e-12 * max(1.0, s)
-        if not lo - tol <= s <= hi + tol:
+        if not target_in_range(s, lo, hi):
             raise volatility_out_of_range(s, lo, hi)
         k, lam = self._locate_volatility(min(max(s, lo), hi))
         return self._ps.point(self._br, k, lam, "frontier_point")
