@@ -29,7 +29,6 @@ import numpy as np
 import xlwings as xw
 from numpy.typing import NDArray
 
-from xlfrontier.core._validation import as_bounds as validate_bounds
 from xlfrontier.core.closed_form import merton_frontier
 from xlfrontier.core.estimation import (
     DEFAULT_PERIODS_PER_YEAR,
@@ -60,6 +59,7 @@ from xlfrontier.core.optimize import (
     min_variance,
 )
 from xlfrontier.core.results import PortfolioResult
+from xlfrontier.core.validation import as_bounds as validate_bounds
 from xlfrontier.excel import _convert as cv
 from xlfrontier.excel._errors import excel_errors
 from xlfrontier.exceptions import InputError, SolverError

@@ -14,10 +14,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from xlfrontier.core._activeset import Corner
-from xlfrontier.core._messages import fmt_pct, fmt_pct_pair
+from xlfrontier.core._messages import no_excess_return, sharpe_not_attained
 from xlfrontier.core._path import Branch, PathSolver, gmv_index
 from xlfrontier.core.results import PortfolioResult
-from xlfrontier.exceptions import InputError, NoPositiveExcessReturnError, UnboundedError
+from xlfrontier.exceptions import InputError
 
 __all__ = [
     "cml_tangency",
@@ -158,12 +158,7 @@ def max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfolio
     if not rf == rf or not np.isfinite(rf):
         raise InputError("risk-free rate must be a finite number", "risk_free_rate")
     if ps.r_max <= rf + 1e-14 * max(1.0, abs(rf)):
-        shown_rf, shown_max = fmt_pct_pair(rf, ps.r_max)
-        raise NoPositiveExcessReturnError(
-            f"no portfolio earns more than the risk-free rate {shown_rf} (highest attainable "
-            f"return {shown_max}): maximum Sharpe is undefined; lower rf",
-            "risk_free_rate",
-        )
+        raise no_excess_return(rf, ps.r_max)
     mu, s_cov = ps.p.mu, ps.s_cov
     best = [-np.inf, False]
 
@@ -253,11 +248,7 @@ def max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfolio
             # to s_inf): its best finite point is its start, already a candidate.
             lam, s_ray = 0.0, -np.inf
         if s_inf > max(max(cand_s), s_ray) * (1 + 1e-12):
-            raise UnboundedError(
-                f"the maximum Sharpe ratio is not attained: with unlimited short selling and "
-                f"rf {fmt_pct(rf)} at or above the minimum-variance return, the ratio keeps "
-                f"rising; lower rf or bound the weights"
-            )
+            raise sharpe_not_attained(rf)
         cand_k.append(last)
         cand_l.append(lam)
         cand_s.append(s_ray)

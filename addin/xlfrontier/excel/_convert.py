@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from xlfrontier.core._validation import fmt_pct
-from xlfrontier.core._weights import clean_weights as core_clean_weights
+from xlfrontier.core.validation import clean_weights as core_clean_weights
+from xlfrontier.core.validation import fmt_pct
 from xlfrontier.exceptions import InputError
 
 __all__ = [
