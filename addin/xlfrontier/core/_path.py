@@ -20,7 +20,7 @@ from xlfrontier.core._pdas import pdas
 from xlfrontier.core._validation import Problem
 from xlfrontier.core._weights import clean_weights
 from xlfrontier.core.metrics import sharpe_ratio
-from xlfrontier.core.results import PortfolioResult, certify
+from xlfrontier.core.results import Objective, PortfolioResult, certify
 
 __all__ = ["Branch", "PathSolver", "lp_return_range"]
 
@@ -347,7 +347,7 @@ class PathSolver:
 
     def direct(
         self,
-        objective: str,
+        objective: Objective,
         rf: float | None = None,
         target: float | None = None,
         t: float | None = None,
@@ -436,7 +436,7 @@ class PathSolver:
         br: Branch,
         k: int,
         lam: float,
-        objective: str,
+        objective: Objective,
         rf: float | None = None,
         target: float | None = None,
     ) -> PortfolioResult:
@@ -460,7 +460,7 @@ class PathSolver:
         sw: NDArray[np.float64],
         t: float,
         state: NDArray[np.int8],
-        objective: str,
+        objective: Objective,
         rf: float | None = None,
         target: float | None = None,
         polish: bool = True,

@@ -198,7 +198,7 @@ class EfficientFrontier:
                 top = float(
                     np.sqrt(
                         self._ps.point(
-                            br, *self._locate_return(self._sample_top_return()), "x"
+                            br, *self._locate_return(self._sample_top_return()), "frontier_point"
                         ).variance
                     )
                 )

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Certificate", "KKTResiduals", "PortfolioResult", "certify"]
+__all__ = ["Certificate", "KKTResiduals", "Objective", "PortfolioResult", "Status", "certify"]
+
+#: Which problem a result solves.
+Objective = Literal[
+    "min_variance",
+    "global_min_variance",
+    "max_sharpe",
+    "max_return",
+    "max_utility",
+    "frontier_point",
+    "frontier_corner",
+]
+#: Whether the KKT residuals certify the result (at most 1e-8) or not.
+Status = Literal["optimal", "inaccurate"]
 
 # Largest KKT residual at which a result is reported "optimal".
 OPTIMAL_TOL = 1e-8
@@ -60,7 +74,7 @@ class Certificate:
     kkt: KKTResiduals
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         """``"optimal"`` when every residual is at most 1e-8, else ``"inaccurate"``."""
         # Never claim optimality the certificate does not show.
         return "optimal" if self.kkt.is_optimal(OPTIMAL_TOL) else "inaccurate"
@@ -167,9 +181,10 @@ class PortfolioResult:
         ``sqrt(wᵀΣw)``.
     variance : float
         ``wᵀΣw``.
-    objective : str
+    objective : Objective
         Which problem was solved: ``"min_variance"``, ``"global_min_variance"``,
-        ``"max_sharpe"``, ``"max_return"``, ``"max_utility"``, ``"frontier_point"``.
+        ``"max_sharpe"``, ``"max_return"``, ``"max_utility"``, ``"frontier_point"`` or
+        ``"frontier_corner"``.
     at_lower, at_upper : ndarray of bool, shape (n_assets,)
         Which bounds bind.
     budget_multiplier : float
@@ -187,7 +202,7 @@ class PortfolioResult:
         The rate used for :attr:`sharpe_ratio`, when one was given.
     sharpe_ratio : float or None
         ``(μᵀw − rf) / σ`` when a risk-free rate was given (NaN when σ = 0).
-    status : str
+    status : Status
         ``"optimal"`` when the KKT residuals are at most 1e-8, otherwise ``"inaccurate"``
         (extreme scaling of the inputs; the residuals say how far off).
     """
@@ -196,7 +211,7 @@ class PortfolioResult:
     expected_return: float
     volatility: float
     variance: float
-    objective: str
+    objective: Objective
     at_lower: NDArray[np.bool_]
     at_upper: NDArray[np.bool_]
     budget_multiplier: float
@@ -205,8 +220,7 @@ class PortfolioResult:
     kkt: KKTResiduals
     risk_free_rate: float | None = None
     sharpe_ratio: float | None = None
-    status: str = "optimal"
-    details: dict[str, float] = field(default_factory=dict)
+    status: Status = "optimal"
 
     @property
     def n_assets(self) -> int:
