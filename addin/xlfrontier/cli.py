@@ -44,7 +44,7 @@ _FORCE_HELP = "replace the output file if it exists"
 
 
 # A problem the user can fix, printed as one message: exit code EXIT_ERROR, or EXIT_EXISTS
-# when the output exists (the classes carry the codes; tests/workbook/test_cli.py checks them).
+# when the output exists (the classes carry the codes; tests/test_seams.py checks them).
 _UserError, _ExistsError = CommandError, CommandExistsError
 
 
