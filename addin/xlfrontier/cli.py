@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from xlfrontier.exceptions import XlfrontierError
+from xlfrontier.exceptions import CommandError, CommandExistsError, XlfrontierError
 
 __all__ = ["main"]
 
@@ -43,16 +43,9 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_EXISTS = 0, 1, 2, 3
 _FORCE_HELP = "replace the output file if it exists"
 
 
-class _UserError(Exception):
-    """A problem the user can fix; printed as one message, exit code 1."""
-
-    exit_code = EXIT_ERROR
-
-
-class _ExistsError(_UserError):
-    """The output exists and may not be replaced; exit code 3."""
-
-    exit_code = EXIT_EXISTS
+# A problem the user can fix, printed as one message: exit code EXIT_ERROR, or EXIT_EXISTS
+# when the output exists (the classes carry the codes; tests/test_seams.py checks them).
+_UserError, _ExistsError = CommandError, CommandExistsError
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Exceptions raised by xlfrontier.
+"""Exceptions raised by xlfrontier: every exception class of the package is defined here.
 
 Every message is written to be shown in a spreadsheet cell: short, in finance words, naming the
 argument that is wrong and saying how to fix it. Input problems subclass :class:`ValueError` so
@@ -13,19 +13,38 @@ Hierarchy::
     │   │   └── TargetOutOfRangeError      target return/volatility outside the feasible range
     │   └── NoPositiveExcessReturnError    max Sharpe when nothing beats the risk-free rate
     ├── UnboundedError (ValueError)        the objective has no finite optimum
-    └── SolverError (RuntimeError)         an internal failure (a bug: please report it)
+    ├── SolverError (RuntimeError)         an internal failure (a bug: please report it)
+    ├── AddinError                         the add-in cannot be built or configured
+    │   └── AddinConfigError (ValueError)  a value the xlwings config file cannot hold
+    ├── WorkbookError (ValueError)         a workbook cannot be recalculated
+    └── OutputError                        an output path cannot be written safely
+        └── OutputExistsError              the output exists and --force was not given
+    DisplacedPackageError (ImportError)    xlfrontier imported from outside its installation
+    CommandError                           the xlfrontier command: a problem the user can fix
+    └── CommandExistsError                 (exit code 3) the output exists
+
+The add-in, workbook and command errors are re-exported by the modules that raise them
+(:mod:`xlfrontier.excel.addin`, :mod:`xlfrontier.workbook.recalc`...), their old homes.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AddinConfigError",
+    "AddinError",
+    "CommandError",
+    "CommandExistsError",
+    "DisplacedPackageError",
     "InfeasibleError",
     "InputError",
     "NoPositiveExcessReturnError",
     "NotPositiveSemidefiniteError",
+    "OutputError",
+    "OutputExistsError",
     "SolverError",
     "TargetOutOfRangeError",
     "UnboundedError",
+    "WorkbookError",
     "XlfrontierError",
 ]
 
@@ -105,3 +124,39 @@ class UnboundedError(XlfrontierError, ValueError):
 
 class SolverError(XlfrontierError, RuntimeError):
     """The solver failed on a valid problem. This is a bug: please report the inputs."""
+
+
+class AddinError(XlfrontierError):
+    """The add-in cannot be built or configured (message says what to do)."""
+
+
+class AddinConfigError(AddinError, ValueError):
+    """A value cannot be written to the config file in the format xlwings reads."""
+
+
+class WorkbookError(XlfrontierError, ValueError):
+    """The file cannot be recalculated: missing, not an .xlsx, damaged, or no formulas."""
+
+
+class OutputError(XlfrontierError):
+    """The output path cannot be written safely (a symbolic link, a folder...)."""
+
+
+class OutputExistsError(OutputError):
+    """The output file exists and may not be replaced without ``--force``."""
+
+
+class DisplacedPackageError(ImportError):
+    """xlfrontier was imported from somewhere other than where it is installed."""
+
+
+class CommandError(Exception):
+    """A problem the user of the ``xlfrontier`` command can fix; one message, exit code 1."""
+
+    exit_code = 1
+
+
+class CommandExistsError(CommandError):
+    """The ``xlfrontier`` command's output exists and may not be replaced; exit code 3."""
+
+    exit_code = 3

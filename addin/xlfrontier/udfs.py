@@ -34,7 +34,6 @@ import numpy as np
 import xlwings as xw
 from numpy.typing import NDArray
 
-from xlfrontier.core._validation import as_bounds as validate_bounds
 from xlfrontier.core.closed_form import merton_frontier
 from xlfrontier.core.estimation import (
     DEFAULT_PERIODS_PER_YEAR,
@@ -56,6 +55,7 @@ from xlfrontier.core.metrics import (
     portfolio_variance,
     portfolio_volatility,
     risk_contributions,
+    sharpe_ratio,
 )
 from xlfrontier.core.optimize import (
     global_min_variance,
@@ -65,6 +65,7 @@ from xlfrontier.core.optimize import (
     min_variance,
 )
 from xlfrontier.core.results import PortfolioResult
+from xlfrontier.core.validation import as_bounds as validate_bounds
 from xlfrontier.excel import _convert as cv
 from xlfrontier.excel._errors import excel_errors
 from xlfrontier.excel.limits import MAX_POINTS, MIN_POINTS
@@ -250,10 +251,6 @@ def _weights(res: PortfolioResult, p: _Inputs) -> list[list[Any]]:
     return cv.shaped(cv.clean_weights(w, p.lower, p.upper), p.orientation)
 
 
-def _sharpe(r: float, vol: float, rf: float) -> float:
-    return (r - rf) / vol if vol > 0 else float("nan")
-
-
 def _bound_text(b: float) -> float | str:
     return b if np.isfinite(b) else "none"
 
@@ -351,7 +348,7 @@ def _frontier_table(
     w = cv.clean_weights(_feasible(weights, p), p.lower, p.upper).tolist()
     rows: list[list[Any]] = [["Return", "Volatility", "Sharpe", *names]]
     for r, v, wr in zip(returns.tolist(), vols.tolist(), w, strict=True):
-        rows.append([cv.clean(r), cv.clean(v), cv.clean(_sharpe(r, v, rf)), *wr])
+        rows.append([cv.clean(r), cv.clean(v), cv.clean(sharpe_ratio(r, v, rf)), *wr])
     return rows
 
 
@@ -485,7 +482,10 @@ def PORTFOLIO_STATS(w, mu, cov, rf=None):
             ["Return", ret],
             ["Volatility", vol],
             ["Variance", var],
-            ["Sharpe ratio", _sharpe(ret, vol, rate) if vol > 0 else "undefined (zero volatility)"],
+            [
+                "Sharpe ratio",
+                sharpe_ratio(ret, vol, rate) if vol > 0 else "undefined (zero volatility)",
+            ],
             ["Sum of weights", float(weights.sum())],
             ["Holdings", int(np.count_nonzero(clean_w))],
         ]

@@ -471,7 +471,7 @@ def test_max_return_consistent_with_frontier(case, frontiers):
 def test_long_only_snap_matches_general_snap(seed):
     # The long-only fast path of the weight cleaning (single results and frontier samples)
     # must give what the general one gives with the default bounds 0 ≤ w < inf.
-    from xlfrontier.core._path import snap_long_only, snap_to_bounds
+    from xlfrontier.core._weights import snap_long_only, snap_to_bounds
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 12))
@@ -494,7 +494,7 @@ def test_snap_keeps_a_vertex_on_its_bounds():
     # Regression: cleaning several portfolios at once gave the rounding of a portfolio with
     # every asset at a bound (a vertex) to its first asset, pushing it past its bound, as
     # soon as another portfolio had a free asset.
-    from xlfrontier.core._path import snap_to_bounds
+    from xlfrontier.core._weights import snap_to_bounds
 
     lo, up = np.zeros(3), np.array([0.5, 0.5, 1.0])
     w = np.array([[0.5 + 3e-13, 0.5 + 1e-13, 0.0], [0.5, 0.25, 0.25]])

@@ -846,7 +846,7 @@ def test_segment_lookup(seed):
     """The segment lookup behind ``sample``, ``at_return`` and ``min_variance`` interpolates
     each target exactly: repeated values (flat segments), a later start corner, targets
     outside the range, a ray; the scalar and the vectorised lookups give the same answer."""
-    from xlfrontier.core.frontier import locate, locate_many
+    from xlfrontier.core._evaluate import locate, locate_many
 
     rng = np.random.default_rng(seed)
     m = int(rng.integers(1, 8))

@@ -30,7 +30,7 @@ from xlfrontier.core import (
     portfolio_volatility,
     risk_contributions,
 )
-from xlfrontier.core._validation import fmt_pct, fmt_pct_pair
+from xlfrontier.core._messages import fmt_pct, fmt_pct_pair
 from xlfrontier.core.frontier import efficient_frontier
 from xlfrontier.core.metrics import variance_tolerance
 from xlfrontier.exceptions import (

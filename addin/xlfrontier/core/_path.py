@@ -18,11 +18,11 @@ from numpy.typing import NDArray
 from xlfrontier.core._activeset import Corner, Engine
 from xlfrontier.core._pdas import pdas
 from xlfrontier.core._validation import Problem
-from xlfrontier.core.results import KKTResiduals, PortfolioResult
+from xlfrontier.core._weights import clean_weights
+from xlfrontier.core.metrics import sharpe_ratio
+from xlfrontier.core.results import Objective, PortfolioResult, certify
 
 __all__ = ["Branch", "PathSolver", "lp_return_range"]
-
-_SNAP = 1e-12  # free weights this close to a finite bound (relative) are put on it
 
 
 def lp_return_range(
@@ -57,67 +57,6 @@ def _lp_max(mu: NDArray[np.float64], lo: NDArray[np.float64], up: NDArray[np.flo
         if lb[p] - 1e-12 <= need <= ub[p] + 1e-12:
             return float(m[:p] @ ub[:p] + m[p] * need + m[p + 1 :] @ lb[p + 1 :])
     return float(mu.max())  # not reached for feasible bounds
-
-
-def snap_to_bounds(
-    w: NDArray[np.float64],
-    lo: NDArray[np.float64],
-    up: NDArray[np.float64],
-    state: NDArray[np.int8] | None = None,
-) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
-    """Clean weights: exact bounds, no rounding dust, no ``-0.0``.
-
-    Assets of the working set at a bound (``state`` ±1) get the bound exactly; free assets
-    within ``1e-12`` (relative) of a finite bound are put on it, and what that moves is given
-    to the largest free weight so that the budget still holds.
-
-    Parameters
-    ----------
-    w : ndarray of shape (n,) or (p, n)
-    lo, up : ndarray of shape (n,)
-    state : ndarray of int8, shape (n,) or (p, n), optional
-
-    Returns
-    -------
-    w : ndarray, same shape
-    at_lower, at_upper : ndarray of bool, same shape
-    """
-    w = np.array(w, dtype=np.float64)
-    fin_lo, fin_up = np.isfinite(lo), np.isfinite(up)
-    lo0, up0 = np.where(fin_lo, lo, 0.0), np.where(fin_up, up, 0.0)
-    at_lower = fin_lo & (np.abs(w - lo0) <= _SNAP * np.maximum(1.0, np.abs(lo0)))
-    at_upper = fin_up & (np.abs(w - up0) <= _SNAP * np.maximum(1.0, np.abs(up0))) & ~at_lower
-    if state is not None:
-        at_lower |= state == -1
-        at_upper |= (state == 1) & ~at_lower
-    snapped = np.where(at_lower, lo0, np.where(at_upper, up0, w))
-    moved = (snapped - w).sum(axis=-1)
-    free = ~(at_lower | at_upper)
-    big = np.argmax(np.where(free, np.abs(w), -1.0), axis=-1)
-    if snapped.ndim == 1:
-        if free.any():
-            snapped[big] -= moved
-    else:  # a portfolio with every asset at a bound (a vertex) keeps its bounds exactly
-        snapped[np.arange(snapped.shape[0]), big] -= np.where(free.any(axis=1), moved, 0.0)
-    return snapped + 0.0, at_lower, at_upper
-
-
-def snap_long_only(
-    w: NDArray[np.float64], state: NDArray[np.int8]
-) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
-    """:func:`snap_to_bounds` for the default bounds ``0 ≤ w`` (one or several portfolios)."""
-    aw = np.abs(w)
-    at_lower = (state == -1) | (aw <= _SNAP)
-    snapped = np.where(at_lower, 0.0, w)
-    if w.ndim == 1:
-        moved = float(w[at_lower].sum())
-        if moved != 0.0 and not at_lower.all():
-            snapped[np.argmax(np.where(at_lower, -1.0, aw))] += moved
-    else:
-        moved = np.where(at_lower, w, 0.0).sum(axis=1)
-        big = np.argmax(np.where(at_lower, -1.0, aw), axis=1)
-        snapped[np.arange(w.shape[0]), big] += np.where(at_lower.all(axis=1), 0.0, moved)
-    return snapped + 0.0, at_lower, np.zeros(w.shape, dtype=bool)
 
 
 def gmv_index(br: Branch, ps: PathSolver) -> int:
@@ -408,7 +347,7 @@ class PathSolver:
 
     def direct(
         self,
-        objective: str,
+        objective: Objective,
         rf: float | None = None,
         target: float | None = None,
         t: float | None = None,
@@ -479,7 +418,7 @@ class PathSolver:
     def snap(
         self, w: NDArray[np.float64], state: NDArray[np.int8]
     ) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
-        """:func:`snap_to_bounds` on this problem's bounds (the long-only fast path when it can).
+        """:func:`~xlfrontier.core._weights.clean_weights` on this problem's bounds.
 
         Parameters
         ----------
@@ -490,16 +429,14 @@ class PathSolver:
         w, at_lower, at_upper : ndarray, same shape
         """
         p = self.p
-        if p.long_only:
-            return snap_long_only(w, state)
-        return snap_to_bounds(w, p.lower, p.upper, state)
+        return clean_weights(w, p.lower, p.upper, state, long_only=p.long_only)
 
     def point(
         self,
         br: Branch,
         k: int,
         lam: float,
-        objective: str,
+        objective: Objective,
         rf: float | None = None,
         target: float | None = None,
     ) -> PortfolioResult:
@@ -523,7 +460,7 @@ class PathSolver:
         sw: NDArray[np.float64],
         t: float,
         state: NDArray[np.int8],
-        objective: str,
+        objective: Objective,
         rf: float | None = None,
         target: float | None = None,
         polish: bool = True,
@@ -534,72 +471,38 @@ class PathSolver:
         covariance matrices), the weights are re-solved once from the working set.
         """
         p = self.p
-        lo, up, mu = p.lower, p.upper, p.mu
-        w, at_lower, at_upper = self.snap(w, state)
-        if target is None:
-            # Drift of the path off the budget (ill-conditioned working sets with riskless
-            # combinations): give it to the largest free weight, as snapping does.
-            gap = 1.0 - float(w.sum())
-            off = ~(at_lower | at_upper)
-            if abs(gap) > 1e-13 and off.any():
-                w[np.argmax(np.where(off, np.abs(w), -1.0))] += gap
-        var = max(float(w @ sw), 0.0)
-        g = 2.0 * sw
-        eta = 0.0 if self.flat else 2.0 * t
-        free = state == 0
-        h = g - eta * mu if eta else g
-        h_free = h[free]
-        if h_free.size:
-            gamma = float(h_free.sum()) / h_free.size
-        else:  # a vertex: any γ between the bound conditions certifies it
-            lo_side = h[state == -1].min(initial=np.inf)
-            up_side = h[state == 1].max(initial=-np.inf)
-            gamma = float(np.nanmean([x for x in (lo_side, up_side) if np.isfinite(x)] or [0.0]))
-        z = h - gamma
-        # Backward-error scale: computing Σw carries an error of order eps·max|Σ|·max|w|,
-        # so a riskless optimum (Σw ≈ 0) is not judged against its own rounding noise.
-        scale = max(
-            float(np.abs(g).max()),
-            abs(gamma),
-            abs(eta) * self._mu_absmax,
-            2.0 * self._var_max * float(np.abs(w).max()),
-            1e-300,
+        mu = p.mu
+        # Without a target return, drift of the path off the budget is repaired too.
+        w, at_lower, at_upper = clean_weights(
+            w, p.lower, p.upper, state, long_only=p.long_only, fix_budget=target is None
         )
-        # Wrong-signed multipliers: any on free assets, negative at lower, positive at upper.
-        az = np.abs(z)
-        if p.long_only:  # only lower bounds
-            wrong = np.where(free, az, -z)
-        else:
-            wrong = np.where(free, az, np.where(state == -1, -z, z))
-        dual = max(float(wrong.max()), 0.0) / scale
-        if p.long_only:
-            comp = float((az * w).max()) / scale
-            viol = max(abs(float(w.sum()) - 1.0), -float(w.min()), 0.0)
-        else:
-            dist = np.minimum(w - lo, up - w)  # inf where unbounded: finite z there is 0 on free
-            fin = np.isfinite(dist)
-            comp = float((az[fin] * dist[fin]).max(initial=0.0)) / scale
-            viol = max(
-                abs(float(w.sum()) - 1.0),
-                float(np.maximum(lo - w, 0.0).max()),
-                float(np.maximum(w - up, 0.0).max()),
-            )
+        var = max(float(w @ sw), 0.0)
+        eta = 0.0 if self.flat else 2.0 * t
+        cert = certify(
+            w,
+            sw,
+            eta,
+            state,
+            mu,
+            p.lower,
+            p.upper,
+            var_max=self._var_max,
+            mu_absmax=self._mu_absmax,
+            long_only=p.long_only,
+            target=target,
+        )
+        kkt = cert.kkt
         ret = float(mu @ w)
-        if target is not None:
-            viol = max(viol, abs(ret - target))
-        if polish and (viol > 1e-13 or dual > 1e-12) and free.sum() >= 2:
+        if polish and (kkt.primal > 1e-13 or kkt.dual > 1e-12) and (state == 0).sum() >= 2:
             better = self._polish(w, state, ret)
             if better is not None:
                 res = self.result(
                     better, p.cov @ better, t, state, objective, rf, target, polish=False
                 )
-                if max(res.kkt.primal, res.kkt.dual) < max(viol, dual):
+                if max(res.kkt.primal, res.kkt.dual) < max(kkt.primal, kkt.dual):
                     return res
-        zb = np.where(free, 0.0, z)
         vol = float(np.sqrt(var))
-        sharpe = None
-        if rf is not None:
-            sharpe = (ret - rf) / vol if vol > 0 else float("nan")
+        sharpe = None if rf is None else sharpe_ratio(ret, vol, rf)
         return PortfolioResult(
             weights=w,
             expected_return=ret,
@@ -608,12 +511,11 @@ class PathSolver:
             objective=objective,
             at_lower=at_lower,
             at_upper=at_upper,
-            budget_multiplier=gamma,
+            budget_multiplier=cert.budget_multiplier,
             return_multiplier=eta,
-            bound_multipliers=zb,
-            kkt=KKTResiduals(viol, dual, comp),
+            bound_multipliers=cert.bound_multipliers,
+            kkt=kkt,
             risk_free_rate=rf,
             sharpe_ratio=sharpe,
-            # Never claim optimality the certificate does not show.
-            status="optimal" if max(viol, dual, comp) <= 1e-8 else "inaccurate",
+            status=cert.status,
         )

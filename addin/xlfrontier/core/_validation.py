@@ -7,12 +7,12 @@ that fits in a spreadsheet cell.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from xlfrontier.core._linalg import cholesky
+from xlfrontier.core._messages import fmt_pct, fmt_pct_pair
 from xlfrontier.exceptions import InfeasibleError, InputError, NotPositiveSemidefiniteError
 
 __all__ = [
@@ -20,7 +20,7 @@ __all__ = [
     "as_bounds",
     "as_covariance",
     "as_vector",
-    "fmt_pct",
+    "fmt_pct",  # re-exported: its home is _messages
     "fmt_pct_pair",
     "validate_problem",
 ]
@@ -29,67 +29,6 @@ __all__ = [
 SYMMETRY_TOL = 1e-8
 # Smallest eigenvalue accepted, relative to the largest one (rounding in pasted matrices).
 PSD_TOL = 1e-10
-
-
-def fmt_pct(x: float) -> str:
-    """Format a decimal as a percentage for messages (``0.1825 -> '18.25%'``)."""
-    if not np.isfinite(x):
-        return "unbounded" if x > 0 else "-unbounded"
-    if abs(x) >= 1e12:  # no 300-digit numbers in a cell
-        return f"{_significant(Decimal(repr(float(x))).scaleb(2), 4)}%"
-    x = round(float(x), 6) + 0.0  # no "-0%" for tiny negatives
-    s = f"{100 * x:.2f}"
-    if "." in s:
-        s = s.rstrip("0").rstrip(".") if abs(x) >= 1e-4 else s
-    if float(s) == 0.0:
-        s = s.lstrip("-")
-    return f"{s}%"
-
-
-def fmt_pct_pair(a: float, b: float) -> tuple[str, str]:
-    """Format two decimals compared in one message as percentages that tell them apart.
-
-    Starts from :func:`fmt_pct`'s two decimals and adds digits until the shown numbers order
-    as the numbers do (``a > b`` shows a larger ``a``), so that a message never reads
-    *20% is above the highest attainable 20%*. Equal numbers show equally.
-
-    Parameters
-    ----------
-    a, b : float
-        The two numbers (decimals: 0.2 for 20%); infinities show as ``unbounded``.
-
-    Returns
-    -------
-    (str, str)
-        Both formatted, e.g. ``fmt_pct_pair(0.2000001, 0.2) == ("20.00001%", "20%")``.
-    """
-    a, b = float(a), float(b)
-    if not (np.isfinite(a) and np.isfinite(b)) or a == b:
-        return fmt_pct(a), fmt_pct(b)
-    fa, fb = fmt_pct(a), fmt_pct(b)
-    if (float(fa[:-1]) > float(fb[:-1])) == (a > b) and fa != fb:
-        return fa, fb
-    # In decimal from the shortest repr (exact: 100·x in binary may round two floats together),
-    # with more and more significant digits (17 tell any two floats apart).
-    da, db = (Decimal(repr(x)).scaleb(2) for x in (a, b))
-    for sig in range(3, 18):
-        sa, sb = _significant(da, sig), _significant(db, sig)
-        if (Decimal(sa) > Decimal(sb)) == (a > b) and Decimal(sa) != Decimal(sb):
-            break
-    return f"{sa}%", f"{sb}%"
-
-
-def _significant(d: Decimal, sig: int) -> str:
-    """``d`` rounded to ``sig`` significant digits: plain, or ``1e-298`` far from 1."""
-    if d == 0:
-        return "0"
-    r = d.quantize(Decimal(1).scaleb(d.adjusted() - sig + 1))
-    if not -7 <= r.adjusted() < 16:
-        mant = f"{r.scaleb(-r.adjusted()):f}"
-        mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
-        return f"{mant}e{r.adjusted():+d}"
-    s = f"{r:f}"
-    return s.rstrip("0").rstrip(".") if "." in s else s
 
 
 def as_vector(x: ArrayLike, name: str, n: int | None = None) -> NDArray[np.float64]:

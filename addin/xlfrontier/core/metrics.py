@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -14,7 +16,55 @@ __all__ = [
     "portfolio_variance",
     "portfolio_volatility",
     "risk_contributions",
+    "sharpe_ratio",
 ]
+
+
+@overload
+def sharpe_ratio(expected_return: float, volatility: float, risk_free_rate: float) -> float: ...
+
+
+@overload
+def sharpe_ratio(
+    expected_return: NDArray[np.float64], volatility: NDArray[np.float64], risk_free_rate: float
+) -> NDArray[np.float64]: ...
+
+
+def sharpe_ratio(
+    expected_return: float | NDArray[np.float64],
+    volatility: float | NDArray[np.float64],
+    risk_free_rate: float,
+) -> float | NDArray[np.float64]:
+    """Sharpe ratio ``(r − rf) / σ``, NaN where ``σ`` is not positive (the one rule for it).
+
+    Every Sharpe ratio the package reports (results, frontier samples, worksheet tables,
+    :func:`portfolio_sharpe`) comes from here.
+
+    Parameters
+    ----------
+    expected_return, volatility : float or ndarray of shape (points,)
+        Of one or several portfolios (arrays of the same shape).
+    risk_free_rate : float
+        Same periodicity as the returns.
+
+    Returns
+    -------
+    float or ndarray of shape (points,)
+
+    Examples
+    --------
+    >>> from xlfrontier.core.metrics import sharpe_ratio
+    >>> round(sharpe_ratio(0.08, 0.15, 0.02), 4)
+    0.4
+    >>> sharpe_ratio(0.08, 0.0, 0.02)
+    nan
+    """
+    if isinstance(volatility, np.ndarray):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = (expected_return - risk_free_rate) / volatility
+        return np.where(volatility > 0, s, np.nan)
+    # Scalars stay Python floats: no numpy overhead on every single solve.
+    return (expected_return - risk_free_rate) / volatility if volatility > 0 else float("nan")
 
 
 def portfolio_return(weights: ArrayLike, mu: ArrayLike) -> float:
@@ -207,7 +257,7 @@ def portfolio_sharpe(
         raise InputError(
             "the portfolio has zero volatility: its Sharpe ratio is undefined", "weights"
         )
-    return (portfolio_return(weights, mu) - float(risk_free_rate)) / vol
+    return sharpe_ratio(portfolio_return(weights, mu), vol, float(risk_free_rate))
 
 
 def risk_contributions(weights: ArrayLike, cov: ArrayLike) -> NDArray[np.float64]:

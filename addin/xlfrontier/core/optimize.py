@@ -22,15 +22,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from xlfrontier.core._evaluate import locate, locate_variance, max_sharpe_on, target_in_range
+from xlfrontier.core._messages import return_out_of_range, volatility_out_of_range
 from xlfrontier.core._path import T_ZERO, PathSolver, gmv_index
 from xlfrontier.core._validation import validate_problem
-from xlfrontier.core.frontier import (
-    _max_sharpe_on,
-    _return_error,
-    _vol_error,
-    locate,
-    locate_variance,
-)
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.exceptions import InputError, UnboundedError
 
@@ -118,11 +113,8 @@ def min_variance(
     rf = _rf(risk_free_rate)
     ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
     lo, hi = ps.r_min, ps.r_max
-    tol = 1e-12 * max(
-        1.0, abs(r), abs(lo) if np.isfinite(lo) else 0.0, abs(hi) if np.isfinite(hi) else 0.0
-    )
-    if not lo - tol <= r <= hi + tol:
-        raise _return_error(r, lo, hi, efficient=False)
+    if not target_in_range(r, lo, hi, with_limits=True):
+        raise return_out_of_range(r, lo, hi, efficient=False)
     r = min(max(r, lo), hi)
     fast = None if ps.open_split else ps.direct("min_variance", rf, target=r)
     if fast is not None:
@@ -277,7 +269,7 @@ def max_sharpe(
         fast = ps.direct_tangency(rf)
         if fast is not None:
             return fast
-    return _max_sharpe_on(ps, rf)
+    return max_sharpe_on(ps, rf)
 
 
 def max_return(
@@ -344,8 +336,8 @@ def max_return(
     k0 = gmv_index(br, ps)
     v0 = br.var[k0]
     # Rounding allowance: a riskless GMV's computed variance is dust of order eps·max Σ.
-    if target < v0 * (1 - 1e-12) - 1e-14 * s_cov:
-        raise _vol_error(s, float(np.sqrt(v0)), float("inf"))
+    if not target_in_range(target, v0, np.inf, floor=0.0, with_limits=True, atol=1e-14 * s_cov):
+        raise volatility_out_of_range(s, float(np.sqrt(v0)), float("inf"))
     br = ps.extend_upper(stop=lambda c: float(c.w @ c.sw) * s_cov >= target)
     return ps.point(br, *locate_variance(br, k0, target), "max_return", rf)
 

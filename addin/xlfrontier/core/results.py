@@ -1,13 +1,30 @@
-"""Result objects returned by the optimisers."""
+"""Result objects returned by the optimisers, and the KKT certificate that vouches for them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["KKTResiduals", "PortfolioResult"]
+__all__ = ["Certificate", "KKTResiduals", "Objective", "PortfolioResult", "Status", "certify"]
+
+#: Which problem a result solves.
+Objective = Literal[
+    "min_variance",
+    "global_min_variance",
+    "max_sharpe",
+    "max_return",
+    "max_utility",
+    "frontier_point",
+    "frontier_corner",
+]
+#: Whether the KKT residuals certify the result (at most 1e-8) or not.
+Status = Literal["optimal", "inaccurate"]
+
+# Largest KKT residual at which a result is reported "optimal".
+OPTIMAL_TOL = 1e-8
 
 
 @dataclass(frozen=True)
@@ -39,6 +56,118 @@ class KKTResiduals:
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """The KKT certificate of a portfolio: its multipliers and residuals.
+
+    Attributes
+    ----------
+    budget_multiplier : float
+        ``γ``, the shadow price of the budget.
+    bound_multipliers : ndarray of shape (n_assets,)
+        ``z`` on the assets of the working set at a bound, 0 on the free ones.
+    kkt : KKTResiduals
+        How far the conditions are from holding.
+    """
+
+    budget_multiplier: float
+    bound_multipliers: NDArray[np.float64]
+    kkt: KKTResiduals
+
+    @property
+    def status(self) -> Status:
+        """``"optimal"`` when every residual is at most 1e-8, else ``"inaccurate"``."""
+        # Never claim optimality the certificate does not show.
+        return "optimal" if self.kkt.is_optimal(OPTIMAL_TOL) else "inaccurate"
+
+
+def certify(
+    w: NDArray[np.float64],
+    sw: NDArray[np.float64],
+    eta: float,
+    state: NDArray[np.int8],
+    mu: NDArray[np.float64],
+    lower: NDArray[np.float64],
+    upper: NDArray[np.float64],
+    *,
+    var_max: float,
+    mu_absmax: float,
+    long_only: bool = False,
+    target: float | None = None,
+) -> Certificate:
+    """Certify ``w`` as the minimum-variance portfolio at its own return (:class:`KKTResiduals`).
+
+    The budget multiplier ``γ`` is the mean of ``2Σw − ημ`` over the free assets (at a vertex,
+    where no asset is free, the midpoint of the interval the bound conditions allow); the bound
+    multipliers are what is left, ``z = 2Σw − ημ − γ``.
+
+    Parameters
+    ----------
+    w, sw : ndarray of shape (n_assets,)
+        Weights and ``Σw``.
+    eta : float
+        Return multiplier ``η`` (``2t`` for risk tolerance ``t``; 0 at the GMV portfolio).
+    state : ndarray of int8, shape (n_assets,)
+        Working set: -1 at the lower bound, +1 at the upper bound, 0 free.
+    mu, lower, upper : ndarray of shape (n_assets,)
+        Expected returns and bounds.
+    var_max : float
+        Largest variance on the diagonal of ``Σ`` (the rounding scale of ``Σw``).
+    mu_absmax : float
+        Largest ``|μ_i|``.
+    long_only : bool
+        Whether the bounds are the default ``0 ≤ w`` (a faster route, same numbers).
+    target : float, optional
+        Required return: its miss counts as a primal violation.
+
+    Returns
+    -------
+    Certificate
+    """
+    g = 2.0 * sw
+    free = state == 0
+    h = g - eta * mu if eta else g
+    h_free = h[free]
+    if h_free.size:
+        gamma = float(h_free.sum()) / h_free.size
+    else:  # a vertex: any γ between the bound conditions certifies it
+        lo_side = h[state == -1].min(initial=np.inf)
+        up_side = h[state == 1].max(initial=-np.inf)
+        gamma = float(np.nanmean([x for x in (lo_side, up_side) if np.isfinite(x)] or [0.0]))
+    z = h - gamma
+    # Backward-error scale: computing Σw carries an error of order eps·max|Σ|·max|w|,
+    # so a riskless optimum (Σw ≈ 0) is not judged against its own rounding noise.
+    scale = max(
+        float(np.abs(g).max()),
+        abs(gamma),
+        abs(eta) * mu_absmax,
+        2.0 * var_max * float(np.abs(w).max()),
+        1e-300,
+    )
+    # Wrong-signed multipliers: any on free assets, negative at lower, positive at upper.
+    az = np.abs(z)
+    if long_only:  # only lower bounds
+        wrong = np.where(free, az, -z)
+    else:
+        wrong = np.where(free, az, np.where(state == -1, -z, z))
+    dual = max(float(wrong.max()), 0.0) / scale
+    if long_only:
+        comp = float((az * w).max()) / scale
+        viol = max(abs(float(w.sum()) - 1.0), -float(w.min()), 0.0)
+    else:
+        dist = np.minimum(w - lower, upper - w)  # inf where unbounded: finite z there is 0 on free
+        fin = np.isfinite(dist)
+        comp = float((az[fin] * dist[fin]).max(initial=0.0)) / scale
+        viol = max(
+            abs(float(w.sum()) - 1.0),
+            float(np.maximum(lower - w, 0.0).max()),
+            float(np.maximum(w - upper, 0.0).max()),
+        )
+    if target is not None:
+        viol = max(viol, abs(float(mu @ w) - target))
+    return Certificate(gamma, np.where(free, 0.0, z), KKTResiduals(viol, dual, comp))
+
+
+@dataclass(frozen=True)
 class PortfolioResult:
     """An optimal portfolio with its statistics and optimality certificate.
 
@@ -52,9 +181,10 @@ class PortfolioResult:
         ``sqrt(wᵀΣw)``.
     variance : float
         ``wᵀΣw``.
-    objective : str
+    objective : Objective
         Which problem was solved: ``"min_variance"``, ``"global_min_variance"``,
-        ``"max_sharpe"``, ``"max_return"``, ``"max_utility"``, ``"frontier_point"``.
+        ``"max_sharpe"``, ``"max_return"``, ``"max_utility"``, ``"frontier_point"`` or
+        ``"frontier_corner"``.
     at_lower, at_upper : ndarray of bool, shape (n_assets,)
         Which bounds bind.
     budget_multiplier : float
@@ -72,7 +202,7 @@ class PortfolioResult:
         The rate used for :attr:`sharpe_ratio`, when one was given.
     sharpe_ratio : float or None
         ``(μᵀw − rf) / σ`` when a risk-free rate was given (NaN when σ = 0).
-    status : str
+    status : Status
         ``"optimal"`` when the KKT residuals are at most 1e-8, otherwise ``"inaccurate"``
         (extreme scaling of the inputs; the residuals say how far off).
     """
@@ -81,7 +211,7 @@ class PortfolioResult:
     expected_return: float
     volatility: float
     variance: float
-    objective: str
+    objective: Objective
     at_lower: NDArray[np.bool_]
     at_upper: NDArray[np.bool_]
     budget_multiplier: float
@@ -90,8 +220,7 @@ class PortfolioResult:
     kkt: KKTResiduals
     risk_free_rate: float | None = None
     sharpe_ratio: float | None = None
-    status: str = "optimal"
-    details: dict[str, float] = field(default_factory=dict)
+    status: Status = "optimal"
 
     @property
     def n_assets(self) -> int:

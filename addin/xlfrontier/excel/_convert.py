@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from xlfrontier.core._validation import fmt_pct
+from xlfrontier.core.validation import clean_weights as core_clean_weights
+from xlfrontier.core.validation import fmt_pct
 from xlfrontier.excel._com import MISSING, excel_error_name
 from xlfrontier.excel.limits import MAX_ASSETS, MAX_CELLS, MAX_POINTS
 from xlfrontier.exceptions import InputError
@@ -733,15 +734,7 @@ def clean_weights(
     The tolerance is relative to the largest weight (at least 1), so that levered long-short
     portfolios are cleaned at the same relative precision.
     """
-    w = np.array(w, dtype=np.float64)
-    tol = 1e-12 * max(1.0, float(np.abs(w).max()) if w.size else 1.0)
-    for b in (lower, upper):
-        if b is not None:
-            b = np.broadcast_to(np.asarray(b, dtype=np.float64), w.shape)
-            hit = np.isfinite(b) & (np.abs(w - b) <= tol)
-            w[hit] = b[hit]
-    w[np.abs(w) <= tol] = 0.0
-    return w + 0.0
+    return core_clean_weights(w, lower, upper, output=True)[0]
 
 
 def shaped(values: NDArray[np.float64] | Sequence[float], orientation: str) -> list[list[Any]]:

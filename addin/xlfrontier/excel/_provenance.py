@@ -36,15 +36,13 @@ from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+from xlfrontier.exceptions import DisplacedPackageError
+
 __all__ = ["DisplacedPackageError", "check_installed", "displacement", "installed_roots"]
 
 _DISTRIBUTION = "xlfrontier"
 # What a cell shows of the path (a cell holds 255 characters in all).
 _PATH_CHARS = 90
-
-
-class DisplacedPackageError(ImportError):
-    """xlfrontier was imported from somewhere other than where it is installed."""
 
 
 def _site_dirs() -> list[str]:

@@ -1,7 +1,7 @@
 """Imported first by :mod:`xlfrontier.udfs`: refuses a copy of xlfrontier not installed here.
 
 See :mod:`xlfrontier.excel._provenance`. Importing this module raises
-:class:`~xlfrontier.excel._provenance.DisplacedPackageError` (``COMException`` inside the
+:class:`~xlfrontier.exceptions.DisplacedPackageError` (``COMException`` inside the
 xlwings server) when the running ``xlfrontier`` package was loaded from anywhere but its
 installed location, so :mod:`xlfrontier.udfs` cannot be imported from such a copy.
 """

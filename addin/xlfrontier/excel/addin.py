@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xlfrontier.exceptions import XlfrontierError
+from xlfrontier.exceptions import AddinConfigError, AddinError
 
 __all__ = [
     "ADDIN_FILENAME",
@@ -166,14 +166,6 @@ def _vba_resource(name: str) -> str:
 
     text = files("xlfrontier.excel").joinpath("vba").joinpath(name).read_text(encoding="utf-8")
     return text.replace("\r\n", "\n")
-
-
-class AddinError(XlfrontierError):
-    """The add-in cannot be built or configured (message says what to do)."""
-
-
-class AddinConfigError(AddinError, ValueError):
-    """A value cannot be written to the config file in the format xlwings reads."""
 
 
 # --------------------------------------------------------------------------------------------

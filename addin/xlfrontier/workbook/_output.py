@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
-from xlfrontier.exceptions import XlfrontierError
+from xlfrontier.exceptions import OutputError, OutputExistsError
 
 __all__ = [
     "OWNER_PROPERTY",
@@ -44,14 +44,6 @@ OWNER_PROPERTY = "xlfrontier_output"
 
 _CUSTOM_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
 _DCTERMS_MODIFIED = "{http://purl.org/dc/terms/}modified"
-
-
-class OutputError(XlfrontierError):
-    """The output path cannot be written safely (a symbolic link, a folder...)."""
-
-
-class OutputExistsError(OutputError):
-    """The output file exists and may not be replaced without ``--force``."""
 
 
 def owner_stamp(modified: dt.datetime) -> str:

@@ -33,7 +33,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from xlfrontier.excel._com import com_error_code
-from xlfrontier.exceptions import XlfrontierError
+from xlfrontier.exceptions import WorkbookError
 from xlfrontier.workbook._output import OWNER_PROPERTY, atomic_write
 
 __all__ = ["RecalcResult", "WorkbookError", "default_output", "recalc_workbook", "register_udfs"]
@@ -54,10 +54,6 @@ _SPILL_FUNC = "XLFSPILL_"
 _CELL_RE = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 _LINKED_CALL = re.compile(r"\[(\d+)\]!([A-Za-z_][A-Za-z0-9_.]*)\(")
 _STRING_LITERAL = re.compile(r'("(?:[^"]|"")*")')
-
-
-class WorkbookError(XlfrontierError, ValueError):
-    """The file cannot be recalculated: missing, not an .xlsx, damaged, or no formulas."""
 
 
 @dataclass
