@@ -22,7 +22,7 @@ import os
 import numpy as np
 import pytest
 from _udf_harness import UDF_MODULE, call_udf
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 MISSING = -2147352572
@@ -417,19 +417,8 @@ def test_fuzz_degenerate_covariances(name, data):
     check_answer(name, args, out)
 
 
-# A known core failure: covariances near the float underflow limit (denormals beside a riskless
-# asset) give an invalid value in the path engine's solve, hence #BUG!. Whether this test draws
-# such an input depends on more than its seed (hypothesis mixes in numbers from every loaded
-# module of the project, so the selection of test modules changes the examples), so the mark
-# cannot be strict. The failure is pinned strictly on a fixed input below: once the core answers,
-# that test fails as XPASS(strict); then remove both marks.
-@pytest.mark.xfail(
-    reason="core: covariances near the float underflow limit (see the test below)",
-    strict=False,
-    raises=AssertionError,
-)
 @pytest.mark.parametrize("name", COV_FUNCTIONS)
-@settings(SETTINGS, max_examples=budget(60), phases=[Phase.generate])  # no shrinking: known failure
+@settings(SETTINGS, max_examples=budget(60))
 @given(data=st.data())
 def test_fuzz_extreme_magnitudes(name, data):
     """Numbers far below any sensible precision (1e-100 next to 0.04, denormals) are answered."""
@@ -438,13 +427,9 @@ def test_fuzz_extreme_magnitudes(name, data):
     check_answer(name, args, call_udf(name, *args))
 
 
-@pytest.mark.xfail(
-    reason="core: a riskless asset beside denormal covariances gives a float warning",
-    strict=True,
-    raises=AssertionError,
-)
 def test_max_sharpe_on_denormal_covariances():
-    """The fuzz test's reproduction: ``#BUG!`` (invalid value in the path engine's solve)."""
+    """Once ``#BUG!`` (the engine's KKT inverse overflowed on a variance of 4e-181 next to
+    0.0625): scaled covariance entries below eps² are now zero, and the answer is asset 4."""
     mu = ((0.0,), (0.0,), (0.0,), (0.25,))
     cov = (
         (0.0, 0.0, 0.0, 0.0),
@@ -453,7 +438,9 @@ def test_max_sharpe_on_denormal_covariances():
         (0.0, 4.769569406792568e-299, 1.602040908318575e-91, 0.0625),
     )
     args = (mu, cov)
-    check_answer("MAXSHARPE_WEIGHTS", args, call_udf("MAXSHARPE_WEIGHTS", *args))
+    out = call_udf("MAXSHARPE_WEIGHTS", *args)
+    check_answer("MAXSHARPE_WEIGHTS", args, out)
+    assert out == [[0.0], [0.0], [0.0], [1.0]]  # the only asset with a positive excess return
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

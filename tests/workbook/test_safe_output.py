@@ -163,7 +163,11 @@ def test_atomic_write_replaces_only_on_success(tmp_path):
     if os.name == "posix":
         assert target.stat().st_mode & 0o777 == 0o640  # the replaced file's permissions
     assert leftovers(tmp_path, "t.xlsx") == []
-    with pytest.raises(FileNotFoundError), atomic_write(tmp_path / "no" / "t.xlsx"):
+    missing = tmp_path / "no"
+    with (
+        pytest.raises(FileNotFoundError, match=re.escape(str(missing))),
+        atomic_write(missing / "t.xlsx"),
+    ):
         pass
 
 

@@ -69,6 +69,7 @@ def gmv_index(br: Branch, ps: PathSolver) -> int:
 
 
 T_ZERO = 1e-12  # scaled risk tolerances this small are "at the GMV"
+_FLUSH = np.finfo(np.float64).eps ** 2  # scaled covariance entries below this are zero
 
 
 class Branch:
@@ -143,8 +144,16 @@ class PathSolver:
 
     @cached_property
     def _cov_hat(self) -> NDArray[np.float64]:
-        """Scaled covariance (largest variance 1) for the path engines."""
-        return self.p.cov / self.s_cov
+        """Scaled covariance (largest variance 1) for the path engines.
+
+        Entries below ``eps²`` of the largest variance are set to zero: they change no
+        variance by more than rounding, but an asset whose variance is that small makes the
+        inverse of the engine's KKT matrix overflow (``1/v²`` for ``v`` near the float
+        underflow limit), where an exactly riskless asset is handled exactly.
+        """
+        s = self.p.cov / self.s_cov
+        s[np.abs(s) < _FLUSH] = 0.0
+        return s
 
     @property
     def r_min(self) -> float:

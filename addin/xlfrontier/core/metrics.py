@@ -162,7 +162,6 @@ def portfolio_variance(weights: ArrayLike, cov: ArrayLike) -> float:
     InputError
         When ``weights`` or ``cov`` holds blanks or non-numbers, ``cov`` is not square and
         symmetric, or the sizes differ.
-
     NotPositiveSemidefiniteError
         When ``cov`` is not positive semi-definite.
 
