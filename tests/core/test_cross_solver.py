@@ -410,9 +410,21 @@ def _check_gmv_and_max_return(seed, n, bounds, cov_kind, mu_kind, q):
     if sigma > 0:
         ref = clarabel_max_return(case, sigma)
         scale = float(np.abs(case.mu) @ np.abs(ref.weights))
-        assert abs(res.expected_return - ref.expected_return) <= CLARABEL_OBJ_RTOL * scale, (
-            f"{where}: return {res.expected_return!r} vs Clarabel {ref.expected_return!r}"
+        # Clarabel may exceed the volatility limit by its own tolerance (1e-9 relative, seen),
+        # and on a steep frontier that buys more return than the comparison allows: compare
+        # with our answer at the volatility Clarabel's weights really have, and check that
+        # the limit itself costs return, never adds it.
+        ref_vol = float(np.sqrt(max(ref.variance, 0.0)))
+        same = (
+            res
+            if ref_vol <= sigma
+            else max_return(case.mu, case.cov, ref_vol, case.lower, case.upper)
         )
+        assert abs(same.expected_return - ref.expected_return) <= CLARABEL_OBJ_RTOL * scale, (
+            f"{where}: return {same.expected_return!r} at volatility {same.volatility!r} vs "
+            f"Clarabel {ref.expected_return!r} at {ref_vol!r}"
+        )
+        assert res.expected_return <= same.expected_return + 1e-15 * scale, where
         # and nothing on the reference frontier at that return is less risky
         at = top.at_return(res.expected_return)
         assert _same_variance(
