@@ -146,13 +146,19 @@ class PathSolver:
     def _cov_hat(self) -> NDArray[np.float64]:
         """Scaled covariance (largest variance 1) for the path engines.
 
-        Entries below ``eps²`` of the largest variance are set to zero: they change no
-        variance by more than rounding, but an asset whose variance is that small makes the
-        inverse of the engine's KKT matrix overflow (``1/v²`` for ``v`` near the float
-        underflow limit), where an exactly riskless asset is handled exactly.
+        In the rows and columns of assets whose variance is below ``eps²`` of the largest,
+        entries below ``eps²`` are set to zero: they change no variance by more than
+        rounding, but a variance that small makes the inverse of the engine's KKT matrix
+        overflow (``1/v²`` for ``v`` near the float underflow limit), where an exactly
+        riskless asset is handled exactly. Only those rows are scanned (O(n) otherwise).
         """
         s = self.p.cov / self.s_cov
-        s[np.abs(s) < _FLUSH] = 0.0
+        low = np.flatnonzero(s.diagonal() < _FLUSH)
+        if low.size:
+            rows = s[low]
+            rows[np.abs(rows) < _FLUSH] = 0.0
+            s[low] = rows
+            s[:, low] = rows.T
         return s
 
     @property
