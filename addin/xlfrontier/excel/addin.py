@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from xlfrontier.exceptions import AddinConfigError, AddinError
+from xlfrontier.workbook._output import atomic_write
 
 __all__ = [
     "ADDIN_FILENAME",
@@ -1100,9 +1101,8 @@ def build_addin(
         package = _rewrite_package(
             package, {_VBA_PROJECT_PART: _rename_vba_project(project_bin, VBA_PROJECT_NAME)}
         )
-        partial = out.with_name(out.name + ".partial")
-        partial.write_bytes(package)
-        os.replace(partial, out)
+        with atomic_write(out) as temp:  # never a half-written add-in, nor a planted link
+            temp.write_bytes(package)
     _, _, check_names = _check_signature(wrappers.functions, CHECK_FUNCTION)
     return AddinBuild(
         path=out,
