@@ -11,7 +11,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from xlfrontier.core._estimation_args import VOLATILITY_UNITS_LIMIT, FloatArray
-from xlfrontier.core._validation import PSD_TOL, SYMMETRY_TOL, as_bounds, fmt_pct
+from xlfrontier.core._messages import fmt_pct
+from xlfrontier.core._validation import PSD_TOL, SYMMETRY_TOL, as_bounds
 from xlfrontier.core._validation import as_vector as _as_vector
 from xlfrontier.exceptions import InputError
 
