@@ -34,6 +34,7 @@ import numpy as np
 
 from xlfrontier.excel._com import com_error_code
 from xlfrontier.exceptions import WorkbookError
+from xlfrontier.workbook._formula import sub_outside_strings
 from xlfrontier.workbook._output import OWNER_PROPERTY, atomic_write
 
 __all__ = ["RecalcResult", "WorkbookError", "default_output", "recalc_workbook", "register_udfs"]
@@ -53,7 +54,6 @@ _MAX_PASSES = 4
 _SPILL_FUNC = "XLFSPILL_"
 _CELL_RE = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 _LINKED_CALL = re.compile(r"\[(\d+)\]!([A-Za-z_][A-Za-z0-9_.]*)\(")
-_STRING_LITERAL = re.compile(r'("(?:[^"]|"")*")')
 
 
 @dataclass
@@ -637,8 +637,7 @@ def _unlink(text: str, links: tuple[list[str], frozenset[str]]) -> str:
             return f"{m.group(2)}("
         return f"XLFEXTERNAL.{m.group(2)}("
 
-    pieces = _STRING_LITERAL.split(text)  # odd pieces are "text" literals: left alone
-    return "".join(p if i % 2 else _LINKED_CALL.sub(local, p) for i, p in enumerate(pieces))
+    return sub_outside_strings(_LINKED_CALL, local, text)
 
 
 def _occupied(package: _Package, spills: list[_Spill]) -> dict[str, set[tuple[int, int]]]:

@@ -67,6 +67,7 @@ from xlfrontier.excel.limits import MAX_POINTS, MIN_POINTS
 from xlfrontier.exceptions import InputError
 from xlfrontier.workbook import sample_prices
 from xlfrontier.workbook._csvfile import read_csv_table
+from xlfrontier.workbook._formula import sub_outside_strings
 from xlfrontier.workbook._output import OWNER_PROPERTY, atomic_write, owner_stamp
 
 __all__ = [
@@ -2694,7 +2695,6 @@ _EXTERNAL_LINK_REL = (
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLink"
 )
 _EXTERNAL_LINK_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"
-_STRING_LITERAL = re.compile(r'("(?:[^"]|"")*")')
 
 
 @functools.cache
@@ -2726,9 +2726,7 @@ def addin_linked(formula: str) -> tuple[str, set[str]]:
         used.add(m.group(1))
         return f"{ADDIN_PREFIX}{m.group(1)}("
 
-    pieces = _STRING_LITERAL.split(formula)
-    linked = [p if i % 2 else pattern.sub(link, p) for i, p in enumerate(pieces)]
-    return "".join(linked), used
+    return sub_outside_strings(pattern, link, formula), used
 
 
 def _insert_once(xml: bytes, before: bytes, text: str, part: str) -> bytes:
