@@ -93,8 +93,12 @@ def installed_roots(
     """
     environ = os.environ if environ is None else environ
     sites = list(_site_dirs() if site_dirs is None else site_dirs)
-    direct = [*sites, *(p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
-    return direct, _editable_roots(sites)
+    return _direct_roots(environ, sites), _editable_roots(sites)
+
+
+def _direct_roots(environ: Mapping[str, str], sites: list[str]) -> list[str]:
+    """Folders the package may sit directly in: ``sites`` and the ``PYTHONPATH`` folders."""
+    return [*sites, *(p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p)]
 
 
 def displacement(
@@ -115,10 +119,12 @@ def displacement(
     where = str(package_file or "an unknown place")
     if package_file and Path(package_file).is_file():  # a zip member is no file
         folder = Path(package_file).resolve().parent
-        direct, editable = installed_roots(environ, site_dirs)
-        if any(_same(folder.parent, root) for root in direct):
+        environ = os.environ if environ is None else environ
+        sites = list(_site_dirs() if site_dirs is None else site_dirs)
+        if any(_same(folder.parent, root) for root in _direct_roots(environ, sites)):
             return None
-        if any(_inside(folder, root) for root in editable):
+        # Only then read the installed metadata (the usual pip install never gets here).
+        if any(_inside(folder, root) for root in _editable_roots(sites)):
             return None
         where = str(folder)
     if len(where) > _PATH_CHARS:
