@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from xlfrontier.core.closed_form import MertonFrontier, merton_frontier
+from xlfrontier.core.constraints import LinearConstraints, group_constraints
 from xlfrontier.core.estimation import (
     CovarianceEstimate,
     InputCheck,
@@ -43,6 +44,7 @@ __all__ = [
     "InputCheck",
     "InputReport",
     "KKTResiduals",
+    "LinearConstraints",
     "MertonFrontier",
     "PSDRepair",
     "PortfolioResult",
@@ -54,6 +56,7 @@ __all__ = [
     "efficient_frontier",
     "estimate_cov",
     "global_min_variance",
+    "group_constraints",
     "max_return",
     "max_sharpe",
     "max_utility",

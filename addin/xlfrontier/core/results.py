@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -205,6 +205,16 @@ class PortfolioResult:
     status : Status
         ``"optimal"`` when the KKT residuals are at most 1e-8, otherwise ``"inaccurate"``
         (extreme scaling of the inputs; the residuals say how far off).
+    constraint_names : tuple of str
+        Names of the general linear constraints (empty without ``constraints=``).
+    constraint_values : ndarray of shape (m,)
+        ``A @ w``: each constraint row's value.
+    constraint_multipliers : ndarray of shape (m,)
+        Shadow price of each row, in the sign convention of :attr:`bound_multipliers`:
+        positive where the row's minimum binds, negative where its maximum binds (the change
+        in variance per unit the limit is raised), 0 for rows that do not bind.
+    at_min, at_max : ndarray of bool, shape (m,)
+        Which rows sit at their minimum / maximum (both for an equality row).
     """
 
     weights: NDArray[np.float64]
@@ -221,8 +231,19 @@ class PortfolioResult:
     risk_free_rate: float | None = None
     sharpe_ratio: float | None = None
     status: Status = "optimal"
+    constraint_names: tuple[str, ...] = ()
+    constraint_values: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    constraint_multipliers: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    at_min: NDArray[np.bool_] = field(default_factory=lambda: np.empty(0, dtype=bool))
+    at_max: NDArray[np.bool_] = field(default_factory=lambda: np.empty(0, dtype=bool))
 
     @property
     def n_assets(self) -> int:
         """Number of assets."""
         return int(self.weights.shape[0])
+
+    @property
+    def binding_constraints(self) -> tuple[str, ...]:
+        """Names of the constraint rows at a limit, in row order."""
+        hit = self.at_min | self.at_max
+        return tuple(name for name, b in zip(self.constraint_names, hit, strict=True) if b)
