@@ -1286,7 +1286,6 @@ def check_constrained(
     target_return: float | None = None,
     kind: str = "any",
     risk_free_rate: float | None = None,
-    utility_delta: float | None = None,
     primal_tol: float = PRIMAL_TOL,
     dual_tol: float = DUAL_TOL,
     where: str = "",
@@ -1300,8 +1299,9 @@ def check_constrained(
         ``2Σw − ημ − γ1 − Aᵀλ − z = 0``   (``λ = res.constraint_multipliers``)
 
     with the signs: ``λ_j > 0`` only at a row's minimum (``at_min``), ``< 0`` only at its
-    maximum, complementarity ``λ_j·dist_j = 0``. For ``utility_delta`` the gradient is
-    ``δΣw − μ`` instead (and ``η`` must be 0). ``kind`` as in :func:`check_certificate`.
+    maximum, complementarity ``λ_j·dist_j = 0``. ``kind`` as in :func:`check_certificate`
+    (every objective's result is certified in this minimum-variance frame: a utility or
+    Sharpe optimum is the frontier point with its own ``η``).
     """
     n, m = case.n, case.m
     tag = f" [{where or case.label}]"
@@ -1353,14 +1353,9 @@ def check_constrained(
     gamma = float(res.budget_multiplier)
     eta = float(res.return_multiplier)
     mu = case.mu
-    if utility_delta is None:
-        g = 2.0 * case.cov @ w
-        gabs = 2.0 * np.abs(case.cov) @ np.abs(w)
-        resid = g - gamma - eta * mu - a.T @ lam - z
-    else:
-        g = utility_delta * case.cov @ w - mu
-        gabs = utility_delta * np.abs(case.cov) @ np.abs(w) + np.abs(mu)
-        resid = g - gamma - a.T @ lam - z
+    g = 2.0 * case.cov @ w
+    gabs = 2.0 * np.abs(case.cov) @ np.abs(w)
+    resid = g - gamma - eta * mu - a.T @ lam - z
     w1 = max(float(np.abs(w).sum()), 1.0)
     scale = max(
         float(np.abs(g).max()),
@@ -1401,7 +1396,7 @@ def check_constrained(
         tgt = abs(float(mu @ w) - target_return) / max(float(np.abs(mu) @ np.abs(w)), 1e-300)
         assert tgt <= primal_tol, f"return {mu @ w!r} misses target {target_return!r}{tag}"
     eta_sign = 0.0
-    if kind == "gmv" or utility_delta is not None:
+    if kind == "gmv":
         eta_sign = abs(eta) * float(np.abs(mu).max(initial=0.0)) / scale
         assert eta_sign <= dual_tol, f"return multiplier {eta} is not 0{tag}"
     elif kind == "efficient":
@@ -1756,3 +1751,48 @@ def _ties_case(seed: int, n: int, rng: np.random.Generator) -> ConsCase:
         tuple(names),
     )
     return case
+
+
+def as_result(case: ConsCase, pol: Polished, with_target: bool):
+    """A polished minimum-variance reference dressed as a ``PortfolioResult`` look-alike.
+
+    Splits the polish multipliers (rows in :meth:`ConsCase.rows` order, then the return row
+    when ``with_target``) into ``γ``, ``z``, ``λ`` and ``η``, and sets the flags from the
+    active rows. Used to test :func:`check_constrained` itself, without the solver.
+    """
+    from types import SimpleNamespace
+
+    n, m = case.n, case.m
+    fin = np.flatnonzero(np.isfinite(case.lower) | np.isfinite(case.upper))
+    lam = pol.lam
+    z = np.zeros(n)
+    z[fin] = lam[1 : 1 + fin.size]
+    row_lam = lam[1 + fin.size : 1 + fin.size + m]
+    w = pol.x
+    aw = case.A @ w
+    tol = 1e-12 * np.maximum(1.0, np.abs(case.A) @ np.abs(w))
+    at_min = np.isfinite(case.c_lower) & (np.abs(aw - case.c_lower) <= tol)
+    at_max = np.isfinite(case.c_upper) & (np.abs(aw - case.c_upper) <= tol)
+    at_lower = np.isfinite(case.lower) & (np.abs(w - case.lower) <= 1e-12)
+    at_upper = np.isfinite(case.upper) & (np.abs(w - case.upper) <= 1e-12)
+    names = tuple(case.names)
+    var = float(w @ case.cov @ w)
+    return SimpleNamespace(
+        weights=w,
+        expected_return=float(case.mu @ w),
+        variance=var,
+        volatility=float(np.sqrt(max(var, 0.0))),
+        status="optimal",
+        budget_multiplier=float(lam[0]),
+        return_multiplier=float(lam[-1]) if with_target else 0.0,
+        bound_multipliers=z,
+        at_lower=at_lower,
+        at_upper=at_upper,
+        constraint_names=names,
+        constraint_values=aw,
+        constraint_multipliers=row_lam,
+        at_min=at_min,
+        at_max=at_max,
+        binding_constraints=tuple(nm for j, nm in enumerate(names) if at_min[j] or at_max[j]),
+        sharpe_ratio=None,
+    )
