@@ -1393,7 +1393,10 @@ def check_constrained(
     assert bviol <= primal_tol, f"bounds violated by {bviol:.3e}{tag}"
     tgt = 0.0
     if target_return is not None:
-        tgt = abs(float(mu @ w) - target_return) / max(float(np.abs(mu) @ np.abs(w)), 1e-300)
+        # relative to |μ|ᵀ|w|, floored at 1e-4·‖μ‖∞·‖w‖₁: a weight that is 0 up to rounding
+        # (5e-17) on the one asset with a nonzero return must not count as a miss
+        ret_scale = max(float(np.abs(mu) @ np.abs(w)), 1e-4 * float(np.abs(mu).max()) * w1)
+        tgt = abs(float(mu @ w) - target_return) / max(ret_scale, 1e-300)
         assert tgt <= primal_tol, f"return {mu @ w!r} misses target {target_return!r}{tag}"
     eta_sign = 0.0
     if kind == "gmv":

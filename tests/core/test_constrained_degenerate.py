@@ -136,3 +136,19 @@ def test_degenerate_infeasible_rows_name_the_row(a, c_lo, c_hi, names, match):
     assert err.value.argument == "constraints"
     with pytest.raises(InfeasibleError, match=match):
         xlfrontier.efficient_frontier(MU4, COV4, constraints=cons)
+
+
+def test_riskless_assets_with_a_cap_row():
+    """Two riskless assets, one capped by a row: the GMV is riskless, the best one first.
+
+    Raised ``SolverError: singular working set while removing an asset``; the same cap as
+    an upper bound solves (to the weights below).
+    """
+    mu = np.array([0.1, 0.0, 0.05])
+    cov = np.diag([0.08, 0.0, 0.0])
+    cons = LinearConstraints([[0, 0, 1]], None, [0.25], names=["Cap"])
+    as_bound = xlfrontier.global_min_variance(cov, mu=mu, upper=[np.inf, np.inf, 0.25])
+    res = xlfrontier.global_min_variance(cov, mu=mu, constraints=cons)
+    np.testing.assert_allclose(res.weights, as_bound.weights, atol=1e-15)
+    np.testing.assert_allclose(res.weights, [0.0, 0.75, 0.25], atol=1e-15)
+    assert res.binding_constraints == ("Cap",)
