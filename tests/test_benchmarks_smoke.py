@@ -100,3 +100,53 @@ def test_compiled_kernel_experiment_traces_the_engines_corners(n):
     np.testing.assert_allclose(t, ck.engine_corners(n), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=0, atol=1e-12)
     assert (w >= -1e-12).all()
+
+
+# -- the constrained benchmark (issue 11): 11 sectors with min and max, plus caps ------------
+
+
+@pytest.fixture(scope="module")
+def cons_run() -> tuple[object, str]:
+    bench = pytest.importorskip("benchmarks.bench_constraints")
+    cfg = bench.parse_args(["--quick", "--sizes", "20", "--points", "10", "--budget", "0.01"])
+    res = bench.run(cfg)
+    return res, bench.report(res)
+
+
+def test_constrained_benchmark_tables(cons_run: tuple) -> None:
+    res, text = cons_run
+    for heading in ("## Single solves", "## Efficient frontier", "## Accuracy", "## Targets"):
+        assert heading in text
+    assert sum(line.startswith("| 20 | ") for line in text.splitlines()) >= 2 + 1 + 1
+    problem = "sectors-20"
+    assert res.sizes == {problem: 20}
+    for task in ("gmv", "min_variance"):
+        assert res.single[(problem, task, "xlfrontier")].ok, task
+
+
+def test_constrained_benchmark_xlfrontier_accuracy(cons_run: tuple) -> None:
+    bench = pytest.importorskip("benchmarks.bench_constraints")
+    res, _ = cons_run
+    single = res.acc_single[("sectors-20", "xlfrontier")]
+    frontier = res.acc_frontier[("sectors-20", "xlfrontier")]
+    assert single.attempted == 2
+    assert frontier.attempted == res.config.points
+    for acc in (single, frontier):
+        assert acc.failed == 0
+        assert acc.rel_objective <= bench.ACCURACY_TARGET
+        assert acc.violation <= bench.ACCURACY_TARGET
+    assert not [n for n in res.notes if "NOT certified" in n]  # every reference certified
+
+
+def test_constrained_benchmark_problem_is_feasible_with_binding_sectors() -> None:
+    bench = pytest.importorskip("benchmarks.bench_constraints")
+    p = bench.cons_problem(50)
+    assert p.A.shape == (11, 50)
+    assert np.all(p.A.sum(axis=0) == 1)  # every asset in exactly one sector
+    assert np.all(p.lo < p.hi)
+    ref = bench.reference(p, None)
+    assert ref.certified
+    assert bench.violation(ref.w, p, None) <= 1e-14
+    # the limits matter: some sector sits at a limit at the GMV portfolio
+    g = p.A @ ref.w
+    assert np.any(np.isclose(g, p.lo, atol=1e-12) | np.isclose(g, p.hi, atol=1e-12))
