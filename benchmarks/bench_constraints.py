@@ -150,8 +150,15 @@ class Ref:
     certified: bool
 
 
-def reference(p: ConsProblem, target: float | None) -> Ref:
-    """Clarabel at 1e-12 tolerances, polished to the exact KKT point of its active set."""
+def reference(
+    p: ConsProblem, target: float | None, candidates: list[np.ndarray] | None = None
+) -> Ref:
+    """Clarabel at 1e-12 tolerances, polished to the exact KKT point of its active set.
+
+    When Clarabel's active set does not certify, the solvers' answers (``candidates``) are
+    tried as guesses of the active set (the polished point is certified independently of
+    where its guess came from, as in ``problems.reference_solve``).
+    """
     cp = bc._require_clarabel()
     x = cp.Variable(p.n)
     cons = [cp.sum(x) == 1, x >= 0, x <= p.cap, p.A @ x >= p.lo, p.A @ x <= p.hi]
@@ -162,10 +169,13 @@ def reference(p: ConsProblem, target: float | None) -> Ref:
         prob.solve(solver="CLARABEL", **REF_OPTIONS)
     guess = np.asarray(x.value, dtype=float)
     c, lo, hi = _rows(p, target)
-    for tol in (1e-7, 1e-9, 1e-6):
-        w = _polish(p.cov, c, lo, hi, guess, tol)
-        if w is not None:
-            return Ref(w, bp.variance(w, p.cov), True)
+    for g in [guess, *(candidates or [])]:
+        if g is None or not np.all(np.isfinite(g)):
+            continue
+        for tol in (1e-7, 1e-9, 1e-6):
+            w = _polish(p.cov, c, lo, hi, g, tol)
+            if w is not None:
+                return Ref(w, bp.variance(w, p.cov), True)
     return Ref(guess, bp.variance(guess, p.cov), False)
 
 
@@ -451,7 +461,7 @@ def run_single(p: ConsProblem, cfg: Config, res: Results, pred: bc.Predictor) ->
             pred.record(f"{solver}:{task}", p.n, timing.median)
             answers[solver] = np.asarray(w, dtype=np.float64)
             bc._log(f"  {p.name:12s} {TASK_LABEL[task]:17s} {solver:17s} {bc._fmt_time(timing)}")
-        ref = reference(p, None if task == "gmv" else target)
+        ref = reference(p, None if task == "gmv" else target, list(answers.values()))
         if not ref.certified:
             res.notes.append(f"{p.name} {TASK_LABEL[task]}: reference NOT certified")
         if task == "gmv":
@@ -506,6 +516,11 @@ def run_frontier(
         bc._log(f"  {p.name:12s} frontier {name:27s} {bc._fmt_time(timing)}")
 
     refs: dict[float, Ref] = {}
+    answers: dict[float, list[np.ndarray]] = {}  # every solver's weights at each return
+    for name in ("xlfrontier_sample", "daqp_loop", "pypfopt_loop"):
+        if name in outputs:
+            for r, w in zip(*outputs[name], strict=True):
+                answers.setdefault(round(float(r), 15), []).append(w)
     for name in ("xlfrontier_sample", "daqp_loop", "pypfopt_loop"):
         if name not in outputs:
             continue
@@ -515,7 +530,7 @@ def run_frontier(
         for r, w in zip(rs, ws, strict=True):
             key = round(float(r), 15)
             if key not in refs:
-                refs[key] = reference(p, float(r))
+                refs[key] = reference(p, float(r), answers.get(key))
                 if not refs[key].certified:
                     res.notes.append(f"{p.name} frontier r={r:.6g}: reference NOT certified")
             acc.add(*_score(w if np.all(np.isfinite(w)) else None, p, float(r), refs[key]))
