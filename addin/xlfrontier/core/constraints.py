@@ -212,7 +212,7 @@ def group_constraints(
     array([[1., 1., 0.],
            [0., 0., 1.]])
     >>> c.lower, c.upper
-    (array([0.4, -inf]), array([0.7, 0.5]))
+    (array([ 0.4, -inf]), array([0.7, 0.5]))
     """
     table = _label_table(labels, n_assets)
     keys = [[_label_key(x) for x in row] for row in table]
