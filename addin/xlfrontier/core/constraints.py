@@ -206,6 +206,7 @@ def group_constraints(
 
     Examples
     --------
+    >>> from xlfrontier import group_constraints
     >>> c = group_constraints(["Equity", "Equity", "Bonds"],
     ...                       {"Equity": (0.4, 0.7), "Bonds": (None, 0.5)})
     >>> c.A
