@@ -158,17 +158,18 @@ def _elastic(
         box = np.column_stack([np.full(n, -np.inf), np.full(n, np.inf)])
     var_bounds = np.vstack([box, np.column_stack([np.zeros(k + nb), np.full(k + nb, np.inf)])])
     cost = np.concatenate([np.zeros(n), np.ones(k + nb)])
-    res = linprog(
-        cost,
-        A_ub=a_ub if k else None,
-        b_ub=b_ub if k else None,
-        A_eq=a_eq,
-        b_eq=b_eq,
-        bounds=var_bounds,
-        method="highs",
-        options=_HIGHS,
-    )
-    if res.status != 0 or res.x is None:  # cannot happen: the program is feasible, bounded
+    kw: dict[str, Any] = {
+        "A_ub": a_ub if k else None,
+        "b_ub": b_ub if k else None,
+        "A_eq": a_eq,
+        "b_eq": b_eq,
+        "bounds": var_bounds,
+        "method": "highs",
+    }
+    res = linprog(cost, options=_HIGHS, **kw)
+    if res.status != 0:  # the program is feasible and bounded: a presolve misstep, retry
+        res = linprog(cost, options={**_HIGHS, "presolve": False}, **kw)
+    if res.status != 0 or res.x is None:
         raise SolverError(f"the feasibility check failed ({res.message}): please report this")
     w = np.clip(res.x[:n], box[:, 0], box[:, 1])
     exact = float(np.maximum(sign * (b_hat - a_hat @ w), 0.0).sum()) if k else 0.0
@@ -552,7 +553,9 @@ def _lp_max(c: Array, s: _System) -> float | None:
         "method": "highs",
     }
     res = linprog(-c, options=_HIGHS, **kw)
-    if res.status == 4:  # "unbounded or infeasible" from presolve: ask without it
+    if res.status in (2, 4):
+        # HiGHS's presolve can call an unbounded program infeasible (seen with unlimited
+        # short selling), or leave it at "unbounded or infeasible": ask again without it.
         res = linprog(-c, options={**_HIGHS, "presolve": False}, **kw)
     if res.status == 0:
         w = np.clip(res.x, box[:, 0], box[:, 1])
@@ -603,6 +606,8 @@ def reduce_equalities(
     from scipy.linalg import qr
 
     b = np.asarray(b_eq, dtype=np.float64).reshape(-1)
+    if b.size == 0:
+        return np.zeros(0, dtype=bool)
     a = np.asarray(A_eq, dtype=np.float64).reshape(b.size, -1)
     k, n = a.shape
     labels = tuple(names) if names is not None else tuple(f"constraint {j + 1}" for j in range(k))
