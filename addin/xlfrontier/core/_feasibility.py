@@ -53,9 +53,6 @@ _HIGHS: dict[str, Any] = {
     "dual_feasibility_tolerance": 1e-10,
 }
 _DUAL_ZERO = 1e-9  # dual values this small do not put a member in the conflict
-# Equality rows: a row whose residual, after projection on the budget and the rows kept
-# before it, is below this multiple of max(n, rows)·eps (relative) is a combination of them.
-_RANK_FACTOR = 1.0
 _CONSISTENT = 1e-12  # right-hand sides of dependent equality rows agree to this (relative)
 _MAX_MSG = 200  # characters a conflict message aims to stay within
 
@@ -621,7 +618,8 @@ def reduce_equalities(
         if norms[j] > 0:
             r = qr(unit[[*basis, j]].T, mode="r", pivoting=True)[0]
             d = np.abs(np.diag(r))
-            tol = _RANK_FACTOR * max(n, len(basis) + 1) * np.finfo(np.float64).eps * d[0]
+            # numpy's matrix_rank rule (see the docstring for why this line).
+            tol = max(n, len(basis) + 1) * np.finfo(np.float64).eps * d[0]
             if int((d > tol).sum()) > len(basis):
                 keep[j - 1] = True
                 basis.append(j)
