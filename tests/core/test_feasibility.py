@@ -610,7 +610,11 @@ def test_near_infeasible_random_problems_both_sides():
         for delta, feasible in ((1e-7, False), (-1e-7, True), (0.0, True)):
             row = LinearConstraints(a[None, :], [hi + delta * scale], None, names=["Edge"])
             both = _stack(others, row)
-            assert (clarabel_status(lower, upper, both) == "optimal") == feasible, (seed, delta)
+            # The reference is Clarabel's smallest violation: its plain feasibility verdict
+            # accepts violations up to its own tolerance (~1e-8), which a 1e-7 shift spread
+            # over several rows can fall below (seen: 1.7e-8, called feasible).
+            v = clarabel_violation(lower, upper, both)
+            assert (v < 1e-9) if feasible else (v > 3e-9), (seed, delta, v)
             if feasible:
                 check_feasible(lower, upper, both)
             else:
