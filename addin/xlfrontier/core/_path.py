@@ -171,6 +171,50 @@ class Rows:
                     )
                 fixed.append(j)
         ineq = np.setdiff1d(ineq, fixed)
+        # Parallel rows (a duplicate, a group given twice, a row and its negation) share one
+        # slack whose bounds are the tighter limits: two slacks of one row would make K_F
+        # singular when both bind. Each bound remembers which row (and sign) it comes from.
+        reps: list[int] = []
+        lo_s: list[float] = []
+        hi_s: list[float] = []
+        lo_src: list[tuple[int, float]] = []
+        hi_src: list[tuple[int, float]] = []
+        for j in ineq:
+            a = A[j] / c[j]
+            k = next(
+                (
+                    (q, sg)
+                    for q, i in enumerate(reps)
+                    for sg in (1.0, -1.0)
+                    if np.allclose(a, sg * A[i] / c[i], rtol=0.0, atol=1e-13)
+                ),
+                None,
+            )
+            lo_j, hi_j = lo[j] / c[j], hi[j] / c[j]
+            if k is None:
+                reps.append(int(j))
+                lo_s.append(lo_j)
+                hi_s.append(hi_j)
+                lo_src.append((int(j), 1.0))
+                hi_src.append((int(j), 1.0))
+                continue
+            q, sg = k
+            if sg < 0:
+                lo_j, hi_j = -hi_j, -lo_j
+            if lo_j > lo_s[q]:
+                lo_s[q], lo_src[q] = lo_j, (int(j), sg)
+            if hi_j < hi_s[q]:
+                hi_s[q], hi_src[q] = hi_j, (int(j), sg)
+            if lo_s[q] > hi_s[q] + 1e-12:
+                from xlfrontier.core._feasibility import check_feasible
+
+                check_feasible(p.lower, p.upper, cons)  # names the conflict (raises)
+                raise InfeasibleError(
+                    f"constraints '{cons.names[reps[q]]}' and '{cons.names[j]}' cannot both hold",
+                    "constraints",
+                )
+        ineq = np.asarray(reps, dtype=np.intp)
+        self.lo_src, self.hi_src = lo_src, hi_src
         s = ineq.size
         r = 1 + eq.size + s
         E = np.zeros((r, n + s))
@@ -184,8 +228,8 @@ class Rows:
         self.cons, self.eq, self.ineq, self.E, self.e = cons, eq, ineq, E, e
         self.n, self.s, self.r = n, s, r
         self.scale = np.concatenate([[1.0], c[eq], c[ineq]])
-        self.lower = np.concatenate([p.lower, lo[ineq] / c[ineq]])
-        self.upper = np.concatenate([p.upper, hi[ineq] / c[ineq]])
+        self.lower = np.concatenate([p.lower, lo_s])
+        self.upper = np.concatenate([p.upper, hi_s])
 
     def lift(self, w: NDArray[np.float64]) -> NDArray[np.float64]:
         """Assets' weights, shape (n,), with the slacks' values appended, shape (n + s,)."""
@@ -202,12 +246,18 @@ class Rows:
         m = self.cons.m
         state = np.zeros(m, dtype=np.int8)
         state[self.eq] = 2
-        state[self.ineq] = xstate
         lam = np.zeros(1 + m)
         lam[0] = hint[0]
         q = self.eq.size
         lam[1 + self.eq] = hint[1 : 1 + q] / self.scale[1 : 1 + q]
-        lam[1 + self.ineq] = hint[1 + q :] / self.scale[1 + q :]
+        for k, side in enumerate(xstate.tolist()):
+            if side == 0:
+                continue
+            j, sg = (self.lo_src if side == -1 else self.hi_src)[k]
+            # The slack's row is a_rep/c_rep = sg·a_j/c_j: its multiplier, on row j.
+            scale_j = float(np.abs(self.cons.A[j]).max())
+            state[j] = side if sg > 0 else -side
+            lam[1 + j] = hint[1 + q + k] * sg / scale_j
         return state, lam
 
 
