@@ -22,7 +22,7 @@ from xlfrontier.core._weights import clean_weights
 from xlfrontier.core.constraints import LinearConstraints
 from xlfrontier.core.metrics import sharpe_ratio
 from xlfrontier.core.results import Objective, PortfolioResult, RowCheck, certify
-from xlfrontier.exceptions import InfeasibleError
+from xlfrontier.exceptions import InfeasibleError, SolverError, UnboundedError
 
 __all__ = ["Branch", "PathSolver", "lp_return_range"]
 
@@ -724,7 +724,9 @@ class PathSolver:
             b = np.append(rows.e, (target - self.mu_c) / self.s_mu)
             out = pdas(S, None, A, b, rows.lower, rows.upper)
             if out is None:
-                return None
+                # The primal-dual guesses cycled: the engine's primal active-set method with
+                # the return as one more row, from a vertex at that return (finite).
+                return self._target_by_engine(objective, rf, target, A, b)
             x, nu, state = out
             t_hat, y = float(nu[-1]), -nu[:-1]
         else:
@@ -746,6 +748,39 @@ class PathSolver:
             rf,
             target,
             extra=(state[n:], y),
+        )
+        return res if res.kkt.is_optimal(1e-9) else None
+
+    def _target_by_engine(
+        self,
+        objective: Objective,
+        rf: float | None,
+        target: float,
+        A: NDArray[np.float64],
+        b: NDArray[np.float64],
+    ) -> PortfolioResult | None:
+        """Minimum variance at ``target`` by :meth:`Engine.solve_at` with the return row."""
+        rows, n = self.rows, self.p.n
+        assert rows is not None
+        eng = Engine(self._cov_hat, np.zeros(A.shape[1]), rows.lower, rows.upper, A, b)
+        try:
+            w = eng.start_feasible()
+            eng.solve_at(0.0, w)
+        except (InfeasibleError, SolverError, UnboundedError):
+            return None
+        x0 = eng.solve()[0]
+        y = x0[: eng.r]
+        w = eng.weights(x0)
+        # Σ̂w + Eᵀy_E + y_μ μ̂ = z: the return row's multiplier is −t̂.
+        res = self.result(
+            w[:n],
+            self.p.cov @ w[:n],
+            -float(y[-1]) * self._t_scale(),
+            eng.state[:n].copy(),
+            objective,
+            rf,
+            target,
+            extra=(eng.state[n:].copy(), y[:-1]),
         )
         return res if res.kkt.is_optimal(1e-9) else None
 
