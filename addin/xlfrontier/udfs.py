@@ -379,20 +379,14 @@ def GROUP_CONSTRAINTS(groups, limits):
     One row per group of limits: Name, Min, Max (empty = no limit), then 1 for each asset in
     the group and 0 for the others.
     """
-    labels, n = cv.as_group_labels(groups, "groups")
+    labels = cv.as_group_labels(groups, "groups")
     wanted = cv.as_group_limits(limits, "limits")
-    present = {x for row in labels for x in row if x is not None}
-    for group in wanted:
-        if group not in present:
-            raise InputError(
-                f"limits row '{group}': no asset is in this group (check its spelling in "
-                f"groups), or delete the row",
-                "limits",
-            )
     # The core reads None as "in no group"; one column per classification.
     table = np.array(labels, dtype=object)
-    cons = group_constraints(table[:, 0] if table.shape[1] == 1 else table, wanted)
-    cons.check_assets(n)
+    try:
+        cons = group_constraints(table[:, 0] if table.shape[1] == 1 else table, wanted)
+    except InputError as err:  # a group no asset is in: the limits table is at fault
+        raise InputError(str(err), "limits") from err
     rows = zip(cons.names, cons.lower.tolist(), cons.upper.tolist(), cons.A.tolist(), strict=True)
     return cv.table([[name, _limit_cell(lo), _limit_cell(hi), *row] for name, lo, hi, row in rows])
 

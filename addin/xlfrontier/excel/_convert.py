@@ -659,7 +659,7 @@ _GENERATED_NAME = re.compile(r"row \d+")
 
 def _row_ref(name: str) -> str:
     """How a message names a constraint row: ``row 'Equity'``, or ``row 3`` when unnamed."""
-    return f"row {name}" if _GENERATED_NAME.fullmatch(name) else f"row '{name}'"
+    return name if _GENERATED_NAME.fullmatch(name) else f"row '{name}'"
 
 
 def _header_word(x: object) -> bool:
@@ -676,9 +676,13 @@ def _is_header(row: Sequence[Any], lo: int, hi: int) -> bool:
 
 
 def _data_rows(rows: Sequence[Sequence[Any]], lo: int, hi: int) -> list[int]:
-    """Return the rows that hold data: not blank, and not the header (the first row)."""
+    """Return the rows that hold data: not blank, and not the header (the first row).
+
+    ``lo``/``hi`` are the columns of the limits, by which a header is told (a range too
+    narrow to have them has no header).
+    """
     keep = [i for i, row in enumerate(rows) if not all(is_missing(x) for x in row)]
-    if keep and keep[0] == 0 and _is_header(rows[0], lo, hi):
+    if keep and keep[0] == 0 and len(rows[0]) > max(lo, hi) and _is_header(rows[0], lo, hi):
         keep = keep[1:]
     return keep
 
@@ -745,7 +749,7 @@ def as_constraints(value: Any, n: int, name: str = "constraints") -> LinearConst
     if is_missing(value):
         return None
     rows, _ = _grid(value, name)
-    keep = _data_rows(rows, 1, 2) if len(rows[0]) >= 3 else _data_rows(rows, 0, 0)
+    keep = _data_rows(rows, 1, 2)
     if not keep:
         return None  # a blank range (or a header alone): no constraints yet
     width = len(rows[0])
@@ -853,7 +857,7 @@ def check_percent_constraints(constraints: LinearConstraints | None, lower: Any)
             )
 
 
-def as_group_labels(value: Any, name: str = "groups") -> tuple[list[list[str | None]], int]:
+def as_group_labels(value: Any, name: str = "groups") -> list[list[str | None]]:
     """Convert per-asset group labels: a column (or a row), or one column per classification.
 
     Parameters
@@ -867,9 +871,8 @@ def as_group_labels(value: Any, name: str = "groups") -> tuple[list[list[str | N
 
     Returns
     -------
-    labels : list of n lists of k labels (None for blank)
-    n : int
-        Number of assets.
+    list of n_assets lists of k labels
+        Each asset's label in each classification (None for blank).
     """
     if is_missing(value):
         raise InputError(
@@ -894,7 +897,7 @@ def as_group_labels(value: Any, name: str = "groups") -> tuple[list[list[str | N
                 raise InputError(f"{name} has the error {err}{where}: fix that cell", name)
             labels.append(_text_of(x))
         out.append(labels)
-    return out, len(out)
+    return out
 
 
 def as_group_limits(
