@@ -25,9 +25,13 @@ blocks it. Along each segment ``x(t) = x0 + t·x1`` and the bound multipliers
 ``z(t) = Σw − tμ + y·1 = z0 + t·z1`` are affine, so the next event (a free asset reaching a
 bound, or a multiplier changing sign) is found by a ratio test.
 
-General linear constraints (groups, turnover) fit the same scheme: they are further rows of
-``A`` in ``K_F`` (here ``A = 1ᵀ``) with their own multipliers in the ratio test; the bordering
-updates are unchanged.
+General linear constraints (groups, exposures) fit the same scheme: they are further rows of
+``A`` in ``K_F`` (``A = 1ᵀ`` without them). The caller (:class:`~._path.PathSolver`) gives an
+inequality row ``lo ≤ aᵀw ≤ hi`` a slack variable ``s`` with ``aᵀw − s = 0`` and the bounds
+``lo ≤ s ≤ hi``, so a row reaching its limit is a slack reaching a bound and a row leaving it
+is a slack's multiplier changing sign: the events, the ratio test and the bordering updates are
+the ones of the bounds. With ``r`` rows the blocks become ``[[0, A_F], [A_Fᵀ, Σ_FF]]``; a free
+set of ``r`` variables is pinned by the rows (its weights do not move with ``t``).
 
 Degenerate corners (several events at one ``t``: riskless assets at equal caps, tied returns,
 copies of an asset) are resolved by a least-index rule (:func:`_least_index_event`):
@@ -49,7 +53,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from xlfrontier.core._pdas import pdas
-from xlfrontier.exceptions import SolverError, UnboundedError
+from xlfrontier.exceptions import InfeasibleError, SolverError, UnboundedError
 
 __all__ = ["Corner", "Engine"]
 
@@ -70,12 +74,15 @@ class Corner(NamedTuple):
         ``Σ̂ w`` (scaled covariance times weights), for variances and multipliers.
     state : ndarray of int8, shape (n,)
         -1 at lower bound, +1 at upper bound, 0 free, on the segment that *starts* here.
+    y : ndarray of shape (r,) or None
+        Row multipliers ``y`` (the stationarity is ``Σ̂w − tμ̂ + Aᵀy = z``).
     """
 
     t: float
     w: NDArray[np.float64]
     sw: NDArray[np.float64]
     state: NDArray[np.int8]
+    y: NDArray[np.float64] | None = None
 
     @property
     def free(self) -> NDArray[np.bool_]:
@@ -95,6 +102,9 @@ class Engine:
         Scaled expected returns (centred, largest absolute value 1, or all zero).
     lower, upper : ndarray of shape (n,)
         Bounds (may be infinite).
+    rows, rhs : ndarray of shape (r, n) and (r,), optional
+        Equality rows ``A w = b`` with the budget first (default: the budget ``1ᵀw = 1`` only);
+        they must have full row rank.
     """
 
     def __init__(
@@ -103,9 +113,18 @@ class Engine:
         mu: NDArray[np.float64],
         lower: NDArray[np.float64],
         upper: NDArray[np.float64],
+        rows: NDArray[np.float64] | None = None,
+        rhs: NDArray[np.float64] | None = None,
     ) -> None:
         n = mu.shape[0]
         self.n = n
+        if rows is None:
+            rows, rhs = np.ones((1, n)), np.ones(1)
+        assert rhs is not None  # given with rows
+        self.E = rows
+        self.e = rhs
+        r = rows.shape[0]
+        self.r = r
         self.S = cov
         self.mu = mu
         self.lo = lower
@@ -113,14 +132,14 @@ class Engine:
         # Which kinds of bound exist: skips the event tests that cannot fire (long-only: no caps).
         self._any_up = bool(np.isfinite(upper).any())
         self._any_lo = bool(np.isfinite(lower).any())
-        self.Minv = np.zeros((n + 1, n + 1))  # inverse of K_F in its leading (k+1) block
-        # K_F's rows extended to every asset: Ra[0] = 1 (the budget row), Ra[p+1] = Σ[free[p]];
-        # then x @ Ra[:k+1] gives y + Σ_{:,F} w_F for all assets in one product.
-        self.Ra = np.zeros((n + 1, n))
-        self.Ra[0] = 1.0
-        self.R = self.Ra[1:]  # a view: R[p] = Σ[free[p]]
-        # Right-hand sides of K_F x = b, as rows: (budget, −(Σ wfix)_F) and (0, μ_F).
-        self.Bt = np.zeros((2, n + 1))
+        self.Minv = np.zeros((n + r, n + r))  # inverse of K_F in its leading (r+k) block
+        # K_F's rows extended to every asset: Ra[:r] = A (the budget first), Ra[r+p] =
+        # Σ[free[p]]; then x @ Ra[:r+k] gives Aᵀy + Σ_{:,F} w_F for all assets in one product.
+        self.Ra = np.zeros((n + r, n))
+        self.Ra[:r] = rows
+        self.R = self.Ra[r:]  # a view: R[p] = Σ[free[p]]
+        # Right-hand sides of K_F x = b, as rows: (b − A wfix, −(Σ wfix)_F) and (0, μ_F).
+        self.Bt = np.zeros((2, n + r))
         self._rhs_stale = False  # fixed values moved: Bt[0] needs a refresh
         self._wfix_zero = True  # every fixed weight is 0 (long-only): Σ wfix = 0
         self._idx = np.zeros(n, dtype=np.intp)  # free assets as an index array, in order
@@ -128,7 +147,7 @@ class Engine:
         self.state = np.full(n, -1, dtype=np.int8)
         self.wfix = np.zeros(n)  # values of the assets at a bound (0 for free ones)
         self.sw_fix = np.zeros(n)  # Σ @ wfix
-        self.budget = 1.0  # 1 − sum(wfix): what the free assets must add up to
+        self.budget = rhs.astype(np.float64)  # b − A wfix: what the free assets must meet
         self._changes = 0
         self.iterations = 0
         # Riskless, budget-neutral, zero-return directions among the unbounded assets (copies
@@ -140,7 +159,7 @@ class Engine:
         old = self.wfix[i]
         if value != old:
             self.sw_fix += self.S[:, i] * (value - old)
-            self.budget -= value - old
+            self.budget -= self.E[:, i] * (value - old)
             self._rhs_stale = True
             if value != 0.0:
                 self._wfix_zero = False
@@ -149,21 +168,21 @@ class Engine:
 
     def _sync(self) -> None:
         """Rebuild the index array and right-hand sides from ``free``, ``wfix`` and ``sw_fix``."""
-        k = len(self.free)
+        k, r = len(self.free), self.r
         idx = self._idx[:k]
         idx[:] = self.free
-        self.Bt[0, 0] = self.budget
-        self.Bt[0, 1 : k + 1] = -self.sw_fix[idx]
-        self.Bt[1, 0] = 0.0
-        self.Bt[1, 1 : k + 1] = self.mu[idx]
+        self.Bt[0, :r] = self.budget
+        self.Bt[0, r : r + k] = -self.sw_fix[idx]
+        self.Bt[1, :r] = 0.0
+        self.Bt[1, r : r + k] = self.mu[idx]
         self._rhs_stale = False
         self._wfix_zero = not self.wfix.any()
 
     def _border(self, i: int) -> tuple[NDArray[np.float64], float, float]:
         """Return ``v = K_F⁻¹ k_i``, the Schur complement ``s`` and its noise scale."""
-        k = len(self.free)
-        kv = self.Ra[: k + 1, i]  # (1, Σ_Fi)
-        v = self.Minv[: k + 1, : k + 1] @ kv
+        k = len(self.free) + self.r
+        kv = self.Ra[:k, i]  # (A_i, Σ_Fi)
+        v = self.Minv[:k, :k] @ kv
         s = self.S[i, i] - kv @ v
         # |v| bounds the rounding of v itself: with a riskless combination in the free set
         # both S_ii and kᵢᵀv may vanish while K_F⁻¹ (so v) is of order one.
@@ -175,15 +194,16 @@ class Engine:
         if v is None or s is None:
             v, s, _ = self._border(i)
         k = len(self.free)
+        q = k + self.r  # the new row/column of K_F⁻¹
         M = self.Minv
         vs = v / s
-        M[: k + 1, : k + 1] += np.outer(v, vs)
-        M[: k + 1, k + 1] = -vs
-        M[k + 1, : k + 1] = -vs
-        M[k + 1, k + 1] = 1.0 / s
-        self.Ra[k + 1] = self.S[i]
-        self.Bt[0, k + 1] = -self.sw_fix[i]
-        self.Bt[1, k + 1] = self.mu[i]
+        M[:q, :q] += np.outer(v, vs)
+        M[:q, q] = -vs
+        M[q, :q] = -vs
+        M[q, q] = 1.0 / s
+        self.Ra[q] = self.S[i]
+        self.Bt[0, q] = -self.sw_fix[i]
+        self.Bt[1, q] = self.mu[i]
         self._idx[k] = i
         self.free.append(i)
         self._set_fixed(i, 0.0, 0)
@@ -194,8 +214,8 @@ class Engine:
         k = len(self.free)
         last = k - 1
         i = self.free[p]
-        q, r = p + 1, k  # row/column of the asset in K_F⁻¹, and the last one
-        Mk = self.Minv[: k + 1, : k + 1]
+        q, r = p + self.r, k + self.r - 1  # row/column of the asset in K_F⁻¹, and the last one
+        Mk = self.Minv[: r + 1, : r + 1]
         piv = Mk[q, q]
         if piv == 0.0:
             raise SolverError("singular working set while removing an asset")
@@ -216,37 +236,43 @@ class Engine:
     def _after_change(self) -> None:
         self._changes += 1
         self.iterations += 1
-        if len(self.free) == 1:
-            # K_F of one asset has the exact inverse [[-σ, 1], [1, 0]]: drop the rounding of
-            # the downdates, which would give the pinned asset a slope in t (drift on long
-            # segments).
-            i = self.free[0]
-            self.Minv[:2, :2] = [[-self.S[i, i], 1.0], [1.0, 0.0]]
+        if len(self.free) == self.r:
+            # The rows pin the free assets: drop the rounding of the downdates, which would
+            # give them a slope in t (drift on long segments).
+            if self.r == 1:  # K_F of one asset has the exact inverse [[-σ, 1], [1, 0]]
+                i = self.free[0]
+                self.Minv[:2, :2] = [[-self.S[i, i], 1.0], [1.0, 0.0]]
+            else:
+                self._reinvert()
         # Refactorising costs O(k³): amortise it over at least k updates of O(k²).
         if self._changes >= max(_REFRESH_EVERY, len(self.free)):
             self.refactor()
 
-    def refactor(self) -> None:
-        """Recompute ``K_F⁻¹`` and the fixed-asset products from scratch."""
-        k = len(self.free)
+    def _reinvert(self) -> None:
+        """Recompute ``K_F⁻¹`` from ``Σ`` and the rows (the free set's ``R`` rows are current)."""
+        k, r = len(self.free), self.r
         idx = np.asarray(self.free, dtype=np.intp)
-        K = np.zeros((k + 1, k + 1))
-        K[0, 1:] = 1.0
-        K[1:, 0] = 1.0
-        K[1:, 1:] = self.R[:k][:, idx]
+        K = np.zeros((r + k, r + k))
+        K[:r, r:] = self.E[:, idx]
+        K[r:, :r] = K[:r, r:].T
+        K[r:, r:] = self.R[:k][:, idx]
         try:
-            self.Minv[: k + 1, : k + 1] = np.linalg.inv(K)
+            self.Minv[: r + k, : r + k] = np.linalg.inv(K)
         except np.linalg.LinAlgError as err:
             raise SolverError("singular working set") from err
+
+    def refactor(self) -> None:
+        """Recompute ``K_F⁻¹`` and the fixed-asset products from scratch."""
+        self._reinvert()
         self.sw_fix = self.S @ self.wfix
-        self.budget = 1.0 - float(self.wfix.sum())
+        self.budget = self.e - self.E @ self.wfix
         self._changes = 0
         self._sync()
 
     # ------------------------------------------------------------------ solutions
     def _solve(self) -> tuple[NDArray[np.float64], ...]:
         """:meth:`solve` with ``x`` as one (2, k+1) array: rows ``x0`` and ``x1``."""
-        k1 = len(self.free) + 1
+        k1 = len(self.free) + self.r
         if self._rhs_stale:
             self._sync()
         # As K_F⁻¹ b, not bᵀ K_F⁻¹: the updates keep K_F K_F⁻¹ = I (so the budget row) tighter.
@@ -261,9 +287,9 @@ class Engine:
         Returns
         -------
         x0, x1 : ndarray of shape (k+1,)
-            ``(y, w_F)`` at ``t`` is ``x0 + t·x1``.
+            ``(y, w_F)`` at ``t`` is ``x0 + t·x1`` (``y`` has one entry per row, ``r`` in all).
         z0, z1 : ndarray of shape (n,)
-            Multipliers ``z(t) = Σw(t) − tμ + y(t)`` for every asset (≈0 on free ones).
+            Multipliers ``z(t) = Σw(t) − tμ + Aᵀy(t)`` for every asset (≈0 on free ones).
         """
         x, z0, z1 = self._solve()
         return x[0], x[1], z0, z1
@@ -281,40 +307,43 @@ class Engine:
         one correction through the same inverse brings them down to rounding. The residuals
         are at hand: the budget rows and the multipliers of the free assets.
         """
-        k = len(self.free)
+        k, m = len(self.free), self.r
         idx = self._idx[:k]
-        r = np.empty((2, k + 1))
-        r[0, 0] = self.budget - x0[1:].sum()
-        r[1, 0] = -x1[1:].sum()
-        r[0, 1:] = -z0[idx]
-        r[1, 1:] = -z1[idx]
-        dx = (self.Minv[: k + 1, : k + 1] @ r.T).T
-        dsw = dx[:, 1:] @ self.R[:k]
-        return x0 + dx[0], x1 + dx[1], z0 + dsw[0] + dx[0, 0], z1 + dsw[1] + dx[1, 0]
+        E_f = self.E[:, idx]
+        r = np.empty((2, k + m))
+        r[0, :m] = self.budget - E_f @ x0[m:]
+        r[1, :m] = -(E_f @ x1[m:])
+        r[0, m:] = -z0[idx]
+        r[1, m:] = -z1[idx]
+        dx = (self.Minv[: k + m, : k + m] @ r.T).T
+        dz = dx[:, m:] @ self.R[:k] + dx[:, :m] @ self.E
+        return x0 + dx[0], x1 + dx[1], z0 + dz[0], z1 + dz[1]
 
     def residual(self) -> float:
         """Relative residual of the current KKT solution, recomputed from ``Σ`` (a check)."""
-        k = len(self.free)
+        k, m = len(self.free), self.r
         if not k:
             return 0.0
         idx = self._idx[:k]
         x, _, _ = self._solve()
-        rhs = self.Bt[:, : k + 1]
+        rhs = self.Bt[:, : k + m]
         S_ff = self.R[:k, idx]
-        r_w = x[:, 1:] @ S_ff + x[:, :1] - rhs[:, 1:]  # (2, k); S_ff is symmetric
-        r_b = x[:, 1:].sum(axis=1) - rhs[:, 0]
+        E_f = self.E[:, idx]
+        r_w = x[:, m:] @ S_ff + x[:, :m] @ E_f - rhs[:, m:]  # (2, k); S_ff is symmetric
+        r_b = x[:, m:] @ E_f.T - rhs[:, :m]
         scale = (
             1.0
-            + np.abs(x).max(axis=1) * (1.0 + float(np.abs(S_ff).max()))
-            + np.abs(rhs[:, 1:]).max(axis=1)
+            + np.abs(x).max(axis=1) * (1.0 + float(np.abs(S_ff).max()) + float(np.abs(E_f).max()))
+            + np.abs(rhs[:, m:]).max(axis=1)
         )
-        return float((np.maximum(np.abs(r_w).max(axis=1), np.abs(r_b)) / scale).max())
+        res = np.maximum(np.abs(r_w).max(axis=1), np.abs(r_b).max(axis=1))
+        return float((res / scale).max())
 
     def weights(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         """Full weight vector for the free-set solution ``x`` (``x = x0 + t·x1``)."""
         w: NDArray[np.float64] = self.wfix.copy()
         if self.free:
-            w[np.asarray(self.free, dtype=np.intp)] = x[1:]
+            w[np.asarray(self.free, dtype=np.intp)] = x[self.r :]
         return w
 
     def corner(
@@ -326,17 +355,20 @@ class Engine:
         z1: NDArray[np.float64],
     ) -> Corner:
         """Snapshot the path at ``t`` on the current segment."""
-        k = len(self.free)
+        k, r = len(self.free), self.r
         w = self.wfix.copy()
-        wf = x0[1:] + t * x1[1:]
+        wf = x0[r:] + t * x1[r:]
         w[self._idx[:k]] = wf
+        y = x0[:r] + t * x1[:r]
         if k * self.n <= _DIRECT_SW:  # one small product
             sw = wf @ self.R[:k]
             if not self._wfix_zero:
                 sw += self.sw_fix
-        else:  # O(n) from the multipliers: Σw = z − y + tμ on every asset
+        elif r == 1:  # O(n) from the multipliers: Σw = z − y + tμ on every asset
             sw = (z0 - x0[0]) + t * (z1 + self.mu - x1[0])
-        return Corner(t, w, sw, self.state.copy())
+        else:
+            sw = (z0 + t * (z1 + self.mu)) - y @ self.E
+        return Corner(t, w, sw, self.state.copy(), y)
 
     # ------------------------------------------------------------------ start
     def start_feasible(self) -> NDArray[np.float64]:
@@ -354,7 +386,11 @@ class Engine:
         ------
         UnboundedError
             When unbounded assets form a riskless combination with a nonzero return.
+        InfeasibleError
+            With general rows (``r > 1``), when no point satisfies them and the bounds.
         """
+        if self.r > 1:
+            return self._start_vertex()
         lo, up, n = self.lo, self.up, self.n
         both_inf = ~np.isfinite(lo) & ~np.isfinite(up)
         w = np.where(np.isfinite(lo), lo, np.where(np.isfinite(up), up, 0.0))
@@ -381,8 +417,8 @@ class Engine:
                 self.wfix[i] = w[i]
                 self.state[i] = -1 if w[i] == lo[i] else 1
         self.sw_fix = self.S @ self.wfix
-        self.budget = 1.0 - float(self.wfix.sum())
-        w[absorber] += self.budget - float(w[absorber]) - float(w[unbounded[1:]].sum())
+        self.budget = np.array([1.0 - float(self.wfix.sum())])
+        w[absorber] += float(self.budget[0]) - float(w[absorber]) - float(w[unbounded[1:]].sum())
         self.free = []
         self.Minv[:] = 0.0
         # K_F for one free asset: [[0, 1], [1, σ]] has inverse [[-σ, 1], [1, 0]].
@@ -410,6 +446,81 @@ class Engine:
             self.state[i] = 0
         return w
 
+    def _start_vertex(self) -> NDArray[np.float64]:
+        """:meth:`start_feasible` with general rows: a vertex of the feasible set by an LP.
+
+        HiGHS' simplex gives a basic point: at most ``r`` variables off their bounds. They
+        form the free set, completed to ``r`` columns of full rank by a pivoted QR of the
+        rows (a degenerate vertex has fewer); every other variable sits at a bound, so
+        ``K_F`` (its row block square and invertible) is invertible whatever ``Σ_FF``.
+        """
+        from scipy.linalg import qr
+        from scipy.optimize import linprog
+
+        lo, up, n, r = self.lo, self.up, self.n, self.r
+        bounds = np.column_stack(
+            [np.where(np.isfinite(lo), lo, np.nan), np.where(np.isfinite(up), up, np.nan)]
+        )
+        sol = linprog(
+            np.zeros(n),
+            A_eq=self.E,
+            b_eq=self.e,
+            bounds=[(None if np.isnan(a) else a, None if np.isnan(b) else b) for a, b in bounds],
+            method="highs-ds",
+        )
+        if sol.status != 0 or sol.x is None:
+            raise InfeasibleError("the limits cannot all hold together", "constraints")
+        w = np.asarray(sol.x, dtype=np.float64)
+        tol = 1e-9 * np.maximum(1.0, np.abs(w))
+        at_lo = np.isfinite(lo) & (np.abs(w - np.where(np.isfinite(lo), lo, 0.0)) <= tol)
+        at_up = np.isfinite(up) & (np.abs(w - np.where(np.isfinite(up), up, 0.0)) <= tol) & ~at_lo
+        inside = np.flatnonzero(~(at_lo | at_up))
+        # The free set: the variables off their bounds first, then the most independent of
+        # the rest, until the rows restricted to it have full rank r.
+        _, _, piv_in = (
+            qr(self.E[:, inside], mode="economic", pivoting=True)
+            if inside.size
+            else (None, None, np.empty(0, dtype=np.intp))
+        )
+        basis = [int(inside[j]) for j in piv_in[: min(r, inside.size)]]
+        if len(basis) < r:
+            rest = np.setdiff1d(np.arange(n), basis)
+            E_b = self.E[:, basis]
+            # Project the candidates off the span of the chosen columns; pivot on what is left.
+            if basis:
+                q_b = np.linalg.qr(E_b)[0]
+                cand = self.E[:, rest] - q_b @ (q_b.T @ self.E[:, rest])
+            else:
+                cand = self.E[:, rest]
+            _, _, piv = qr(cand, mode="economic", pivoting=True)
+            basis += [int(rest[j]) for j in piv[: r - len(basis)]]
+        if np.linalg.matrix_rank(self.E[:, basis]) < r:
+            raise SolverError("the constraint rows are linearly dependent")
+        w[at_lo] = lo[at_lo]
+        w[at_up] = up[at_up]
+        self.state[:] = np.where(at_up, 1, -1).astype(np.int8)
+        self.wfix = np.where(at_up, up, np.where(at_lo, lo, 0.0))
+        self.wfix[basis] = 0.0
+        self.state[basis] = 0
+        # Variables off their bounds beyond the basis (a vertex has none but for rounding of
+        # free, unbounded variables) join below when their Schur complement allows it.
+        extra = [int(i) for i in inside if i not in set(basis)]
+        self.free = list(basis)
+        self.R[:r] = self.S[basis]
+        self.wfix[extra] = w[extra]
+        self.refactor()
+        w = self.weights(self._solve()[0][0])
+        for i in extra:
+            if np.isfinite(lo[i]) or np.isfinite(up[i]):
+                self.state[i] = -1 if np.isfinite(lo[i]) else 1
+                continue
+            v, s, noise = self._border(i)
+            if s > noise:
+                self.add(i, v, s)
+            else:
+                raise SolverError("riskless unbounded combination at the start")
+        return self.weights(self._solve()[0][0])
+
     def warm_start(self, max_iter: int = 12) -> NDArray[np.float64] | None:
         """Guess the GMV working set by primal-dual active-set iterations (Hintermüller et al.).
 
@@ -419,23 +530,26 @@ class Engine:
         holds the optimal working set at ``t = 0`` and the weights are returned, otherwise
         ``None`` (the caller falls back to the primal method).
         """
-        S, lo, up, n = self.S, self.lo, self.up, self.n
-        out = pdas(S, None, np.ones((1, n)), np.ones(1), lo, up, max_iter=max_iter)
+        S, lo, up = self.S, self.lo, self.up
+        out = pdas(S, None, self.E, self.e, lo, up, max_iter=max_iter)
         if out is None:
             return None
         w, _, state = out
         free = np.flatnonzero(state == 0)
         k = free.size
-        if k == 0:
+        if k < self.r:
             return None
         self.free = [int(i) for i in free]
         self.state = state
         self.wfix = np.where(state == -1, lo, np.where(state == 1, up, 0.0))
         self.R[:k] = S[free]
-        self.refactor()
+        try:
+            self.refactor()
+        except SolverError:
+            return None
         # A (nearly) singular working set gives a consistent but meaningless inverse;
         # its size gives it away (K_F has entries of order one).
-        if float(np.abs(self.Minv[: k + 1, : k + 1]).max()) > 1e10:
+        if float(np.abs(self.Minv[: k + self.r, : k + self.r]).max()) > 1e10:
             return None
         return w
 
@@ -455,13 +569,13 @@ class Engine:
             x0, x1, z0, z1 = self.solve()
             x = x0 + t * x1
             idx = np.asarray(self.free, dtype=np.intp)
-            target = x[1:]
+            target = x[self.r :]
             cur = w[idx]
             p = target - cur
             alpha, block, bval, bside = _ratio(
                 cur, p, lo[idx], up[idx], labels=idx if bland else None
             )
-            if alpha < 1.0 and len(self.free) > 1:  # one free asset only absorbs rounding
+            if alpha < 1.0 and len(self.free) > self.r:  # pinned assets only absorb rounding
                 bland |= alpha == 0.0
                 w[idx] = cur + alpha * p
                 w[idx[block]] = bval
@@ -506,7 +620,7 @@ class Engine:
             if record is not None:
                 record(w, i)  # a kink of the path at constant t
             idx = np.asarray(self.free, dtype=np.intp)
-            d_f = -v[1:] * sgn
+            d_f = -v[self.r :] * sgn
             alpha_f, block, bval, bside = _ratio(
                 w[idx], d_f, lo[idx], up[idx], cap=np.inf, labels=idx
             )
@@ -524,13 +638,18 @@ class Engine:
             w[idx] += alpha_f * d_f
             w[idx[block]] = bval
             w[i] += sgn * alpha_f
-            if len(self.free) == 1:
-                # Swap the only free asset for i: K_F of one asset, [[0, 1], [1, σ]], always
-                # has the inverse [[-σ, 1], [1, 0]] (removing first would leave K empty).
-                self._set_fixed(self.free[0], bval, bside)
-                self.free = [i]
-                self.R[0] = self.S[i]
-                self.Minv[:2, :2] = [[-self.S[i, i], 1.0], [1.0, 0.0]]
+            if len(self.free) == self.r:
+                # Pinned free set: swap the blocking asset for i (removing first would leave
+                # the rows without full rank); a simplex pivot, so the row block stays
+                # invertible. K_F of one asset, [[0, 1], [1, σ]], has the inverse
+                # [[-σ, 1], [1, 0]].
+                self._set_fixed(self.free[block], bval, bside)
+                self.free[block] = i
+                self.R[block] = self.S[i]
+                if self.r == 1:
+                    self.Minv[:2, :2] = [[-self.S[i, i], 1.0], [1.0, 0.0]]
+                else:
+                    self._reinvert()
                 self._set_fixed(i, 0.0, 0)
                 self._sync()
                 return
@@ -580,7 +699,7 @@ class Engine:
         stop: Callable[[Corner], bool] | None,
         max_events: int,
     ) -> list[Corner]:
-        lo, up = self.lo, self.up
+        lo, up, nr = self.lo, self.up, self.r
         any_up, any_lo = self._any_up, self._any_lo
         lo_zero = any_lo and not lo.any()  # long-only: the lower bound test is −w/c
         inf = np.inf
@@ -592,9 +711,9 @@ class Engine:
                 return corners
             k = len(self.free)
             idx = self._idx[:k]
-            wf0, cf = x[0, 1:], x[1, 1:]
-            if k == 1:
-                cf = np.zeros(1)  # a lone free asset is pinned by the budget: rounding only
+            wf0, cf = x[0, nr:], x[1, nr:]
+            if k == nr:
+                cf = np.zeros(k)  # free assets pinned by the rows: rounding only
             tol_c = 1e-12 * max(1.0, float(amax(np.abs(cf))))
             tol_z = 1e-12 * max(1.0, float(amax(np.abs(z1))))
             st = self.state
@@ -649,25 +768,36 @@ class Engine:
                     # assets still free) between bounds on the segments in between.
                     w = self.corner(t_e, x[0], x[1], z0, z1).w.copy()
 
+                    y_e = x[0, :nr] + t_e * x[1, :nr]
+
                     def record(
-                        w_now: NDArray[np.float64], i_moving: int, t_now: float = t_e
+                        w_now: NDArray[np.float64],
+                        i_moving: int,
+                        t_now: float = t_e,
+                        y_now: NDArray[np.float64] = y_e,
                     ) -> None:
                         state = self.state.copy()
                         state[i_moving] = 0
-                        corners.append(Corner(t_now, w_now.copy(), self.S @ w_now, state))
+                        corners.append(Corner(t_now, w_now.copy(), self.S @ w_now, state, y_now))
 
                     self._null_step(i, v, w, record)
             t = t_e
             x, z0, z1 = self._solve()
-            # The budget row is a cheap O(k) probe of drift in the updated inverse.
-            s0, s1 = x[:, 1:].sum(axis=1).tolist()
-            drift = abs(s0 - self.budget) + abs(s1) * max(1.0, abs(t))
-            if drift > 1e-14 and drift > 1e-14 * (1.0 + float(amax(np.abs(x[0, 1:])))):
+            # The rows are a cheap O(rk) probe of drift in the updated inverse.
+            if nr == 1:
+                s0, s1 = x[:, 1:].sum(axis=1).tolist()
+                drift = abs(s0 - self.budget[0]) + abs(s1) * max(1.0, abs(t))
+            else:
+                b = x[:, nr:] @ self.E[:, self._idx[: len(self.free)]].T
+                drift = float(amax(np.abs(b[0] - self.budget))) + float(amax(np.abs(b[1]))) * max(
+                    1.0, abs(t)
+                )
+            if drift > 1e-14 and drift > 1e-14 * (1.0 + float(amax(np.abs(x[0, nr:])))):
                 self.refactor()
                 x0, x1, z0, z1 = self.refine(*self.solve())
                 x = np.array([x0, x1])
             if end is not None:  # the end of the old segment, with the new working set
-                corners.append(Corner(t, end.w, end.sw, self.state.copy()))
+                corners.append(Corner(t, end.w, end.sw, self.state.copy(), end.y))
             else:
                 corners.append(self.corner(t, x[0], x[1], z0, z1))
         raise SolverError("frontier tracing did not terminate (cycling)")

@@ -159,7 +159,7 @@ def max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfolio
         raise InputError("risk-free rate must be a finite number", "risk_free_rate")
     if ps.r_max <= rf + 1e-14 * max(1.0, abs(rf)):
         raise no_excess_return(rf, ps.r_max)
-    mu, s_cov = ps.p.mu, ps.s_cov
+    mu, s_cov = ps.mu_x, ps.s_cov
     best = [-np.inf, False]
 
     def noise(w: NDArray[np.float64]) -> float:

@@ -19,8 +19,10 @@ from xlfrontier.core._activeset import Corner, Engine
 from xlfrontier.core._pdas import pdas
 from xlfrontier.core._validation import Problem
 from xlfrontier.core._weights import clean_weights
+from xlfrontier.core.constraints import LinearConstraints
 from xlfrontier.core.metrics import sharpe_ratio
-from xlfrontier.core.results import Objective, PortfolioResult, certify
+from xlfrontier.core.results import Objective, PortfolioResult, RowCheck, certify
+from xlfrontier.exceptions import InfeasibleError
 
 __all__ = ["Branch", "PathSolver", "lp_return_range"]
 
@@ -87,17 +89,141 @@ class Branch:
         Working set of the segment starting at each corner.
     ray : tuple or None
         ``(dw/dt, dΣw/dt)`` beyond the last corner when the path is unbounded.
+    xstate : ndarray of int8, shape (k, s)
+        With general constraints: the working set of the ``s`` inequality rows' slacks.
+    y : ndarray of shape (k, r)
+        With general constraints: the engine's row multipliers (scaled units); ``ray_y`` their
+        slope on the ray.
     """
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, s: int = 0, r: int = 1) -> None:
         self.t = np.empty(0)
         self.w = np.empty((0, n))
         self.sw = np.empty((0, n))
         self.ret = np.empty(0)
         self.var = np.empty(0)
         self.state = np.empty((0, n), dtype=np.int8)
+        self.xstate = np.empty((0, s), dtype=np.int8)
+        self.y = np.empty((0, r))
         self.ray: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+        self.ray_y = np.zeros(r)
         self.done = False
+
+
+class Rows:
+    """General linear constraints in the engine's form (see :mod:`._activeset`).
+
+    The budget comes first, then the equality rows (those of the budget's span dropped), then
+    the inequality rows, each with a slack variable after the assets whose bounds are the
+    row's limits. Rows are scaled to a largest coefficient of 1.
+
+    Attributes
+    ----------
+    cons : LinearConstraints
+        The rows as given.
+    eq, ineq : ndarray of int
+        Given rows that are equalities / inequalities in the engine (others are dropped: no
+        limit, no coefficient, or an equality the others imply).
+    E : ndarray of shape (r, n + s)
+        Engine rows; ``e`` of shape (r,) their right-hand sides.
+    lower, upper : ndarray of shape (n + s,)
+        Bounds of the assets and the slacks.
+    scale : ndarray of shape (r,)
+        Each engine row's scale (1 for the budget).
+    """
+
+    def __init__(self, p: Problem) -> None:
+        cons = p.constraints
+        assert cons is not None
+        n = p.n
+        A, lo, hi = cons.A, cons.lower, cons.upper
+        c = np.abs(A).max(axis=1)
+        limited = np.isfinite(lo) | np.isfinite(hi)
+        empty = c == 0.0
+        for j in np.flatnonzero(empty & limited):
+            if lo[j] > 0.0 or hi[j] < 0.0:
+                raise InfeasibleError(
+                    f"constraint '{cons.names[j]}' has no asset (every coefficient is 0) but a "
+                    f"limit that excludes 0: give it members or clear its limits",
+                    "constraints",
+                )
+        use = limited & ~empty
+        eq = np.flatnonzero(use & (lo == hi))
+        ineq = np.flatnonzero(use & (lo != hi))
+        eq = eq[_independent(np.ones(n), A[eq] / c[eq, None], lo[eq] / c[eq], cons, eq)]
+        s = ineq.size
+        r = 1 + eq.size + s
+        E = np.zeros((r, n + s))
+        E[0, :n] = 1.0
+        E[1 : 1 + eq.size, :n] = A[eq] / c[eq, None]
+        E[1 + eq.size :, :n] = A[ineq] / c[ineq, None]
+        E[1 + eq.size :, n:] = -np.eye(s)
+        e = np.zeros(r)
+        e[0] = 1.0
+        e[1 : 1 + eq.size] = lo[eq] / c[eq]
+        self.cons, self.eq, self.ineq, self.E, self.e = cons, eq, ineq, E, e
+        self.n, self.s, self.r = n, s, r
+        self.scale = np.concatenate([[1.0], c[eq], c[ineq]])
+        self.lower = np.concatenate([p.lower, lo[ineq] / c[ineq]])
+        self.upper = np.concatenate([p.upper, hi[ineq] / c[ineq]])
+
+    def lift(self, w: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Assets' weights, shape (n,), with the slacks' values appended, shape (n + s,)."""
+        out: NDArray[np.float64] = np.concatenate([w, self.E[1 + self.eq.size :, : self.n] @ w])
+        return out
+
+    def check(
+        self, xstate: NDArray[np.int8], hint: NDArray[np.float64]
+    ) -> tuple[NDArray[np.int8], NDArray[np.float64]]:
+        """Return the given rows' states and multipliers ``(γ, λ)`` for :class:`RowCheck`.
+
+        ``hint`` holds ``(γ, λ)`` on the engine's rows (original units, engine scaling).
+        """
+        m = self.cons.m
+        state = np.zeros(m, dtype=np.int8)
+        state[self.eq] = 2
+        state[self.ineq] = xstate
+        lam = np.zeros(1 + m)
+        lam[0] = hint[0]
+        q = self.eq.size
+        lam[1 + self.eq] = hint[1 : 1 + q] / self.scale[1 : 1 + q]
+        lam[1 + self.ineq] = hint[1 + q :] / self.scale[1 + q :]
+        return state, lam
+
+
+def _independent(
+    budget: NDArray[np.float64],
+    A: NDArray[np.float64],
+    b: NDArray[np.float64],
+    cons: LinearConstraints,
+    rows: NDArray[np.intp],
+) -> NDArray[np.bool_]:
+    """Equality rows independent of the budget and of the rows kept before them (a mask).
+
+    A dependent row is dropped when it agrees with the others and refused when it does not.
+    """
+    keep = np.zeros(A.shape[0], dtype=bool)
+    basis = [budget / np.linalg.norm(budget)]
+    rhs = [1.0 / np.linalg.norm(budget)]
+    for j in range(A.shape[0]):
+        Q = np.array(basis)
+        coef = Q @ A[j]
+        resid = A[j] - coef @ Q
+        nrm = float(np.linalg.norm(resid))
+        if nrm > 1e-10 * max(1.0, float(np.linalg.norm(A[j]))):
+            keep[j] = True
+            # Gram-Schmidt on the rows and, alongside, on their right-hand sides.
+            basis.append(resid / nrm)
+            rhs.append((b[j] - coef @ np.array(rhs)) / nrm)
+            continue
+        implied = float(coef @ np.array(rhs))
+        if abs(implied - b[j]) > 1e-10 * max(1.0, abs(b[j])):
+            raise InfeasibleError(
+                f"constraint '{cons.names[rows[j]]}' cannot hold: the budget and the other "
+                f"equality constraints fix its value elsewhere",
+                "constraints",
+            )
+    return keep
 
 
 class PathSolver:
@@ -116,6 +242,14 @@ class PathSolver:
         self.flat = spread <= 1e-14 * max(1.0, self._mu_absmax)
         self.s_mu = 1.0 if self.flat else spread
         mu_hat = np.zeros_like(mu) if self.flat else (mu - self.mu_c) / self.s_mu
+        # General constraints: slack variables after the assets (see Rows).
+        self.rows = None if problem.constraints is None else Rows(problem)
+        self.mu_x = mu  # expected returns of the engine's variables (0 on the slacks)
+        self.lo_x, self.up_x = problem.lower, problem.upper
+        if self.rows is not None:
+            mu_hat = np.concatenate([mu_hat, np.zeros(self.rows.s)])
+            self.mu_x = np.concatenate([mu, np.zeros(self.rows.s)])
+            self.lo_x, self.up_x = self.rows.lower, self.rows.upper
         self._mu_hat = mu_hat
         self._up_engine: Engine | None = None
         self._down: Engine | None = None
@@ -135,12 +269,23 @@ class PathSolver:
     @cached_property
     def upper(self) -> Branch:
         """Corners of the efficient branch traced so far."""
-        return Branch(self.p.n)
+        return self._branch()
 
     @cached_property
     def lower(self) -> Branch:
         """Corners of the inefficient branch traced so far."""
-        return Branch(self.p.n)
+        return self._branch()
+
+    def _branch(self) -> Branch:
+        if self.rows is None:
+            return Branch(self.p.n)
+        return Branch(self.p.n, self.rows.s, self.rows.r)
+
+    def _engine(self, mu_hat: NDArray[np.float64]) -> Engine:
+        if self.rows is None:
+            return Engine(self._cov_hat, mu_hat, self.p.lower, self.p.upper)
+        rows = self.rows
+        return Engine(self._cov_hat, mu_hat, rows.lower, rows.upper, rows.E, rows.e)
 
     @cached_property
     def _cov_hat(self) -> NDArray[np.float64]:
@@ -159,6 +304,11 @@ class PathSolver:
             rows[np.abs(rows) < _FLUSH] = 0.0
             s[low] = rows
             s[:, low] = rows.T
+        if self.rows is not None:  # the slacks carry no risk
+            n, k = self.p.n, self.rows.s
+            lifted = np.zeros((n + k, n + k))
+            lifted[:n, :n] = s
+            return lifted
         return s
 
     @property
@@ -174,7 +324,11 @@ class PathSolver:
     def _return_range(self) -> tuple[float, float]:
         if self._range is None:
             mu = self.p.mu
-            if self.flat:
+            if self.rows is not None:
+                from xlfrontier.core._feasibility import return_range
+
+                self._range = return_range(mu, self.p.lower, self.p.upper, self.p.constraints)
+            elif self.flat:
                 self._range = (float(mu[0]), float(mu[0]))
             else:
                 self._range = lp_return_range(mu, self.p.lower, self.p.upper)
@@ -188,14 +342,21 @@ class PathSolver:
         return self._up_engine
 
     def _gmv_engine(self) -> Engine:
-        problem, mu_hat = self.p, self._mu_hat
-        eng = Engine(self._cov_hat, mu_hat, problem.lower, problem.upper)
+        mu_hat = self._mu_hat
+        eng = self._engine(mu_hat)
         w = eng.warm_start()
         if w is None or eng.residual() > 1e-9:
             # The direct guess failed or its working set is (nearly) singular: take the
             # robust route, one asset at a time with the singularity tests of the engine.
-            eng = Engine(self._cov_hat, mu_hat, problem.lower, problem.upper)
-            w = eng.start_feasible()
+            eng = self._engine(mu_hat)
+            try:
+                w = eng.start_feasible()
+            except InfeasibleError:
+                from xlfrontier.core._feasibility import check_feasible
+
+                # Which limits conflict, in finance words (raises).
+                check_feasible(self.p.lower, self.p.upper, self.p.constraints)
+                raise
         eng.solve_at(0.0, w)
         self._gmv_snapshot = (list(eng.free), eng.state.copy(), eng.wfix.copy())
         if eng.null_dirs:
@@ -222,6 +383,12 @@ class PathSolver:
             w -= (w @ self._split) @ self._split.T
         sw = np.array([c.sw for c in corners]) * self.s_cov
         states = np.array([c.state for c in corners])
+        if self.rows is not None:
+            n = self.p.n
+            br.xstate = np.concatenate([br.xstate, states[:, n:]])
+            y = np.array([c.y for c in corners])
+            br.y = np.concatenate([br.y, y])
+            w, sw, states = w[:, :n], sw[:, :n], states[:, :n]
         br.t = np.concatenate([br.t, t])
         br.w = np.concatenate([br.w, w])
         br.sw = np.concatenate([br.sw, sw])
@@ -242,30 +409,34 @@ class PathSolver:
             out = eng.solve()
             _, x1, _, z1 = out
             idx = np.asarray(eng.free, dtype=np.intp)
-            c = x1[1:]
+            nr = eng.r
+            c = x1[nr:]
             moving = np.abs(c) > 1e-12 * max(1.0, float(np.abs(c).max(initial=0.0)))
             # No event was left, so only a move towards an infinite bound can go on for ever.
             unbounded = moving & (
                 ((c > 0) & np.isposinf(eng.up[idx])) | ((c < 0) & np.isneginf(eng.lo[idx]))
             )
-            if idx.size > 1 and unbounded.any():
+            if idx.size > nr and unbounded.any():
                 # The slope K_F⁻¹(0, μ_F) is known only to ~eps·|K_F⁻¹||μ_F|, large on an
                 # ill-conditioned K_F: below that it is rounding, not a ray (with ties in μ
                 # the exact slope is zero). Close to that bound, refine before deciding.
                 k = idx.size
-                noise = 1e-13 * (np.abs(eng.Minv[1 : k + 1, 1 : k + 1]) @ np.abs(eng.mu[idx]))
+                Mw = eng.Minv[nr : k + nr, nr : k + nr]
+                noise = 1e-13 * (np.abs(Mw) @ np.abs(eng.mu[idx]))
                 if (np.abs(c) < 1e3 * noise)[unbounded].any():
                     _, x1, _, z1 = eng.refine(*out)
-                    c = x1[1:]
+                    c = x1[nr:]
                     unbounded &= np.sign(c) == np.sign(out[1][1:])
                 unbounded &= np.abs(c) > noise
-            if idx.size > 1 and unbounded.any():
+            if idx.size > nr and unbounded.any():
                 dw = eng.weights(x1) - eng.wfix
                 if self._split is not None:
                     dw -= self._split @ (self._split.T @ dw)
-                dsw = z1 + eng.mu - x1[0]
+                dsw = z1 + eng.mu - x1[:nr] @ eng.E
                 ts = self._t_scale()
-                br.ray = (dw * sign / ts, dsw * self.s_cov * sign / ts)
+                n = self.p.n
+                br.ray = (dw[:n] * sign / ts, dsw[:n] * self.s_cov * sign / ts)
+                br.ray_y = x1[:nr] * sign / ts
 
     def extend_upper(self, stop: Callable[[Corner], bool] | None = None) -> Branch:
         """Trace the efficient branch until ``stop(corner)`` (scaled corner) or the end."""
@@ -277,7 +448,7 @@ class PathSolver:
         if self._down is None:
             self._up  # noqa: B018 - creates the GMV engine and its snapshot
             free, state, wfix = self._gmv_snapshot
-            eng = Engine(self._cov_hat, -self._mu_hat, self.p.lower, self.p.upper)
+            eng = self._engine(-self._mu_hat)
             eng.free = list(free)
             eng.state = state.copy()
             eng.wfix = wfix.copy()
@@ -291,7 +462,7 @@ class PathSolver:
 
     def scaled_return(self, c: Corner) -> float:
         """Original-unit expected return of a scaled corner."""
-        return float(self.p.mu @ c.w)
+        return float(self.mu_x @ c.w)
 
     def _polish(
         self, w: NDArray[np.float64], state: NDArray[np.int8], ret: float
@@ -320,6 +491,72 @@ class PathSolver:
         if not np.isfinite(out).all() or np.abs(out - w).max() > 1e-8:
             return None
         return out
+
+    def _result_rows(
+        self,
+        w: NDArray[np.float64],
+        sw: NDArray[np.float64],
+        t: float,
+        state: NDArray[np.int8],
+        objective: Objective,
+        rf: float | None,
+        target: float | None,
+        extra: tuple[NDArray[np.int8], NDArray[np.float64]],
+    ) -> PortfolioResult:
+        """:meth:`result` with general constraints (see :class:`Rows`)."""
+        p, rows = self.p, self.rows
+        assert rows is not None
+        cons = rows.cons
+        xstate, y = extra
+        w, at_lower, at_upper = clean_weights(
+            w, p.lower, p.upper, state, long_only=p.long_only, fix_budget=target is None
+        )
+        eta = 0.0 if self.flat else 2.0 * t
+        # The engine's stationarity Σ̂w − t̂μ̂ + Eᵀy = ẑ in original units: γ and λ.
+        hint = -2.0 * self.s_cov * y
+        hint[0] -= eta * self.mu_c
+        row_state, lam = rows.check(xstate, hint)
+        cert = certify(
+            w,
+            sw,
+            eta,
+            state,
+            p.mu,
+            p.lower,
+            p.upper,
+            var_max=self._var_max,
+            mu_absmax=self._mu_absmax,
+            target=target,
+            rows=RowCheck(cons.A, cons.lower, cons.upper, row_state, lam),
+        )
+        var = max(float(w @ sw), 0.0)
+        ret = float(p.mu @ w)
+        vol = float(np.sqrt(var))
+        val = cons.values(w)
+        tol = 1e-12 * np.maximum(1.0, np.abs(val))
+        at_min = (row_state == -1) | (row_state == 2) | (np.abs(val - cons.lower) <= tol)
+        at_max = (row_state == 1) | (row_state == 2) | (np.abs(val - cons.upper) <= tol)
+        return PortfolioResult(
+            weights=w,
+            expected_return=ret,
+            volatility=vol,
+            variance=var,
+            objective=objective,
+            at_lower=at_lower,
+            at_upper=at_upper,
+            budget_multiplier=cert.budget_multiplier,
+            return_multiplier=eta,
+            bound_multipliers=cert.bound_multipliers,
+            kkt=cert.kkt,
+            risk_free_rate=rf,
+            sharpe_ratio=None if rf is None else sharpe_ratio(ret, vol, rf),
+            status=cert.status,
+            constraint_names=cons.names,
+            constraint_values=val,
+            constraint_multipliers=cert.row_multipliers,
+            at_min=at_min,
+            at_max=at_max,
+        )
 
     def riskless_arbitrage(self) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
         """Riskless, budget-neutral combinations of unbounded assets that earn a return.
@@ -371,6 +608,8 @@ class PathSolver:
 
         Give ``target`` (a return) or ``t`` (a risk tolerance, 0 for the GMV portfolio).
         """
+        if self.rows is not None:
+            return self._direct_rows(objective, rf, target, t)
         p, n = self.p, self.p.n
         if target is not None:
             if self.flat:
@@ -395,13 +634,56 @@ class PathSolver:
         res = self.result(w, p.cov @ w, t_orig, state, objective, rf, target)
         return res if res.kkt.is_optimal(1e-9) else None
 
+    def _direct_rows(
+        self,
+        objective: Objective,
+        rf: float | None,
+        target: float | None,
+        t: float | None,
+    ) -> PortfolioResult | None:
+        """:meth:`direct` with general constraints, on the engine's scaled, lifted problem."""
+        rows, n = self.rows, self.p.n
+        assert rows is not None
+        S, mu_hat = self._cov_hat, self._mu_hat
+        if target is not None:
+            if self.flat:
+                return None
+            A = np.vstack([rows.E, mu_hat])
+            b = np.append(rows.e, (target - self.mu_c) / self.s_mu)
+            out = pdas(S, None, A, b, rows.lower, rows.upper)
+            if out is None:
+                return None
+            x, nu, state = out
+            t_hat, y = float(nu[-1]), -nu[:-1]
+        else:
+            assert t is not None  # the caller gives target or t
+            t_hat = float(t) / self._t_scale()
+            lin = None if t_hat == 0.0 else t_hat * mu_hat
+            out = pdas(S, lin, rows.E, rows.e, rows.lower, rows.upper)
+            if out is None:
+                return None
+            x, nu, state = out
+            y = -nu
+        w = x[:n]
+        res = self.result(
+            w,
+            self.p.cov @ w,
+            t_hat * self._t_scale(),
+            state[:n],
+            objective,
+            rf,
+            target,
+            extra=(state[n:], y),
+        )
+        return res if res.kkt.is_optimal(1e-9) else None
+
     def direct_tangency(self, rf: float) -> PortfolioResult | None:
         """Long-only tangency portfolio by homogenisation: ``min yᵀΣy`` s.t. ``(μ−rf)ᵀy = 1``.
 
         Only for the default bounds (``0 ≤ w``, no upper bound), where ``y ≥ 0`` is a box.
         """
         p = self.p
-        if not p.long_only:
+        if not p.long_only or self.rows is not None:
             return None
         excess = p.mu - rf
         s_e = float(np.abs(excess).max())
@@ -456,18 +738,25 @@ class PathSolver:
         target: float | None = None,
     ) -> PortfolioResult:
         """Build the result at ``(1−λ)·corner_k + λ·corner_{k+1}`` (past the end: Δt on the ray)."""
+        y = None
         if k + 1 < br.t.size:
             w = br.w[k] + lam * (br.w[k + 1] - br.w[k])
             sw = br.sw[k] + lam * (br.sw[k + 1] - br.sw[k])
             t = br.t[k] + lam * (br.t[k + 1] - br.t[k])
+            if self.rows is not None:
+                y = br.y[k] + lam * (br.y[k + 1] - br.y[k])
         else:  # on the ray beyond the last corner; lam is Δt
             if br.ray is None or lam == 0.0:
                 w, sw, t = br.w[k].copy(), br.sw[k].copy(), br.t[k]
+                lam = 0.0
             else:
                 w = br.w[k] + lam * br.ray[0]
                 sw = br.sw[k] + lam * br.ray[1]
                 t = br.t[k] + lam
-        return self.result(w, sw, float(t), br.state[k], objective, rf, target)
+            if self.rows is not None:
+                y = br.y[k] + lam * br.ray_y
+        extra = None if y is None else (br.xstate[k], y)
+        return self.result(w, sw, float(t), br.state[k], objective, rf, target, extra=extra)
 
     def result(
         self,
@@ -479,12 +768,18 @@ class PathSolver:
         rf: float | None = None,
         target: float | None = None,
         polish: bool = True,
+        extra: tuple[NDArray[np.int8], NDArray[np.float64]] | None = None,
     ) -> PortfolioResult:
         """Build a certified result from weights, ``Σw`` and the risk tolerance ``t``.
 
         When the residuals show rounding drift of the path (possible on ill-conditioned
-        covariance matrices), the weights are re-solved once from the working set.
+        covariance matrices), the weights are re-solved once from the working set. With
+        general constraints, ``extra`` holds the slacks' working set and the engine's row
+        multipliers ``y`` (scaled units).
         """
+        if self.rows is not None:
+            assert extra is not None  # the path always knows its rows
+            return self._result_rows(w, sw, t, state, objective, rf, target, extra)
         p = self.p
         mu = p.mu
         # Without a target return, drift of the path off the budget is repaired too.

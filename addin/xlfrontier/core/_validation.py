@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from xlfrontier.core._linalg import cholesky
 from xlfrontier.core._messages import fmt_pct, fmt_pct_pair
+from xlfrontier.core.constraints import LinearConstraints
 from xlfrontier.exceptions import InfeasibleError, InputError, NotPositiveSemidefiniteError
 
 __all__ = [
@@ -255,6 +256,8 @@ class Problem:
     mu : ndarray of shape (n_assets,)
     cov : ndarray of shape (n_assets, n_assets)
     lower, upper : ndarray of shape (n_assets,)
+    constraints : LinearConstraints or None
+        General linear constraints (None: the budget and the bounds only).
     """
 
     mu: NDArray[np.float64]
@@ -263,6 +266,7 @@ class Problem:
     upper: NDArray[np.float64]
     chol: NDArray[np.float64] | None = None  # lower Cholesky factor of cov, when PD
     long_only: bool = False  # the default bounds: lower 0, no upper
+    constraints: LinearConstraints | None = None
 
     @property
     def n(self) -> int:
@@ -277,10 +281,12 @@ def validate_problem(
     upper: ArrayLike | None = np.inf,
     check_psd: bool = True,
     copy: bool = True,
+    constraints: LinearConstraints | None = None,
 ) -> Problem:
     """Validate all inputs of an optimisation; ``mu=None`` means zeros (GMV problems).
 
     ``copy=False`` lets the problem share ``cov``'s memory (one-shot solves that drop it).
+    ``constraints`` must have one coefficient per asset; none with no rows means None.
     """
     if mu is None:
         c = as_covariance(cov, check_psd=False, copy=copy)
@@ -293,4 +299,12 @@ def validate_problem(
     long_only = (_is_default(lower, 0.0) and _is_default(upper, np.inf)) or (
         not lo.any() and bool(np.isposinf(up).all())
     )
-    return Problem(m, c, lo, up, chol, long_only)
+    if constraints is not None:
+        if not isinstance(constraints, LinearConstraints):
+            raise InputError(
+                "constraints must be a LinearConstraints (see group_constraints)", "constraints"
+            )
+        constraints.check_assets(m.size)
+        if constraints.m == 0:
+            constraints = None
+    return Problem(m, c, lo, up, chol, long_only, constraints)

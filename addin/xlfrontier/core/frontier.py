@@ -18,6 +18,7 @@ from xlfrontier.core._evaluate import (
 from xlfrontier.core._messages import return_out_of_range, volatility_out_of_range
 from xlfrontier.core._path import PathSolver, gmv_index
 from xlfrontier.core._validation import validate_problem
+from xlfrontier.core.constraints import LinearConstraints
 from xlfrontier.core.metrics import sharpe_ratio
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.exceptions import InputError
@@ -89,11 +90,7 @@ class EfficientFrontier:
     @cached_property
     def corners(self) -> list[PortfolioResult]:
         """Corner portfolios as certified results, from the GMV to the maximum return."""
-        br = self._br
-        return [
-            self._ps.result(br.w[k], br.sw[k], float(br.t[k]), br.state[k], "frontier_corner")
-            for k in self._corner_index
-        ]
+        return [self._ps.point(self._br, k, 0.0, "frontier_corner") for k in self._corner_index]
 
     @cached_property
     def gmv(self) -> PortfolioResult:
@@ -238,6 +235,8 @@ def efficient_frontier(
     cov: ArrayLike,
     lower: ArrayLike | float | None = 0.0,
     upper: ArrayLike | float | None = np.inf,
+    *,
+    constraints: LinearConstraints | None = None,
 ) -> EfficientFrontier:
     """Compute the whole efficient frontier exactly.
 
@@ -251,6 +250,9 @@ def efficient_frontier(
         Weight bounds; ``lower=-inf`` allows unlimited short selling. Where unbounded assets
         could split their weight in several ways (copies of an asset), the minimum-norm split
         is used; see :mod:`xlfrontier.core.optimize`.
+    constraints : LinearConstraints, optional
+        Group and exposure limits (see :func:`~xlfrontier.group_constraints`): the frontier
+        keeps its exact corners, one more wherever a limit starts or stops binding.
 
     Returns
     -------
@@ -278,4 +280,6 @@ def efficient_frontier(
     >>> np.round(s.volatilities, 4)
     array([0.0494, 0.0703, 0.1117, 0.1581, 0.22  ])
     """
-    return EfficientFrontier(PathSolver(validate_problem(mu, cov, lower, upper)))
+    return EfficientFrontier(
+        PathSolver(validate_problem(mu, cov, lower, upper, constraints=constraints))
+    )

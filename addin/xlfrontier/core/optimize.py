@@ -26,6 +26,7 @@ from xlfrontier.core._evaluate import locate, locate_variance, max_sharpe_on, ta
 from xlfrontier.core._messages import return_out_of_range, volatility_out_of_range
 from xlfrontier.core._path import T_ZERO, PathSolver, gmv_index
 from xlfrontier.core._validation import validate_problem
+from xlfrontier.core.constraints import LinearConstraints
 from xlfrontier.core.results import PortfolioResult
 from xlfrontier.exceptions import InputError, UnboundedError
 
@@ -55,6 +56,8 @@ def min_variance(
     lower: Bound = 0.0,
     upper: Bound = np.inf,
     risk_free_rate: float | None = None,
+    *,
+    constraints: LinearConstraints | None = None,
 ) -> PortfolioResult:
     """Minimum-variance portfolio with expected return exactly ``target_return``.
 
@@ -73,6 +76,8 @@ def min_variance(
         Weight bounds (default long-only, no upper limit); ``-inf`` allows short selling.
     risk_free_rate : float, optional
         When given, the result reports the Sharpe ratio.
+    constraints : LinearConstraints, optional
+        Group and exposure limits (see :func:`~xlfrontier.group_constraints`).
 
     Returns
     -------
@@ -111,7 +116,12 @@ def min_variance(
     """
     r = _number(target_return, "target_return")
     rf = _rf(risk_free_rate)
-    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
+    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False, constraints=constraints))
+    if ps.rows is not None:
+        # A certified direct solve needs no range (a linear program on the error path only).
+        fast = ps.direct("min_variance", rf, target=r)
+        if fast is not None:
+            return fast
     lo, hi = ps.r_min, ps.r_max
     if not target_in_range(r, lo, hi, with_limits=True):
         raise return_out_of_range(r, lo, hi, efficient=False)
@@ -129,14 +139,14 @@ def min_variance(
 
 
 def _min_variance_on_path(ps: PathSolver, r: float, rf: float | None) -> PortfolioResult:
-    mu_v = ps.p.mu
+    mu_x = ps.mu_x
     up = ps.extend_upper(stop=lambda c: True)
     # Both branches as non-decreasing sequences: returns upwards, minus returns downwards.
     if r >= up.ret[0]:
-        br, sign = ps.extend_upper(stop=lambda c: float(mu_v @ c.w) >= r), 1.0
+        br, sign = ps.extend_upper(stop=lambda c: float(mu_x @ c.w) >= r), 1.0
     else:
-        br, sign = ps.extend_lower(stop=lambda c: float(mu_v @ c.w) <= r), -1.0
-    rate = None if br.ray is None else sign * float(mu_v @ br.ray[0])
+        br, sign = ps.extend_lower(stop=lambda c: float(mu_x @ c.w) <= r), -1.0
+    rate = None if br.ray is None else sign * float(ps.p.mu @ br.ray[0])
     k, lam = locate(sign * br.ret, 0, sign * r, rate)
     return ps.point(br, k, lam, "min_variance", rf, target=r)
 
@@ -170,6 +180,8 @@ def global_min_variance(
     upper: Bound = np.inf,
     mu: ArrayLike | None = None,
     risk_free_rate: float | None = None,
+    *,
+    constraints: LinearConstraints | None = None,
 ) -> PortfolioResult:
     """Global minimum-variance (GMV) portfolio.
 
@@ -184,6 +196,8 @@ def global_min_variance(
         portfolio when several have the same variance.
     risk_free_rate : float, optional
         When given (with ``mu``), the result reports the Sharpe ratio.
+    constraints : LinearConstraints, optional
+        Group and exposure limits (see :func:`~xlfrontier.group_constraints`).
 
     Returns
     -------
@@ -209,7 +223,7 @@ def global_min_variance(
     volatility 4.94%, return 4.26%
     """
     rf = _rf(risk_free_rate)
-    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
+    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False, constraints=constraints))
     rf = rf if mu is not None else None
     fast = ps.direct("global_min_variance", rf, t=0.0) if mu is None and not ps.open_split else None
     if fast is not None:
@@ -224,6 +238,8 @@ def max_sharpe(
     risk_free_rate: float = 0.0,
     lower: Bound = 0.0,
     upper: Bound = np.inf,
+    *,
+    constraints: LinearConstraints | None = None,
 ) -> PortfolioResult:
     """Maximum Sharpe ratio (tangency) portfolio.
 
@@ -237,6 +253,8 @@ def max_sharpe(
         Same periodicity as ``mu``.
     lower, upper : float or array_like of shape (n_assets,)
         Weight bounds.
+    constraints : LinearConstraints, optional
+        Group and exposure limits (see :func:`~xlfrontier.group_constraints`).
 
     Returns
     -------
@@ -264,7 +282,7 @@ def max_sharpe(
     0.5674
     """
     rf = _number(risk_free_rate, "risk_free_rate")
-    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
+    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False, constraints=constraints))
     if ps.r_max > rf:
         fast = ps.direct_tangency(rf)
         if fast is not None:
@@ -279,6 +297,8 @@ def max_return(
     lower: Bound = 0.0,
     upper: Bound = np.inf,
     risk_free_rate: float | None = None,
+    *,
+    constraints: LinearConstraints | None = None,
 ) -> PortfolioResult:
     """Highest-return portfolio whose volatility does not exceed ``target_volatility``.
 
@@ -297,6 +317,8 @@ def max_return(
         Weight bounds (default long-only, no upper limit); ``-inf`` allows short selling.
     risk_free_rate : float, optional
         When given, the result reports the Sharpe ratio.
+    constraints : LinearConstraints, optional
+        Group and exposure limits (see :func:`~xlfrontier.group_constraints`).
 
     Returns
     -------
@@ -329,7 +351,7 @@ def max_return(
     rf = _rf(risk_free_rate)
     if s < 0:
         raise InputError("target volatility must not be negative", "target_volatility")
-    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
+    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False, constraints=constraints))
     s_cov = ps.s_cov
     target = s * s
     br = ps.extend_upper(stop=lambda c: c.t > T_ZERO)
@@ -349,6 +371,8 @@ def max_utility(
     lower: Bound = 0.0,
     upper: Bound = np.inf,
     risk_free_rate: float | None = None,
+    *,
+    constraints: LinearConstraints | None = None,
 ) -> PortfolioResult:
     """Maximise the mean-variance utility ``μᵀw − (δ/2) wᵀΣw``.
 
@@ -364,6 +388,8 @@ def max_utility(
         Weight bounds (default long-only, no upper limit); ``-inf`` allows short selling.
     risk_free_rate : float, optional
         When given, the result reports the Sharpe ratio.
+    constraints : LinearConstraints, optional
+        Group and exposure limits (see :func:`~xlfrontier.group_constraints`).
 
     Returns
     -------
@@ -395,7 +421,7 @@ def max_utility(
     rf = _rf(risk_free_rate)
     if delta <= 0:
         raise InputError("risk aversion must be positive (typical values 1 to 10)", "risk_aversion")
-    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False))
+    ps = PathSolver(validate_problem(mu, cov, lower, upper, copy=False, constraints=constraints))
     return _exact_or_refused(_max_utility_on(ps, delta, rf), delta)
 
 

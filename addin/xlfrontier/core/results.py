@@ -8,7 +8,15 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Certificate", "KKTResiduals", "Objective", "PortfolioResult", "Status", "certify"]
+__all__ = [
+    "Certificate",
+    "KKTResiduals",
+    "Objective",
+    "PortfolioResult",
+    "RowCheck",
+    "Status",
+    "certify",
+]
 
 #: Which problem a result solves.
 Objective = Literal[
@@ -67,17 +75,44 @@ class Certificate:
         ``z`` on the assets of the working set at a bound, 0 on the free ones.
     kkt : KKTResiduals
         How far the conditions are from holding.
+    row_multipliers : ndarray of shape (m,)
+        ``λ`` of the general linear constraints (empty without them): positive where a row's
+        minimum binds, negative where its maximum binds, 0 where it does not bind.
     """
 
     budget_multiplier: float
     bound_multipliers: NDArray[np.float64]
     kkt: KKTResiduals
+    row_multipliers: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
 
     @property
     def status(self) -> Status:
         """``"optimal"`` when every residual is at most 1e-8, else ``"inaccurate"``."""
         # Never claim optimality the certificate does not show.
         return "optimal" if self.kkt.is_optimal(OPTIMAL_TOL) else "inaccurate"
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """General linear constraints for :func:`certify`, with the working set's view of them.
+
+    Attributes
+    ----------
+    A : ndarray of shape (m, n_assets)
+    lower, upper : ndarray of shape (m,)
+        The rows' limits (``±inf`` for none).
+    state : ndarray of int8, shape (m,)
+        -1 at its minimum, +1 at its maximum, 2 an equality, 0 not in the working set.
+    hint : ndarray of shape (1 + m,)
+        The solver's multipliers ``(γ, λ)``: they fix what the free assets leave open (at a
+        degenerate vertex the multipliers are not unique).
+    """
+
+    A: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    state: NDArray[np.int8]
+    hint: NDArray[np.float64]
 
 
 def certify(
@@ -93,6 +128,7 @@ def certify(
     mu_absmax: float,
     long_only: bool = False,
     target: float | None = None,
+    rows: RowCheck | None = None,
 ) -> Certificate:
     """Certify ``w`` as the minimum-variance portfolio at its own return (:class:`KKTResiduals`).
 
@@ -118,11 +154,17 @@ def certify(
         Whether the bounds are the default ``0 ≤ w`` (a faster route, same numbers).
     target : float, optional
         Required return: its miss counts as a primal violation.
+    rows : RowCheck, optional
+        General linear constraints: the multipliers ``(γ, λ)`` then solve the stationarity on
+        the free assets in the least-squares sense (the smallest correction of the solver's),
+        and the rows' limits, signs and complementarity join the residuals.
 
     Returns
     -------
     Certificate
     """
+    if rows is not None:
+        return _certify_rows(w, sw, eta, state, mu, lower, upper, rows, var_max, mu_absmax, target)
     g = 2.0 * sw
     free = state == 0
     h = g - eta * mu if eta else g
@@ -165,6 +207,74 @@ def certify(
     if target is not None:
         viol = max(viol, abs(float(mu @ w) - target))
     return Certificate(gamma, np.where(free, 0.0, z), KKTResiduals(viol, dual, comp))
+
+
+def _certify_rows(
+    w: NDArray[np.float64],
+    sw: NDArray[np.float64],
+    eta: float,
+    state: NDArray[np.int8],
+    mu: NDArray[np.float64],
+    lower: NDArray[np.float64],
+    upper: NDArray[np.float64],
+    rows: RowCheck,
+    var_max: float,
+    mu_absmax: float,
+    target: float | None,
+) -> Certificate:
+    """:func:`certify` with general linear constraints: ``g − ημ = γ·1 + Aᵀλ + z``."""
+    g = 2.0 * sw
+    h = g - eta * mu
+    A, m = rows.A, rows.A.shape[0]
+    act = np.flatnonzero(rows.state != 0)
+    M = np.empty((w.size, 1 + act.size))
+    M[:, 0] = 1.0
+    M[:, 1:] = A[act].T
+    theta = np.concatenate([[rows.hint[0]], rows.hint[1 + act]])
+    free = state == 0
+    if free.any():
+        # The smallest correction of the solver's multipliers that solves the free rows.
+        resid = h[free] - M[free] @ theta
+        theta = theta + np.linalg.lstsq(M[free], resid, rcond=None)[0]
+    gamma = float(theta[0])
+    lam = np.zeros(m)
+    lam[act] = theta[1:]
+    z = h - M @ theta
+    scale = max(
+        float(np.abs(g).max()),
+        abs(gamma),
+        abs(eta) * mu_absmax,
+        2.0 * var_max * float(np.abs(w).max()),
+        float(np.abs(M[:, 1:] * theta[1:]).max(initial=0.0)),
+        1e-300,
+    )
+    az = np.abs(z)
+    wrong = np.where(free, az, np.where(state == -1, -z, z))
+    rs = rows.state
+    wrong_row = np.where(rs == -1, -lam, np.where(rs == 1, lam, 0.0))
+    dual = max(float(wrong.max()), float(wrong_row.max(initial=0.0)), 0.0) / scale
+    dist = np.minimum(w - lower, upper - w)
+    fin = np.isfinite(dist)
+    val = A @ w
+    rdist = np.minimum(val - rows.lower, rows.upper - val)
+    rfin = np.isfinite(rdist)
+    comp = (
+        max(
+            float((az[fin] * dist[fin]).max(initial=0.0)),
+            float((np.abs(lam[rfin]) * np.abs(rdist[rfin])).max(initial=0.0)),
+        )
+        / scale
+    )
+    viol = max(
+        abs(float(w.sum()) - 1.0),
+        float(np.maximum(lower - w, 0.0).max()),
+        float(np.maximum(w - upper, 0.0).max()),
+        float(np.maximum(rows.lower - val, 0.0).max(initial=0.0)),
+        float(np.maximum(val - rows.upper, 0.0).max(initial=0.0)),
+    )
+    if target is not None:
+        viol = max(viol, abs(float(mu @ w) - target))
+    return Certificate(gamma, np.where(free, 0.0, z), KKTResiduals(viol, dual, comp), lam)
 
 
 @dataclass(frozen=True)
