@@ -689,6 +689,8 @@ def _data_rows(rows: Sequence[Sequence[Any]], lo: int, hi: int) -> list[int]:
 
 def _limit(x: object, side: str, name: str, where: str) -> float:
     """One Min or Max cell: a number, or ``∓inf`` for a blank or a no-limit word."""
+    if type(x) is float and abs(x) <= MAX_MAGNITUDE:  # a typed limit (NaN fails the test)
+        return x + 0.0
     no_limit = -np.inf if side == "Min" else np.inf
     c = _cell(x)
     if not isinstance(c, _Cell):
