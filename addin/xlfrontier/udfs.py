@@ -207,12 +207,6 @@ class _Inputs:
     def n(self) -> int:
         return int(self.mu.size)
 
-    @property
-    def limits(self) -> dict[str, LinearConstraints]:
-        """The core's ``constraints=`` keyword when there are constraints, else nothing."""
-        # Passed only when given, so that a call without constraints is the core call it was.
-        return {} if self.constraints is None else {"constraints": self.constraints}
-
 
 def _assets(mu: Any, cov: Any) -> tuple[NDArray[np.float64], NDArray[np.float64], str]:
     """Convert ``mu`` and ``cov``; return them with the orientation of ``mu``."""
@@ -295,7 +289,9 @@ def MINVAR_WEIGHTS(mu, cov, r, lower=None, upper=None, constraints=None):
     assets = _assets(mu, cov)
     target = cv.as_number(r, "r", what="a target return (decimal: 8% = 0.08)")
     p = _problem(assets, lower, upper, constraints, r=target)
-    return _weights(min_variance(p.mu, p.cov, target, p.lower, p.upper, **p.limits), p)
+    return _weights(
+        min_variance(p.mu, p.cov, target, p.lower, p.upper, constraints=p.constraints), p
+    )
 
 
 @xw.func(category=CATEGORY)
@@ -315,7 +311,7 @@ def GMV_WEIGHTS(cov, lower=None, upper=None, constraints=None):
     lo_v, up_v = validate_bounds(lo, up, c.shape[0])
     cv.check_percent_constraints(cons, lo_v)
     p = _Inputs(np.zeros(c.shape[0]), c, lo_v, up_v, "column", cons)
-    return _weights(global_min_variance(p.cov, p.lower, p.upper, **p.limits), p)
+    return _weights(global_min_variance(p.cov, p.lower, p.upper, constraints=p.constraints), p)
 
 
 @xw.func(category=CATEGORY)
@@ -330,7 +326,7 @@ def MAXSHARPE_WEIGHTS(mu, cov, rf=None, lower=None, upper=None, constraints=None
     assets = _assets(mu, cov)
     rate = cv.as_number(rf, "rf", 0.0, what="a risk-free rate (decimal)")
     p = _problem(assets, lower, upper, constraints, rf=rate)
-    return _weights(max_sharpe(p.mu, p.cov, rate, p.lower, p.upper, **p.limits), p)
+    return _weights(max_sharpe(p.mu, p.cov, rate, p.lower, p.upper, constraints=p.constraints), p)
 
 
 @xw.func(category=CATEGORY)
@@ -342,7 +338,7 @@ def TARGETVOL_WEIGHTS(mu, cov, vol, lower=None, upper=None, constraints=None):
     assets = _assets(mu, cov)
     target = cv.as_number(vol, "vol", what="a target volatility (decimal: 15% = 0.15)")
     p = _problem(assets, lower, upper, constraints, vol=target)
-    return _weights(max_return(p.mu, p.cov, target, p.lower, p.upper, **p.limits), p)
+    return _weights(max_return(p.mu, p.cov, target, p.lower, p.upper, constraints=p.constraints), p)
 
 
 @xw.func(category=CATEGORY)
@@ -357,7 +353,7 @@ def UTILITY_WEIGHTS(mu, cov, risk_aversion, lower=None, upper=None, constraints=
     assets = _assets(mu, cov)
     delta = cv.as_number(risk_aversion, "risk_aversion", what="a positive risk aversion (e.g. 3)")
     p = _problem(assets, lower, upper, constraints)
-    return _weights(max_utility(p.mu, p.cov, delta, p.lower, p.upper, **p.limits), p)
+    return _weights(max_utility(p.mu, p.cov, delta, p.lower, p.upper, constraints=p.constraints), p)
 
 
 # -- constraints -----------------------------------------------------------------------------
@@ -440,7 +436,9 @@ def EFFICIENT_FRONTIER(
     names = cv.as_labels(labels, assets[0].size)
     cons = cv.as_constraints(constraints, assets[0].size)
     p = _problem(assets, lo, up, cons, rf=rate)
-    sample = efficient_frontier(p.mu, p.cov, p.lower, p.upper, **p.limits).sample(count)
+    sample = efficient_frontier(p.mu, p.cov, p.lower, p.upper, constraints=p.constraints).sample(
+        count
+    )
     return _frontier_table(names, sample.returns, sample.volatilities, sample.weights, rate, p)
 
 
@@ -460,7 +458,7 @@ def FRONTIER_CORNERS(mu, cov, lower=None, upper=None, labels=None, constraints=N
     names = cv.as_labels(labels, assets[0].size)
     cons = cv.as_constraints(constraints, assets[0].size)
     p = _problem(assets, lo, up, cons)
-    ef = efficient_frontier(p.mu, p.cov, p.lower, p.upper, **p.limits)
+    ef = efficient_frontier(p.mu, p.cov, p.lower, p.upper, constraints=p.constraints)
     return _frontier_table(
         names, ef.corner_returns, ef.corner_volatilities, ef.corner_weights, 0.0, p
     )
@@ -476,7 +474,7 @@ def FRONTIER_RANGE(mu, cov, lower=None, upper=None, constraints=None):
     With their volatilities: feasible targets for MINVAR_WEIGHTS lie between.
     """
     p = _problem(_assets(mu, cov), lower, upper, constraints)
-    ef = efficient_frontier(p.mu, p.cov, p.lower, p.upper, **p.limits)
+    ef = efficient_frontier(p.mu, p.cov, p.lower, p.upper, constraints=p.constraints)
     return cv.table(
         [
             ["", "Return", "Volatility"],
@@ -598,7 +596,7 @@ def PORTFOLIO_EXPLAIN(mu, cov, r, lower=None, upper=None, constraints=None):
     assets = _assets(mu, cov)
     target = cv.as_number(r, "r", what="a target return (decimal: 8% = 0.08)")
     p = _problem(assets, lower, upper, constraints, r=target)
-    res = min_variance(p.mu, p.cov, target, p.lower, p.upper, **p.limits)
+    res = min_variance(p.mu, p.cov, target, p.lower, p.upper, constraints=p.constraints)
     w = cv.clean_weights(_feasible(res.weights, p), p.lower, p.upper)
     z = cv.clean_weights(res.bound_multipliers)
     kkt = res.kkt

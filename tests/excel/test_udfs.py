@@ -749,7 +749,7 @@ def test_unexpected_exception_is_a_short_bug_text_not_a_traceback(monkeypatch):
     monkeypatch.setattr(
         UDF_MODULE,
         "min_variance",
-        lambda *a: (_ for _ in ()).throw(SolverError("cycling\n" + "x" * 400)),
+        lambda *a, **k: (_ for _ in ()).throw(SolverError("cycling\n" + "x" * 400)),
     )
     assert_message(call_udf("MINVAR_WEIGHTS", MU, COV, 0.15), "#BUG!", "solver failure")
 
