@@ -13,7 +13,7 @@ import inspect
 
 import numpy as np
 import pytest
-from _udf_harness import call_udf
+from _udf_harness import UDF_MODULE, call_udf
 from scipy.optimize import minimize
 
 import xlfrontier
@@ -425,3 +425,17 @@ def test_group_constraints_feed_the_optimisers():
     row = call_udf("GROUP_CONSTRAINTS", groups, (("Equity", None, 0.55),))
     assert row == ["Equity", "", 0.55, 0.0, 1.0, 1.0]  # one row: CallUDF hands Excel a flat list
     assert minvar((tuple(row),)) == minvar(EQUITY_CAP)
+
+
+@needs_engine
+def test_an_answer_that_breaks_a_limit_never_reaches_the_cell(monkeypatch):
+    """The boundary's own check covers the constraint rows, as it does budget and bounds."""
+    unconstrained = xlfrontier.min_variance(MU_NP, COV_NP, 0.15)
+    assert unconstrained.weights[1:].sum() > 0.55  # it breaks the cap below
+    monkeypatch.setattr(UDF_MODULE, "min_variance", lambda *a, **k: unconstrained)
+    assert_message(
+        minvar(EQUITY_CAP),
+        "#BUG!",
+        "solver failure: the optimiser's answer failed the budget/bounds/constraints check",
+    )
+    assert minvar() == call_udf("MINVAR_WEIGHTS", MU, COV, 0.15)  # no table: no row check
