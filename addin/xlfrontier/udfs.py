@@ -103,8 +103,8 @@ CATEGORY = "xlfrontier"
 DEFAULT_POINTS = 20
 # Largest violation of the budget, of a bound or of a constraint row (relative to the largest
 # weight, at least 1, times the row's coefficients) that an answer may have before it reaches a
-# cell. The core certifies its results; this is
-# the boundary's own check, so that a wrong answer becomes a #BUG! text instead of numbers.
+# cell. The core certifies its results; this is the boundary's own check, so that a wrong
+# answer becomes a #BUG! text instead of numbers.
 FEASIBILITY_TOL = 1e-8
 
 # Function-wizard help, shared by every function with the argument.
