@@ -150,7 +150,27 @@ class Rows:
         use = limited & ~empty
         eq = np.flatnonzero(use & (lo == hi))
         ineq = np.flatnonzero(use & (lo != hi))
-        eq = eq[_independent(np.ones(n), A[eq] / c[eq, None], lo[eq] / c[eq], cons, eq)]
+        keep, basis, rhs = _independent(np.ones(n), A[eq] / c[eq, None], lo[eq] / c[eq], cons, eq)
+        eq = eq[keep]
+        # An inequality row in the span of the budget and the equalities has one value on
+        # every feasible portfolio: it holds there (dropped, it never needs a multiplier) or
+        # nowhere. Left in, its slack would duplicate those rows in K_F.
+        Q, b_q = np.array(basis), np.array(rhs)
+        fixed = []
+        for j in ineq:
+            a = A[j] / c[j]
+            coef = Q @ a
+            if np.linalg.norm(a - coef @ Q) <= 1e-10 * max(1.0, float(np.linalg.norm(a))):
+                value = float(coef @ b_q) * c[j]
+                tol = 1e-10 * max(1.0, abs(value))
+                if not lo[j] - tol <= value <= hi[j] + tol:
+                    raise InfeasibleError(
+                        f"constraint '{cons.names[j]}' cannot hold: the budget and the "
+                        f"equality constraints fix its value at {value:.6g}",
+                        "constraints",
+                    )
+                fixed.append(j)
+        ineq = np.setdiff1d(ineq, fixed)
         s = ineq.size
         r = 1 + eq.size + s
         E = np.zeros((r, n + s))
@@ -197,10 +217,12 @@ def _independent(
     b: NDArray[np.float64],
     cons: LinearConstraints,
     rows: NDArray[np.intp],
-) -> NDArray[np.bool_]:
+) -> tuple[NDArray[np.bool_], list[NDArray[np.float64]], list[float]]:
     """Equality rows independent of the budget and of the rows kept before them (a mask).
 
     A dependent row is dropped when it agrees with the others and refused when it does not.
+    Also returns an orthonormal basis of the kept rows' span (the budget's first) and the
+    right-hand sides that go with it.
     """
     keep = np.zeros(A.shape[0], dtype=bool)
     basis = [budget / np.linalg.norm(budget)]
@@ -223,7 +245,7 @@ def _independent(
                 f"equality constraints fix its value elsewhere",
                 "constraints",
             )
-    return keep
+    return keep, basis, rhs
 
 
 class PathSolver:
