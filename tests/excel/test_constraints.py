@@ -9,16 +9,13 @@ core.
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
-
 import numpy as np
 import pytest
 from _udf_harness import UDF_MODULE, call_udf
 from scipy.optimize import minimize
 
 import xlfrontier
-from xlfrontier.core.constraints import LinearConstraints, group_constraints
+from xlfrontier.core.constraints import LinearConstraints
 from xlfrontier.excel import _convert as cv
 from xlfrontier.excel.limits import MAX_CONSTRAINTS
 from xlfrontier.exceptions import InputError
@@ -29,24 +26,6 @@ MU = ((0.10,), (0.20,), (0.15,))
 COV = ((0.04, 0.006, 0.01), (0.006, 0.09, 0.012), (0.01, 0.012, 0.0625))
 MU_NP = np.array([0.10, 0.20, 0.15])
 COV_NP = np.array(COV)
-
-# What the optimisers need from the core (the constraints= keyword, and the feasibility LPs
-# of its error paths and ranges); until both are on main, the solves are skipped.
-ENGINE = "constraints" in inspect.signature(xlfrontier.min_variance).parameters and bool(
-    importlib.util.find_spec("xlfrontier.core._feasibility")
-)
-needs_engine = pytest.mark.skipif(not ENGINE, reason="the core's constraints= and feasibility")
-
-
-def _has_group_constraints() -> bool:
-    try:
-        group_constraints(["a"], {"a": (None, None)})
-    except NotImplementedError:
-        return False
-    return True
-
-
-needs_groups = pytest.mark.skipif(not _has_group_constraints(), reason="core group_constraints")
 
 
 def assert_message(out, tag, *fragments):
@@ -236,7 +215,6 @@ def test_percent_check_leaves_exposures_levered_groups_and_fractions_alone():
 # -- GROUP_CONSTRAINTS -----------------------------------------------------------------------
 
 
-@needs_groups
 def test_group_constraints_one_classification():
     groups = (("Bonds",), ("Equity",), ("Equity",))
     limits = (("Group", "Min", "Max"), ("Equity", 0.4, 0.7), ("Bonds", None, 0.5), (None,) * 3)
@@ -250,7 +228,6 @@ def test_group_constraints_one_classification():
     np.testing.assert_array_equal(c.upper, [0.7, 0.5])
 
 
-@needs_groups
 def test_group_constraints_two_classifications_and_blank_labels():
     groups = (("Equity", "US"), ("Equity", None), ("Bonds", "US"), (None, "EU"))
     limits = (("Equity", 0.3, None), ("US", None, 0.6), ("EU", 0.05, 0.2))
@@ -262,7 +239,6 @@ def test_group_constraints_two_classifications_and_blank_labels():
     ]
 
 
-@needs_groups
 def test_group_constraints_refusals():
     groups = (("Equity",), ("Bonds",), ("Bonds",))
     assert_message(
@@ -323,7 +299,7 @@ def test_group_label_and_limit_parsers():
         cv.as_group_labels(tuple(("a",) for _ in range(1001)))
 
 
-# -- end to end (needs the core's constraints= keyword) --------------------------------------
+# -- end to end -----------------------------------------------------------------------------
 
 
 def slsqp_min_variance(mu, cov, r, a, lo, hi):
@@ -357,7 +333,6 @@ EQUITY_CAP = (
 )
 
 
-@needs_engine
 def test_minvar_with_a_group_limit_matches_an_independent_solver():
     out = minvar(EQUITY_CAP)
     w = np.array(out, dtype=float).ravel()
@@ -369,7 +344,6 @@ def test_minvar_with_a_group_limit_matches_an_independent_solver():
     assert free[1] + free[2] > 0.55
 
 
-@needs_engine
 def test_every_optimisation_function_takes_the_constraints_table():
     for name, args in [
         ("GMV_WEIGHTS", (COV, MISSING, MISSING)),
@@ -393,7 +367,6 @@ def test_every_optimisation_function_takes_the_constraints_table():
     assert top == pytest.approx(0.55 * 0.20 + 0.45 * 0.10, abs=1e-12)
 
 
-@needs_engine
 def test_portfolio_explain_lists_each_constraint_with_its_shadow_price():
     out = call_udf("PORTFOLIO_EXPLAIN", MU, COV, 0.15, MISSING, MISSING, EQUITY_CAP)
     plain = call_udf("PORTFOLIO_EXPLAIN", MU, COV, 0.15, MISSING, MISSING)
@@ -414,7 +387,6 @@ def test_portfolio_explain_lists_each_constraint_with_its_shadow_price():
     assert price == pytest.approx((var[1] - var[0]) / (2 * h), rel=1e-5)
 
 
-@needs_engine
 def test_limits_that_cannot_hold_name_the_constraint_row():
     table = (("Risky", 0.9, None, None, 1.0, 1.0), ("Bonds", 0.3, None, 1.0, None, None))
     out = minvar(table)
@@ -422,8 +394,6 @@ def test_limits_that_cannot_hold_name_the_constraint_row():
     assert "Risky" in out or "Bonds" in out, out
 
 
-@needs_engine
-@needs_groups
 def test_group_constraints_feed_the_optimisers():
     groups = (("Bonds",), ("Equity",), ("Equity",))
     row = call_udf("GROUP_CONSTRAINTS", groups, (("Equity", None, 0.55),))
@@ -431,7 +401,6 @@ def test_group_constraints_feed_the_optimisers():
     assert minvar((tuple(row),)) == minvar(EQUITY_CAP)
 
 
-@needs_engine
 def test_an_answer_that_breaks_a_limit_never_reaches_the_cell(monkeypatch):
     """The boundary's own check covers the constraint rows, as it does budget and bounds."""
     unconstrained = xlfrontier.min_variance(MU_NP, COV_NP, 0.15)

@@ -19,7 +19,6 @@ from anything a user might select, and checks that an answer meets the table it 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import inspect
 import math
 import os
@@ -30,7 +29,6 @@ from _udf_harness import UDF_MODULE, call_udf
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-import xlfrontier
 from xlfrontier.core.constraints import LinearConstraints
 from xlfrontier.excel import _convert as cv
 from xlfrontier.exceptions import InputError
@@ -47,12 +45,6 @@ ERRORS = [
     -2146826245 - 2,
 ]  # the last: #SPILL! (xlErr 2045)
 TAGS = ("#INPUT! ", "#INFEASIBLE! ", "#UNBOUNDED! ")
-# Whether the core takes constraints= and has its feasibility LPs (issue 11): until then no
-# table that parses is drawn, and GROUP_CONSTRAINTS (core group_constraints) is not fuzzed.
-ENGINE = "constraints" in inspect.signature(xlfrontier.min_variance).parameters and bool(
-    importlib.util.find_spec("xlfrontier.core._feasibility")
-)
-
 # The full budget under XLFRONTIER_SLOW=1 (what CI sets); a quarter of it by default, which
 # keeps the everyday run fast (this file was almost half of it).
 SLOW = bool(os.environ.get("XLFRONTIER_SLOW"))
@@ -223,9 +215,7 @@ def plausible_arguments(draw, params, n, kind="spreadsheet"):
     }
     # Drawn only where used, so that the other functions see the examples they always saw.
     if "constraints" in params:
-        values["constraints"] = (
-            draw(st.one_of(st.just(MISSING), constraint_tables(n))) if ENGINE else MISSING
-        )
+        values["constraints"] = draw(st.one_of(st.just(MISSING), constraint_tables(n)))
     if "groups" in params:
         values.update(draw(group_arguments(n)))
     values.update(draw(data_arguments(n, cov)))
@@ -483,7 +473,7 @@ def check_answer(name, args, out):
         assert np.array(grid, dtype=float).sum() == pytest.approx(1.0, abs=1e-8)
 
 
-FUNCTIONS = sorted(f for f in UDF_MODULE.__all__ if ENGINE or f != "GROUP_CONSTRAINTS")
+FUNCTIONS = sorted(f for f in UDF_MODULE.__all__)
 COV_FUNCTIONS = [
     f for f in FUNCTIONS if "cov" in inspect.signature(getattr(UDF_MODULE, f)).parameters
 ]
@@ -602,7 +592,6 @@ def test_fuzz_constraints_parser(data):
         assert len({s.casefold() for s in c.names}) == c.m
 
 
-@pytest.mark.skipif(not ENGINE, reason="the core's constraints= keyword")
 @pytest.mark.parametrize("name", ["MINVAR_WEIGHTS", "MAXSHARPE_WEIGHTS", "GMV_WEIGHTS"])
 @settings(SETTINGS, max_examples=budget(80))
 @given(data=st.data())
