@@ -412,3 +412,21 @@ def test_an_answer_that_breaks_a_limit_never_reaches_the_cell(monkeypatch):
         "solver failure: the optimiser's answer failed the budget/bounds/constraints check",
     )
     assert minvar() == call_udf("MINVAR_WEIGHTS", MU, COV, 0.15)  # no table: no row check
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug (core, not the Excel layer): a riskless covariance with unlimited short "
+    "selling and one constraint row raises SolverError 'riskless unbounded combination at the "
+    "start'; found by test_fuzz_extreme_magnitudes",
+)
+@pytest.mark.parametrize(
+    ("name", "first"),
+    [
+        ("GMV_WEIGHTS", (((0.0,) * 3,) * 3,)),
+        ("MAXSHARPE_WEIGHTS", (((0.0,), (0.0,), (0.25,)), ((0.0,) * 3,) * 3, MISSING)),
+    ],
+)
+def test_riskless_assets_with_a_constraint_row_are_answered(name, first):
+    out = call_udf(name, *first, "none", MISSING, (("Equity", None, 0.5, 0.0, 0.0, 1.0),))
+    assert not (isinstance(out, str) and out.startswith("#BUG!")), out
