@@ -179,17 +179,17 @@ class Rows:
         hi_s: list[float] = []
         lo_src: list[tuple[int, float]] = []
         hi_src: list[tuple[int, float]] = []
+        scaled = A / np.where(c > 0, c, 1.0)[:, None]
         for j in ineq:
-            a = A[j] / c[j]
-            k = next(
-                (
-                    (q, sg)
-                    for q, i in enumerate(reps)
-                    for sg in (1.0, -1.0)
-                    if np.allclose(a, sg * A[i] / c[i], rtol=0.0, atol=1e-13)
-                ),
-                None,
-            )
+            a = scaled[j]
+            k = None
+            if reps:
+                R = scaled[reps]
+                for sg in (1.0, -1.0):
+                    hit = np.flatnonzero(np.abs(R - sg * a).max(axis=1) <= 1e-13)
+                    if hit.size:
+                        k = (int(hit[0]), sg)
+                        break
             lo_j, hi_j = lo[j] / c[j], hi[j] / c[j]
             if k is None:
                 reps.append(int(j))
@@ -722,7 +722,7 @@ class PathSolver:
                 return None
             A = np.vstack([rows.E, mu_hat])
             b = np.append(rows.e, (target - self.mu_c) / self.s_mu)
-            out = pdas(S, None, A, b, rows.lower, rows.upper)
+            out = pdas(S, None, A, b, rows.lower, rows.upper, careful=True)
             if out is None:
                 # The primal-dual guesses cycled: the engine's primal active-set method with
                 # the return as one more row, from a vertex at that return (finite).
@@ -733,7 +733,7 @@ class PathSolver:
             assert t is not None  # the caller gives target or t
             t_hat = float(t) / self._t_scale()
             lin = None if t_hat == 0.0 else t_hat * mu_hat
-            out = pdas(S, lin, rows.E, rows.e, rows.lower, rows.upper)
+            out = pdas(S, lin, rows.E, rows.e, rows.lower, rows.upper, careful=True)
             if out is None:
                 return None
             x, nu, state = out
