@@ -414,12 +414,6 @@ def test_an_answer_that_breaks_a_limit_never_reaches_the_cell(monkeypatch):
     assert minvar() == call_udf("MINVAR_WEIGHTS", MU, COV, 0.15)  # no table: no row check
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug (core, not the Excel layer): a riskless covariance with unlimited short "
-    "selling and one constraint row raises SolverError 'riskless unbounded combination at the "
-    "start'; found by test_fuzz_extreme_magnitudes",
-)
 @pytest.mark.parametrize(
     ("name", "first"),
     [
@@ -428,5 +422,6 @@ def test_an_answer_that_breaks_a_limit_never_reaches_the_cell(monkeypatch):
     ],
 )
 def test_riskless_assets_with_a_constraint_row_are_answered(name, first):
+    # Found by test_fuzz_extreme_magnitudes: the engine's start raised SolverError here.
     out = call_udf(name, *first, "none", MISSING, (("Equity", None, 0.5, 0.0, 0.0, 1.0),))
     assert not (isinstance(out, str) and out.startswith("#BUG!")), out

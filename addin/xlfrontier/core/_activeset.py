@@ -517,8 +517,18 @@ class Engine:
             v, s, noise = self._border(i)
             if s > noise:
                 self.add(i, v, s)
-            else:
-                raise SolverError("riskless unbounded combination at the start")
+                continue
+            # A riskless direction along the rows, as in start_feasible: i stays put.
+            d = np.zeros(n)
+            d[i] = 1.0
+            d[self.free] = -v[r:]
+            if abs(self.mu @ d) > 1e-11 * float(np.abs(self.mu) @ np.abs(d)):
+                raise UnboundedError(
+                    "a riskless combination of assets earns a positive return (arbitrage): "
+                    "the optimum is unbounded; add bounds or check cov"
+                )
+            self.null_dirs.append(d)
+            self.state[i] = 0
         return self.weights(self._solve()[0][0])
 
     def warm_start(self, max_iter: int = 12) -> NDArray[np.float64] | None:
