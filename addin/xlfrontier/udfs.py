@@ -35,6 +35,7 @@ import xlwings as xw
 from numpy.typing import NDArray
 
 from xlfrontier.core.closed_form import merton_frontier
+from xlfrontier.core.constraints import LinearConstraints, group_constraints
 from xlfrontier.core.estimation import (
     DEFAULT_PERIODS_PER_YEAR,
     VOLATILITY_UNITS_LIMIT,
@@ -81,6 +82,7 @@ __all__ = [
     "FRONTIER_CORNERS",
     "FRONTIER_RANGE",
     "GMV_WEIGHTS",
+    "GROUP_CONSTRAINTS",
     "MAXSHARPE_WEIGHTS",
     "MEAN_RETURNS",
     "MERTON_FRONTIER",
@@ -99,9 +101,10 @@ __all__ = [
 
 CATEGORY = "xlfrontier"
 DEFAULT_POINTS = 20
-# Largest violation of the budget or of a bound (relative to the largest weight, at least 1)
-# that an answer may have before it reaches a cell. The core certifies its results; this is
-# the boundary's own check, so that a wrong answer becomes a #BUG! text instead of numbers.
+# Largest violation of the budget, of a bound or of a constraint row (relative to the largest
+# weight, at least 1, times the row's coefficients) that an answer may have before it reaches a
+# cell. The core certifies its results; this is the boundary's own check, so that a wrong
+# answer becomes a #BUG! text instead of numbers.
 FEASIBILITY_TOL = 1e-8
 
 # Function-wizard help, shared by every function with the argument.
@@ -123,6 +126,10 @@ DATA = (
 PERIODS = "Periods per year, to annualise: 252 daily (default), 52 weekly, 12 monthly"
 SPAN = "EWMA span in periods (default 500), for the ewma method"
 IS_RETURNS = "TRUE if the table holds returns (decimals) rather than prices. Default FALSE"
+CONSTRAINTS = (
+    "Constraints (optional): one row per limit, Name | Min | Max | one coefficient per asset "
+    "(e.g. from GROUP_CONSTRAINTS). Blank Min/Max = no limit"
+)
 COV_METHOD = (
     '"sample" (default), "ewma", "ledoit_wolf" (constant correlation) or "ledoit_wolf_identity"'
 )
@@ -143,6 +150,7 @@ ARG_HELP: dict[str, str] = {
     "periods_per_year": PERIODS,
     "span": SPAN,
     "is_returns": IS_RETURNS,
+    "constraints": CONSTRAINTS,
 }
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -193,6 +201,7 @@ class _Inputs:
     lower: NDArray[np.float64]
     upper: NDArray[np.float64]
     orientation: str
+    constraints: LinearConstraints | None = None
 
     @property
     def n(self) -> int:
@@ -209,6 +218,7 @@ def _problem(
     assets: tuple[NDArray[np.float64], NDArray[np.float64], str],
     lower: Any,
     upper: Any,
+    constraints: Any = None,
     *,
     r: float | None = None,
     rf: float | None = None,
@@ -222,15 +232,17 @@ def _problem(
     m, c, orientation = assets
     lo = cv.as_bounds(lower, "lower", m.size)
     up = cv.as_bounds(upper, "upper", m.size)
+    cons = cv.as_constraints(constraints, m.size)
     cv.check_units(m, c, r=r, rf=rf, vol=vol)
     cv.check_percent_bounds(lo, up)
     # The covariance (symmetry, PSD) is validated once, by the core function it goes to.
     lo_v, up_v = validate_bounds(lo, up, m.size)
-    return _Inputs(m, c, lo_v, up_v, orientation)
+    cv.check_percent_constraints(cons, lo_v)
+    return _Inputs(m, c, lo_v, up_v, orientation, cons)
 
 
 def _feasible(w: NDArray[np.float64], p: _Inputs) -> NDArray[np.float64]:
-    """Return ``w`` (one portfolio or one per row) after checking budget and bounds."""
+    """Return ``w`` (one portfolio or one per row) after checking budget, bounds, constraints."""
     w2 = np.atleast_2d(w)
     scale = max(1.0, float(np.abs(w2).max()))
     with np.errstate(invalid="ignore"):  # inf - inf for unlimited bounds
@@ -239,9 +251,16 @@ def _feasible(w: NDArray[np.float64], p: _Inputs) -> NDArray[np.float64]:
             float(np.nan_to_num(p.lower - w2, nan=0.0).max()),
             float(np.nan_to_num(w2 - p.upper, nan=0.0).max()),
         )
+    if p.constraints is not None and p.constraints.m and np.isfinite(w2).all():
+        a = p.constraints.A
+        v = w2 @ a.T  # (portfolios, rows)
+        miss = np.maximum(p.constraints.lower - v, v - p.constraints.upper)
+        # A row's value carries rounding in proportion to its coefficients (|a_j|·|w|).
+        worst = max(worst, float((miss / np.maximum(1.0, np.abs(a).sum(axis=1))).max()))
     if not (np.isfinite(w2).all() and worst <= FEASIBILITY_TOL * scale):
         raise SolverError(
-            f"the optimiser's answer failed the budget/bounds check (violation {worst:.1e})"
+            f"the optimiser's answer failed the budget/bounds/constraints check (violation "
+            f"{worst:.1e})"
         )
     return w
 
@@ -262,22 +281,24 @@ def _bound_text(b: float) -> float | str:
 @_arguments()
 @xw.ret("raw")
 @excel_errors
-def MINVAR_WEIGHTS(mu, cov, r, lower=None, upper=None):
+def MINVAR_WEIGHTS(mu, cov, r, lower=None, upper=None, constraints=None):
     """Return the weights of the minimum-variance portfolio with expected return r.
 
     They spill in the orientation of mu (a column for a column).
     """
     assets = _assets(mu, cov)
     target = cv.as_number(r, "r", what="a target return (decimal: 8% = 0.08)")
-    p = _problem(assets, lower, upper, r=target)
-    return _weights(min_variance(p.mu, p.cov, target, p.lower, p.upper), p)
+    p = _problem(assets, lower, upper, constraints, r=target)
+    return _weights(
+        min_variance(p.mu, p.cov, target, p.lower, p.upper, constraints=p.constraints), p
+    )
 
 
 @xw.func(category=CATEGORY)
 @_arguments()
 @xw.ret("raw")
 @excel_errors
-def GMV_WEIGHTS(cov, lower=None, upper=None):
+def GMV_WEIGHTS(cov, lower=None, upper=None, constraints=None):
     """Return the weights of the global minimum-variance portfolio.
 
     They spill as a column.
@@ -285,52 +306,90 @@ def GMV_WEIGHTS(cov, lower=None, upper=None):
     c = cv.as_matrix(cov, "cov")
     lo = cv.as_bounds(lower, "lower", c.shape[0])
     up = cv.as_bounds(upper, "upper", c.shape[0])
+    cons = cv.as_constraints(constraints, c.shape[0])
     cv.check_percent_bounds(lo, up)
     lo_v, up_v = validate_bounds(lo, up, c.shape[0])
-    p = _Inputs(np.zeros(c.shape[0]), c, lo_v, up_v, "column")
-    return _weights(global_min_variance(p.cov, p.lower, p.upper), p)
+    cv.check_percent_constraints(cons, lo_v)
+    p = _Inputs(np.zeros(c.shape[0]), c, lo_v, up_v, "column", cons)
+    return _weights(global_min_variance(p.cov, p.lower, p.upper, constraints=p.constraints), p)
 
 
 @xw.func(category=CATEGORY)
 @_arguments()
 @xw.ret("raw")
 @excel_errors
-def MAXSHARPE_WEIGHTS(mu, cov, rf=None, lower=None, upper=None):
+def MAXSHARPE_WEIGHTS(mu, cov, rf=None, lower=None, upper=None, constraints=None):
     """Return the weights of the tangency (maximum Sharpe ratio) portfolio.
 
     The Sharpe ratio is (expected return - rf) / volatility.
     """
     assets = _assets(mu, cov)
     rate = cv.as_number(rf, "rf", 0.0, what="a risk-free rate (decimal)")
-    p = _problem(assets, lower, upper, rf=rate)
-    return _weights(max_sharpe(p.mu, p.cov, rate, p.lower, p.upper), p)
+    p = _problem(assets, lower, upper, constraints, rf=rate)
+    return _weights(max_sharpe(p.mu, p.cov, rate, p.lower, p.upper, constraints=p.constraints), p)
 
 
 @xw.func(category=CATEGORY)
 @_arguments(vol="Highest acceptable volatility (decimal: 15% = 0.15)")
 @xw.ret("raw")
 @excel_errors
-def TARGETVOL_WEIGHTS(mu, cov, vol, lower=None, upper=None):
+def TARGETVOL_WEIGHTS(mu, cov, vol, lower=None, upper=None, constraints=None):
     """Return the weights of the highest-return portfolio with volatility at most vol."""
     assets = _assets(mu, cov)
     target = cv.as_number(vol, "vol", what="a target volatility (decimal: 15% = 0.15)")
-    p = _problem(assets, lower, upper, vol=target)
-    return _weights(max_return(p.mu, p.cov, target, p.lower, p.upper), p)
+    p = _problem(assets, lower, upper, constraints, vol=target)
+    return _weights(max_return(p.mu, p.cov, target, p.lower, p.upper, constraints=p.constraints), p)
 
 
 @xw.func(category=CATEGORY)
 @_arguments(risk_aversion="Risk aversion δ > 0 in return - δ/2 x variance (e.g. 3)")
 @xw.ret("raw")
 @excel_errors
-def UTILITY_WEIGHTS(mu, cov, risk_aversion, lower=None, upper=None):
+def UTILITY_WEIGHTS(mu, cov, risk_aversion, lower=None, upper=None, constraints=None):
     """Return the weights that maximise the mean-variance utility.
 
     The utility is expected return - risk_aversion / 2 x variance.
     """
     assets = _assets(mu, cov)
     delta = cv.as_number(risk_aversion, "risk_aversion", what="a positive risk aversion (e.g. 3)")
-    p = _problem(assets, lower, upper)
-    return _weights(max_utility(p.mu, p.cov, delta, p.lower, p.upper), p)
+    p = _problem(assets, lower, upper, constraints)
+    return _weights(max_utility(p.mu, p.cov, delta, p.lower, p.upper, constraints=p.constraints), p)
+
+
+# -- constraints -----------------------------------------------------------------------------
+
+
+@xw.func(category=CATEGORY)
+@_arguments(
+    groups=(
+        "Each asset's group (sector, region...): one row per asset in mu's order, a column per "
+        "classification; a single row also works. Blank = in no group"
+    ),
+    limits="Table Group | Min | Max, one row per group (header row optional). Blank = no limit",
+)
+@xw.ret("raw")
+@excel_errors
+def GROUP_CONSTRAINTS(groups, limits):
+    """Return the constraint table of group limits, for the constraints argument.
+
+    One row per group of limits: Name, Min, Max (empty = no limit), then 1 for each asset in
+    the group and 0 for the others.
+    """
+    labels = cv.as_group_labels(groups, "groups")
+    wanted = cv.as_group_limits(limits, "limits")
+    # The core reads None as "in no group"; one column per classification.
+    table = np.array(labels, dtype=object)
+    try:
+        cons = group_constraints(table[:, 0] if table.shape[1] == 1 else table, wanted)
+    except InputError as err:  # a group no asset is in: the limits table is at fault
+        raise InputError(str(err), "limits") from err
+    rows = zip(cons.names, cons.lower.tolist(), cons.upper.tolist(), cons.A.tolist(), strict=True)
+    return cv.table([[name, _limit_cell(lo), _limit_cell(hi), *row] for name, lo, hi, row in rows])
+
+
+def _limit_cell(x: float) -> float | None:
+    """Return a constraint limit as a cell: the number, or an empty cell for no limit."""
+    return x if np.isfinite(x) else None
 
 
 # -- the frontier ----------------------------------------------------------------------------
@@ -359,7 +418,9 @@ def _frontier_table(
 )
 @xw.ret("raw")
 @excel_errors
-def EFFICIENT_FRONTIER(mu, cov, points=None, lower=None, upper=None, rf=None, labels=None):
+def EFFICIENT_FRONTIER(
+    mu, cov, points=None, lower=None, upper=None, rf=None, labels=None, constraints=None
+):
     """Return the efficient frontier as a table with a header row.
 
     Columns: Return, Volatility, Sharpe, one weight per asset; points rows evenly spaced in
@@ -373,8 +434,11 @@ def EFFICIENT_FRONTIER(mu, cov, points=None, lower=None, upper=None, rf=None, la
     up = cv.as_bounds(upper, "upper", assets[0].size)
     rate = cv.as_number(rf, "rf", 0.0, what="a risk-free rate (decimal)")
     names = cv.as_labels(labels, assets[0].size)
-    p = _problem(assets, lo, up, rf=rate)
-    sample = efficient_frontier(p.mu, p.cov, p.lower, p.upper).sample(count)
+    cons = cv.as_constraints(constraints, assets[0].size)
+    p = _problem(assets, lo, up, cons, rf=rate)
+    sample = efficient_frontier(p.mu, p.cov, p.lower, p.upper, constraints=p.constraints).sample(
+        count
+    )
     return _frontier_table(names, sample.returns, sample.volatilities, sample.weights, rate, p)
 
 
@@ -382,7 +446,7 @@ def EFFICIENT_FRONTIER(mu, cov, points=None, lower=None, upper=None, rf=None, la
 @_arguments()
 @xw.ret("raw")
 @excel_errors
-def FRONTIER_CORNERS(mu, cov, lower=None, upper=None, labels=None):
+def FRONTIER_CORNERS(mu, cov, lower=None, upper=None, labels=None, constraints=None):
     """Return the exact corner (turning) portfolios of the efficient frontier.
 
     From the minimum-variance one up; columns Return, Volatility, Sharpe (rf = 0), one weight
@@ -392,8 +456,9 @@ def FRONTIER_CORNERS(mu, cov, lower=None, upper=None, labels=None):
     lo = cv.as_bounds(lower, "lower", assets[0].size)
     up = cv.as_bounds(upper, "upper", assets[0].size)
     names = cv.as_labels(labels, assets[0].size)
-    p = _problem(assets, lo, up)
-    ef = efficient_frontier(p.mu, p.cov, p.lower, p.upper)
+    cons = cv.as_constraints(constraints, assets[0].size)
+    p = _problem(assets, lo, up, cons)
+    ef = efficient_frontier(p.mu, p.cov, p.lower, p.upper, constraints=p.constraints)
     return _frontier_table(
         names, ef.corner_returns, ef.corner_volatilities, ef.corner_weights, 0.0, p
     )
@@ -403,13 +468,13 @@ def FRONTIER_CORNERS(mu, cov, lower=None, upper=None, labels=None):
 @_arguments()
 @xw.ret("raw")
 @excel_errors
-def FRONTIER_RANGE(mu, cov, lower=None, upper=None):
+def FRONTIER_RANGE(mu, cov, lower=None, upper=None, constraints=None):
     """Return the lowest and highest attainable efficient returns.
 
     With their volatilities: feasible targets for MINVAR_WEIGHTS lie between.
     """
-    p = _problem(_assets(mu, cov), lower, upper)
-    ef = efficient_frontier(p.mu, p.cov, p.lower, p.upper)
+    p = _problem(_assets(mu, cov), lower, upper, constraints)
+    ef = efficient_frontier(p.mu, p.cov, p.lower, p.upper, constraints=p.constraints)
     return cv.table(
         [
             ["", "Return", "Volatility"],
@@ -522,16 +587,16 @@ _OBJECTIVES = {
 @_arguments()
 @xw.ret("raw")
 @excel_errors
-def PORTFOLIO_EXPLAIN(mu, cov, r, lower=None, upper=None):
+def PORTFOLIO_EXPLAIN(mu, cov, r, lower=None, upper=None, constraints=None):
     """Explain the minimum-variance portfolio at return r.
 
     Solver status, shadow prices of the budget and return constraints, KKT residuals, then per
-    asset its weight, bounds, binding bound and shadow price.
+    asset its weight, bounds, binding bound and shadow price (and the same per constraint row).
     """
     assets = _assets(mu, cov)
     target = cv.as_number(r, "r", what="a target return (decimal: 8% = 0.08)")
-    p = _problem(assets, lower, upper, r=target)
-    res = min_variance(p.mu, p.cov, target, p.lower, p.upper)
+    p = _problem(assets, lower, upper, constraints, r=target)
+    res = min_variance(p.mu, p.cov, target, p.lower, p.upper, constraints=p.constraints)
     w = cv.clean_weights(_feasible(res.weights, p), p.lower, p.upper)
     z = cv.clean_weights(res.bound_multipliers)
     kkt = res.kkt
@@ -563,7 +628,40 @@ def PORTFOLIO_EXPLAIN(mu, cov, r, lower=None, upper=None):
                 float(z[i]),
             ]
         )
+    if p.constraints is not None:
+        rows += [[], ["Constraint", "Value", "Min", "Max", "Binding", "Shadow price"]]
+        rows += _constraint_rows(res, p.constraints)
     return cv.table(rows)
+
+
+# Whether a constraint row binds, from (at_min, at_max); both for an equality row.
+_BINDS = {
+    (True, True): "equality",
+    (True, False): "at min",
+    (False, True): "at max",
+    (False, False): "no",
+}
+
+
+def _constraint_rows(res: PortfolioResult, cons: LinearConstraints) -> list[list[Any]]:
+    """Return one row per constraint: name, value, Min, Max, whether it binds, shadow price."""
+    values = cv.clean_weights(res.constraint_values, cons.lower, cons.upper)
+    prices = cv.clean_weights(res.constraint_multipliers)
+    out: list[list[Any]] = []
+    for j, name in enumerate(cons.names):
+        at_min, at_max = bool(res.at_min[j]), bool(res.at_max[j])
+        binds = _BINDS[(at_min, at_max)]
+        out.append(
+            [
+                name,
+                float(values[j]),
+                _bound_text(float(cons.lower[j])),
+                _bound_text(float(cons.upper[j])),
+                binds,
+                float(prices[j]),
+            ]
+        )
+    return out
 
 
 @xw.func(category=CATEGORY)

@@ -10,6 +10,10 @@ COM delivers them, and the VBA "missing argument" marker. The properties:
   ``#BUG!`` (an unexpected exception is a bug);
 * otherwise the answer has the shape the function promises, with finite numbers (and no
   negative zero) where numbers are due.
+
+The ``constraints`` tables (issue 11) are drawn plausible (group and exposure rows, a header,
+spare blank rows, "none" limits) or spoiled; ``test_fuzz_constraints_argument`` draws them
+from anything a user might select, and checks that an answer meets the table it was given.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ from _udf_harness import UDF_MODULE, call_udf
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from xlfrontier.core.constraints import LinearConstraints
+from xlfrontier.excel import _convert as cv
+from xlfrontier.exceptions import InputError
+
 MISSING = -2147352572
 ERRORS = [
     -2146826281,
@@ -37,7 +45,6 @@ ERRORS = [
     -2146826245 - 2,
 ]  # the last: #SPILL! (xlErr 2045)
 TAGS = ("#INPUT! ", "#INFEASIBLE! ", "#UNBOUNDED! ")
-
 # The full budget under XLFRONTIER_SLOW=1 (what CI sets); a quarter of it by default, which
 # keeps the everyday run fast (this file was almost half of it).
 SLOW = bool(os.environ.get("XLFRONTIER_SLOW"))
@@ -206,8 +213,66 @@ def plausible_arguments(draw, params, n, kind="spreadsheet"):
             )
         ),
     }
+    # Drawn only where used, so that the other functions see the examples they always saw.
+    if "constraints" in params:
+        values["constraints"] = draw(st.one_of(st.just(MISSING), constraint_tables(n)))
+    if "groups" in params:
+        values.update(draw(group_arguments(n)))
     values.update(draw(data_arguments(n, cov)))
     return [values[p] for p in params]
+
+
+GROUPS = ["Equity", "Bonds", "EM", "equity ", 3.0]
+
+
+@st.composite
+def constraint_tables(draw, n):
+    """A constraints table as a user types it: group or exposure rows, loose limits.
+
+    Optionally a header row and spare blank rows; limits blank, "none" or typed decimals (a
+    minimum of at most 10% per row, so that most tables can hold).
+    """
+    m = draw(st.integers(1, 3))
+    rows = []
+    if draw(st.booleans()):
+        rows.append(("Name", "Min", "Max", *(f"Asset {i + 1}" for i in range(n))))
+    for _ in range(m):
+        if draw(st.booleans()):  # a group: 1 on its members, blank or 0 elsewhere
+            coefs = [draw(st.sampled_from([1.0, 1.0, 0.0, None])) for _ in range(n)]
+        else:  # an exposure: beta, duration, score...
+            coefs = [typed(draw, -1.0, 3.0, 2) for _ in range(n)]
+        rows.append(
+            (
+                draw(st.one_of(st.sampled_from(GROUPS), st.none(), st.text(max_size=8))),
+                draw(st.sampled_from([None, None, "none", 0.0, 0.05, 0.1])),
+                draw(st.sampled_from([None, "none", 0.5, 0.8, 1.0, 2.5])),
+                *coefs,
+            )
+        )
+    rows += [(None,) * (3 + n)] * draw(st.integers(0, 2))
+    return tuple(rows)
+
+
+@st.composite
+def group_arguments(draw, n):
+    """GROUP_CONSTRAINTS' arguments: each asset's group (one or two columns), a limits table."""
+    k = draw(st.integers(1, 2))
+    labels = [[draw(st.sampled_from([*GROUPS, None, "US"])) for _ in range(k)] for _ in range(n)]
+    present = sorted({str(x).strip() for row in labels for x in row if x is not None})
+    names = draw(st.lists(st.sampled_from([*present, "Cash"]), min_size=1, max_size=3))
+    limits = [("Group", "Min", "Max")] if draw(st.booleans()) else []
+    limits += [
+        (
+            g,
+            draw(st.sampled_from([None, 0.0, 0.1, 60.0])),
+            draw(st.sampled_from([None, 0.5, 1.0, "none"])),
+        )
+        for g in names
+    ]
+    groups = tuple(tuple(r) for r in labels)
+    if k == 1 and n > 1 and draw(st.booleans()):
+        groups = (tuple(r[0] for r in labels),)  # a single classification across a row
+    return {"groups": groups, "limits": tuple(limits)}
 
 
 @st.composite
@@ -313,8 +378,8 @@ def expected_shape(name, args):
     if name in ("CORR_FROM_COV", "NEAREST_PSD"):
         report = len(args) > 2 and isinstance(args[2], (bool, int, float)) and args[2] == 1
         return (7, 2) if report else (rows, rows)
-    if name == "CHECK_INPUTS":
-        return None
+    if name in ("CHECK_INPUTS", "GROUP_CONSTRAINTS", "PORTFOLIO_EXPLAIN"):
+        return None  # checked by check_answer itself
     first = args[0]
     n = _size(first)
     vector = (1, n) if _is_row(first) else (n, 1)
@@ -327,7 +392,6 @@ def expected_shape(name, args):
         "FRONTIER_RANGE": (3, 3),
         "PORTFOLIO_STATS": (6, 2),
         "MERTON_FRONTIER": (10, 2),
-        "PORTFOLIO_EXPLAIN": (14 + n, 6),
         "PORTFOLIO_RETURN": (1, 1),
         "PORTFOLIO_VOL": (1, 1),
         "PORTFOLIO_SHARPE": (1, 1),
@@ -373,6 +437,27 @@ def check_answer(name, args, out):
             numeric = isinstance(given, (int, float)) and not isinstance(given, bool)
             points = int(given) if numeric and given != MISSING else 20
             assert shape[0] == 1 + points
+        return
+    if name == "GROUP_CONSTRAINTS":
+        rows, cols = _dims(args[0])
+        n = cols if rows == 1 else rows
+        assert shape[1] == 3 + n
+        for row in grid:
+            assert isinstance(row[0], str)
+            assert row[0]
+            assert all(isinstance(x, float) or x == "" for x in row[1:3]), row
+            assert {*row[3:]} <= {0.0, 1.0}, row
+        return
+    if name == "PORTFOLIO_EXPLAIN":
+        n = _size(args[0])
+        assert shape[1] == 6
+        if shape[0] > 14 + n:  # the constraint rows, after a blank row and their header
+            assert grid[14 + n] == [""] * 6
+            assert grid[15 + n][0] == "Constraint"
+            assert shape[0] > 16 + n
+            assert {r[4] for r in grid[16 + n :]} <= {"at min", "at max", "equality", "no"}
+        else:
+            assert shape[0] == 14 + n
         return
     if name == "CHECK_INPUTS":
         assert grid[0] == ["Check", "Status", "Detail"]
@@ -454,3 +539,87 @@ def test_fuzz_pure_junk(name, args):
         assert out.startswith(TAGS), out
         assert len(out) <= 255, out
         assert "\n" not in out, out
+
+
+# -- the constraints argument ----------------------------------------------------------------
+
+
+@st.composite
+def any_constraints(draw, n):
+    """What a user may select as constraints: a table, spoiled or not, or anything at all."""
+    kind = draw(st.sampled_from(["table", "spoiled", "wrong width", "transposed", "anything"]))
+    if kind == "anything":
+        return draw(excel_values)
+    table = draw(constraint_tables(n))
+    if kind == "spoiled":
+        return draw(spoil(table))
+    if kind == "wrong width":
+        cut = draw(st.integers(1, 3 + n + 2))
+        return tuple((*r[:cut], *([None] * max(0, cut - len(r)))) for r in table)
+    if kind == "transposed":
+        return tuple(zip(*table, strict=True))
+    return table
+
+
+def _message_ok(text):
+    assert len(text) <= 255, text
+    assert "\n" not in text, text
+    assert "Traceback" not in text, text
+
+
+@SETTINGS
+@given(data=st.data())
+def test_fuzz_constraints_parser(data):
+    """The parser returns constraints or no constraints, or refuses in one short message."""
+    n = data.draw(st.integers(1, 6), label="n")
+    value = data.draw(any_constraints(n), label="constraints")
+    refused = None
+    try:
+        c = cv.as_constraints(value, n)
+    except InputError as err:
+        refused = err
+    if refused is not None:
+        _message_ok(str(refused))
+        assert refused.argument == "constraints"
+        event("refused")
+        return
+    event("none" if c is None else "table")
+    if c is not None:
+        assert isinstance(c, LinearConstraints)
+        assert c.n_assets == n
+        assert np.isfinite(c.A).all()
+        assert (c.lower <= c.upper).all()
+        assert len({s.casefold() for s in c.names}) == c.m
+
+
+@pytest.mark.parametrize("name", ["MINVAR_WEIGHTS", "MAXSHARPE_WEIGHTS", "GMV_WEIGHTS"])
+@settings(SETTINGS, max_examples=budget(80))
+@given(data=st.data())
+def test_fuzz_constraints_argument(name, data):
+    """Through CallUDF: a tagged short message (never #BUG!), or weights that meet the table."""
+    n = data.draw(st.integers(1, 6), label="n")
+    mu, cov, _ = data.draw(problems(n), label="problem")
+    mu_x = shaped(mu, False)
+    cov_x = tuple(tuple(float(x) for x in r) for r in cov)
+    value = data.draw(any_constraints(n), label="constraints")
+    first = {
+        "MINVAR_WEIGHTS": (mu_x, cov_x, (min(mu) + max(mu)) / 2),
+        "MAXSHARPE_WEIGHTS": (mu_x, cov_x, MISSING),
+        "GMV_WEIGHTS": (cov_x,),
+    }[name]
+    out = call_udf(name, *first, MISSING, MISSING, value)
+    if isinstance(out, str):
+        assert out.startswith(TAGS), out  # never "#BUG!"
+        _message_ok(out)
+        event(out.split(" ")[0])
+        return
+    event("answer")
+    w = np.array(unsqueeze(out), dtype=float).ravel()
+    assert w.size == n
+    assert w.sum() == pytest.approx(1.0, abs=1e-9)
+    c = cv.as_constraints(value, n)
+    if c is not None:
+        v = c.values(w)
+        tol = 1e-8 * np.maximum(1.0, np.abs(c.A).sum(axis=1))
+        assert (v >= c.lower - tol).all(), (v, c.lower)
+        assert (v <= c.upper + tol).all(), (v, c.upper)

@@ -40,20 +40,21 @@ MU_NP = np.array([0.10, 0.20, 0.15])
 COV_NP = np.array(COV)
 
 CATALOG = {
-    "MINVAR_WEIGHTS": ["mu", "cov", "r", "lower", "upper"],
-    "GMV_WEIGHTS": ["cov", "lower", "upper"],
-    "MAXSHARPE_WEIGHTS": ["mu", "cov", "rf", "lower", "upper"],
-    "TARGETVOL_WEIGHTS": ["mu", "cov", "vol", "lower", "upper"],
-    "UTILITY_WEIGHTS": ["mu", "cov", "risk_aversion", "lower", "upper"],
-    "EFFICIENT_FRONTIER": ["mu", "cov", "points", "lower", "upper", "rf", "labels"],
-    "FRONTIER_CORNERS": ["mu", "cov", "lower", "upper", "labels"],
-    "FRONTIER_RANGE": ["mu", "cov", "lower", "upper"],
+    "MINVAR_WEIGHTS": ["mu", "cov", "r", "lower", "upper", "constraints"],
+    "GMV_WEIGHTS": ["cov", "lower", "upper", "constraints"],
+    "MAXSHARPE_WEIGHTS": ["mu", "cov", "rf", "lower", "upper", "constraints"],
+    "TARGETVOL_WEIGHTS": ["mu", "cov", "vol", "lower", "upper", "constraints"],
+    "UTILITY_WEIGHTS": ["mu", "cov", "risk_aversion", "lower", "upper", "constraints"],
+    "EFFICIENT_FRONTIER": ["mu", "cov", "points", "lower", "upper", "rf", "labels", "constraints"],
+    "FRONTIER_CORNERS": ["mu", "cov", "lower", "upper", "labels", "constraints"],
+    "FRONTIER_RANGE": ["mu", "cov", "lower", "upper", "constraints"],
+    "GROUP_CONSTRAINTS": ["groups", "limits"],
     "PORTFOLIO_RETURN": ["w", "mu"],
     "PORTFOLIO_VOL": ["w", "cov"],
     "PORTFOLIO_SHARPE": ["w", "mu", "cov", "rf"],
     "PORTFOLIO_STATS": ["w", "mu", "cov", "rf"],
     "RISK_CONTRIBUTIONS": ["w", "cov"],
-    "PORTFOLIO_EXPLAIN": ["mu", "cov", "r", "lower", "upper"],
+    "PORTFOLIO_EXPLAIN": ["mu", "cov", "r", "lower", "upper", "constraints"],
     "MERTON_FRONTIER": ["mu", "cov"],
 }
 
@@ -153,17 +154,17 @@ def test_catalog_is_complete_and_declared():
 
 def test_optional_arguments_are_the_bracketed_ones():
     optional = {
-        "MINVAR_WEIGHTS": {"lower", "upper"},
-        "GMV_WEIGHTS": {"lower", "upper"},
-        "MAXSHARPE_WEIGHTS": {"rf", "lower", "upper"},
-        "TARGETVOL_WEIGHTS": {"lower", "upper"},
-        "UTILITY_WEIGHTS": {"lower", "upper"},
-        "EFFICIENT_FRONTIER": {"points", "lower", "upper", "rf", "labels"},
-        "FRONTIER_CORNERS": {"lower", "upper", "labels"},
-        "FRONTIER_RANGE": {"lower", "upper"},
+        "MINVAR_WEIGHTS": {"lower", "upper", "constraints"},
+        "GMV_WEIGHTS": {"lower", "upper", "constraints"},
+        "MAXSHARPE_WEIGHTS": {"rf", "lower", "upper", "constraints"},
+        "TARGETVOL_WEIGHTS": {"lower", "upper", "constraints"},
+        "UTILITY_WEIGHTS": {"lower", "upper", "constraints"},
+        "EFFICIENT_FRONTIER": {"points", "lower", "upper", "rf", "labels", "constraints"},
+        "FRONTIER_CORNERS": {"lower", "upper", "labels", "constraints"},
+        "FRONTIER_RANGE": {"lower", "upper", "constraints"},
         "PORTFOLIO_SHARPE": {"rf"},
         "PORTFOLIO_STATS": {"rf"},
-        "PORTFOLIO_EXPLAIN": {"lower", "upper"},
+        "PORTFOLIO_EXPLAIN": {"lower", "upper", "constraints"},
     }
     for name in CATALOG:
         args = getattr(UDF_MODULE, name).__xlfunc__["args"]
@@ -748,7 +749,7 @@ def test_unexpected_exception_is_a_short_bug_text_not_a_traceback(monkeypatch):
     monkeypatch.setattr(
         UDF_MODULE,
         "min_variance",
-        lambda *a: (_ for _ in ()).throw(SolverError("cycling\n" + "x" * 400)),
+        lambda *a, **k: (_ for _ in ()).throw(SolverError("cycling\n" + "x" * 400)),
     )
     assert_message(call_udf("MINVAR_WEIGHTS", MU, COV, 0.15), "#BUG!", "solver failure")
 

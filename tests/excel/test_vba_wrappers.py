@@ -68,11 +68,14 @@ def test_every_function_is_declared_with_its_arguments():
 
 def test_minvar_declaration_reads_as_documented():
     text = wrapper_text("xlfrontier.xlam")
-    assert "Function MINVAR_WEIGHTS(mu, cov, r, Optional lower, Optional upper)" in text
+    assert (
+        "Function MINVAR_WEIGHTS(mu, cov, r, Optional lower, Optional upper, Optional constraints)"
+    ) in text
     assert (
         "Function EFFICIENT_FRONTIER(mu, cov, Optional points, Optional lower, "
-        "Optional upper, Optional rf, Optional labels)"
+        "Optional upper, Optional rf, Optional labels, Optional constraints)"
     ) in text
+    assert "Function GROUP_CONSTRAINTS(groups, limits)" in text
 
 
 def test_a_workbook_wrapper_uses_this_workbook():

@@ -10,7 +10,9 @@ that xlwings' "Import Functions" writes (the text the add-in build embeds), all 
 (``python tests/excel/udf_metadata_snapshot.py``) on the code *before* the argument help was
 factored into a table (commit aba1e36); ``test_udf_metadata.py`` asserts that the current code
 still produces exactly that. Do not regenerate it to make the test pass: a difference means
-Excel would see different functions.
+Excel would see different functions. It was regenerated once, deliberately, for issue 11: the
+new ``GROUP_CONSTRAINTS`` and a trailing optional ``constraints`` argument on the nine
+optimisation functions (and ``PORTFOLIO_EXPLAIN``'s longer description), nothing else.
 """
 
 from __future__ import annotations

@@ -517,8 +517,18 @@ class Engine:
             v, s, noise = self._border(i)
             if s > noise:
                 self.add(i, v, s)
-            else:
-                raise SolverError("riskless unbounded combination at the start")
+                continue
+            # A riskless direction along the rows, as in start_feasible: i stays put.
+            d = np.zeros(n)
+            d[i] = 1.0
+            d[self.free] = -v[r:]
+            if abs(self.mu @ d) > 1e-11 * float(np.abs(self.mu) @ np.abs(d)):
+                raise UnboundedError(
+                    "a riskless combination of assets earns a positive return (arbitrage): "
+                    "the optimum is unbounded; add bounds or check cov"
+                )
+            self.null_dirs.append(d)
+            self.state[i] = 0
         return self.weights(self._solve()[0][0])
 
     def warm_start(self, max_iter: int = 12) -> NDArray[np.float64] | None:
@@ -638,11 +648,13 @@ class Engine:
             w[idx] += alpha_f * d_f
             w[idx[block]] = bval
             w[i] += sgn * alpha_f
-            if len(self.free) == self.r:
-                # Pinned free set: swap the blocking asset for i (removing first would leave
-                # the rows without full rank); a simplex pivot, so the row block stays
-                # invertible. K_F of one asset, [[0, 1], [1, σ]], has the inverse
-                # [[-σ, 1], [1, 0]].
+            q = block + self.r
+            piv = self.Minv[q, q]
+            if len(self.free) == self.r or abs(piv) <= 1e-12 * float(np.abs(self.Minv[q]).max()):
+                # Swap the blocking asset for i when removing it first would leave K_F
+                # singular (a pinned free set, or rows that need it): with i's zero
+                # curvature the exchange is invertible (its determinant ratio is v_q² ≠ 0).
+                # K_F of one asset, [[0, 1], [1, σ]], has the inverse [[-σ, 1], [1, 0]].
                 self._set_fixed(self.free[block], bval, bside)
                 self.free[block] = i
                 self.R[block] = self.S[i]
@@ -792,7 +804,10 @@ class Engine:
                 drift = float(amax(np.abs(b[0] - self.budget))) + float(amax(np.abs(b[1]))) * max(
                     1.0, abs(t)
                 )
-            if drift > 1e-14 and drift > 1e-14 * (1.0 + float(amax(np.abs(x[0, nr:])))):
+            # (A product over k terms carries rounding of order √k·eps; the budget's sum,
+            # pairwise, less.)
+            tol_d = 1e-14 if nr == 1 else 1e-14 * np.sqrt(len(self.free))
+            if drift > tol_d and drift > tol_d * (1.0 + float(amax(np.abs(x[0, nr:])))):
                 self.refactor()
                 x0, x1, z0, z1 = self.refine(*self.solve())
                 x = np.array([x0, x1])

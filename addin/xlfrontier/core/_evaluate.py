@@ -225,7 +225,7 @@ def max_sharpe_on(ps: PathSolver, rf: float, k0: int | None = None) -> Portfolio
         a = br.var[last]
         b = float(br.w[last] @ dsw)
         c = max(float(dw @ dsw), 0.0)
-        dr = float(mu @ dw)
+        dr = float(ps.p.mu @ dw)
         e = br.ret[last] - rf
         den = dr * b - e * c
         lam = (e * b - dr * a) / den if den != 0 else 0.0

@@ -22,7 +22,7 @@ from xlfrontier.core._weights import clean_weights
 from xlfrontier.core.constraints import LinearConstraints
 from xlfrontier.core.metrics import sharpe_ratio
 from xlfrontier.core.results import Objective, PortfolioResult, RowCheck, certify
-from xlfrontier.exceptions import InfeasibleError
+from xlfrontier.exceptions import InfeasibleError, SolverError, UnboundedError
 
 __all__ = ["Branch", "PathSolver", "lp_return_range"]
 
@@ -150,7 +150,71 @@ class Rows:
         use = limited & ~empty
         eq = np.flatnonzero(use & (lo == hi))
         ineq = np.flatnonzero(use & (lo != hi))
-        eq = eq[_independent(np.ones(n), A[eq] / c[eq, None], lo[eq] / c[eq], cons, eq)]
+        keep, basis, rhs = _independent(np.ones(n), A[eq] / c[eq, None], lo[eq] / c[eq], cons, eq)
+        eq = eq[keep]
+        # An inequality row in the span of the budget and the equalities has one value on
+        # every feasible portfolio: it holds there (dropped, it never needs a multiplier) or
+        # nowhere. Left in, its slack would duplicate those rows in K_F.
+        Q, b_q = np.array(basis), np.array(rhs)
+        fixed = []
+        for j in ineq:
+            a = A[j] / c[j]
+            coef = Q @ a
+            if np.linalg.norm(a - coef @ Q) <= 1e-10 * max(1.0, float(np.linalg.norm(a))):
+                value = float(coef @ b_q) * c[j]
+                tol = 1e-10 * max(1.0, abs(value))
+                if not lo[j] - tol <= value <= hi[j] + tol:
+                    raise InfeasibleError(
+                        f"constraint '{cons.names[j]}' cannot hold: the budget and the "
+                        f"equality constraints fix its value at {value:.6g}",
+                        "constraints",
+                    )
+                fixed.append(j)
+        ineq = np.setdiff1d(ineq, fixed)
+        # Parallel rows (a duplicate, a group given twice, a row and its negation) share one
+        # slack whose bounds are the tighter limits: two slacks of one row would make K_F
+        # singular when both bind. Each bound remembers which row (and sign) it comes from.
+        reps: list[int] = []
+        lo_s: list[float] = []
+        hi_s: list[float] = []
+        lo_src: list[tuple[int, float]] = []
+        hi_src: list[tuple[int, float]] = []
+        scaled = A / np.where(c > 0, c, 1.0)[:, None]
+        for j in ineq:
+            a = scaled[j]
+            k = None
+            if reps:
+                R = scaled[reps]
+                for sg in (1.0, -1.0):
+                    hit = np.flatnonzero(np.abs(R - sg * a).max(axis=1) <= 1e-13)
+                    if hit.size:
+                        k = (int(hit[0]), sg)
+                        break
+            lo_j, hi_j = lo[j] / c[j], hi[j] / c[j]
+            if k is None:
+                reps.append(int(j))
+                lo_s.append(lo_j)
+                hi_s.append(hi_j)
+                lo_src.append((int(j), 1.0))
+                hi_src.append((int(j), 1.0))
+                continue
+            q, sg = k
+            if sg < 0:
+                lo_j, hi_j = -hi_j, -lo_j
+            if lo_j > lo_s[q]:
+                lo_s[q], lo_src[q] = lo_j, (int(j), sg)
+            if hi_j < hi_s[q]:
+                hi_s[q], hi_src[q] = hi_j, (int(j), sg)
+            if lo_s[q] > hi_s[q] + 1e-12:
+                from xlfrontier.core._feasibility import check_feasible
+
+                check_feasible(p.lower, p.upper, cons)  # names the conflict (raises)
+                raise InfeasibleError(
+                    f"constraints '{cons.names[reps[q]]}' and '{cons.names[j]}' cannot both hold",
+                    "constraints",
+                )
+        ineq = np.asarray(reps, dtype=np.intp)
+        self.lo_src, self.hi_src = lo_src, hi_src
         s = ineq.size
         r = 1 + eq.size + s
         E = np.zeros((r, n + s))
@@ -164,8 +228,8 @@ class Rows:
         self.cons, self.eq, self.ineq, self.E, self.e = cons, eq, ineq, E, e
         self.n, self.s, self.r = n, s, r
         self.scale = np.concatenate([[1.0], c[eq], c[ineq]])
-        self.lower = np.concatenate([p.lower, lo[ineq] / c[ineq]])
-        self.upper = np.concatenate([p.upper, hi[ineq] / c[ineq]])
+        self.lower = np.concatenate([p.lower, lo_s])
+        self.upper = np.concatenate([p.upper, hi_s])
 
     def lift(self, w: NDArray[np.float64]) -> NDArray[np.float64]:
         """Assets' weights, shape (n,), with the slacks' values appended, shape (n + s,)."""
@@ -182,12 +246,18 @@ class Rows:
         m = self.cons.m
         state = np.zeros(m, dtype=np.int8)
         state[self.eq] = 2
-        state[self.ineq] = xstate
         lam = np.zeros(1 + m)
         lam[0] = hint[0]
         q = self.eq.size
         lam[1 + self.eq] = hint[1 : 1 + q] / self.scale[1 : 1 + q]
-        lam[1 + self.ineq] = hint[1 + q :] / self.scale[1 + q :]
+        for k, side in enumerate(xstate.tolist()):
+            if side == 0:
+                continue
+            j, sg = (self.lo_src if side == -1 else self.hi_src)[k]
+            # The slack's row is a_rep/c_rep = sg·a_j/c_j: its multiplier, on row j.
+            scale_j = float(np.abs(self.cons.A[j]).max())
+            state[j] = side if sg > 0 else -side
+            lam[1 + j] = hint[1 + q + k] * sg / scale_j
         return state, lam
 
 
@@ -197,10 +267,12 @@ def _independent(
     b: NDArray[np.float64],
     cons: LinearConstraints,
     rows: NDArray[np.intp],
-) -> NDArray[np.bool_]:
+) -> tuple[NDArray[np.bool_], list[NDArray[np.float64]], list[float]]:
     """Equality rows independent of the budget and of the rows kept before them (a mask).
 
     A dependent row is dropped when it agrees with the others and refused when it does not.
+    Also returns an orthonormal basis of the kept rows' span (the budget's first) and the
+    right-hand sides that go with it.
     """
     keep = np.zeros(A.shape[0], dtype=bool)
     basis = [budget / np.linalg.norm(budget)]
@@ -223,7 +295,7 @@ def _independent(
                 f"equality constraints fix its value elsewhere",
                 "constraints",
             )
-    return keep
+    return keep, basis, rhs
 
 
 class PathSolver:
@@ -650,16 +722,18 @@ class PathSolver:
                 return None
             A = np.vstack([rows.E, mu_hat])
             b = np.append(rows.e, (target - self.mu_c) / self.s_mu)
-            out = pdas(S, None, A, b, rows.lower, rows.upper)
+            out = pdas(S, None, A, b, rows.lower, rows.upper, careful=True)
             if out is None:
-                return None
+                # The primal-dual guesses cycled: the engine's primal active-set method with
+                # the return as one more row, from a vertex at that return (finite).
+                return self._target_by_engine(objective, rf, target, A, b)
             x, nu, state = out
             t_hat, y = float(nu[-1]), -nu[:-1]
         else:
             assert t is not None  # the caller gives target or t
             t_hat = float(t) / self._t_scale()
             lin = None if t_hat == 0.0 else t_hat * mu_hat
-            out = pdas(S, lin, rows.E, rows.e, rows.lower, rows.upper)
+            out = pdas(S, lin, rows.E, rows.e, rows.lower, rows.upper, careful=True)
             if out is None:
                 return None
             x, nu, state = out
@@ -675,7 +749,40 @@ class PathSolver:
             target,
             extra=(state[n:], y),
         )
-        return res if res.kkt.is_optimal(1e-9) else None
+        return res if _certified_direct(res) else None
+
+    def _target_by_engine(
+        self,
+        objective: Objective,
+        rf: float | None,
+        target: float,
+        A: NDArray[np.float64],
+        b: NDArray[np.float64],
+    ) -> PortfolioResult | None:
+        """Minimum variance at ``target`` by :meth:`Engine.solve_at` with the return row."""
+        rows, n = self.rows, self.p.n
+        assert rows is not None
+        eng = Engine(self._cov_hat, np.zeros(A.shape[1]), rows.lower, rows.upper, A, b)
+        try:
+            w = eng.start_feasible()
+            eng.solve_at(0.0, w)
+        except (InfeasibleError, SolverError, UnboundedError):
+            return None
+        x0 = eng.solve()[0]
+        y = x0[: eng.r]
+        w = eng.weights(x0)
+        # Σ̂w + Eᵀy_E + y_μ μ̂ = z: the return row's multiplier is −t̂.
+        res = self.result(
+            w[:n],
+            self.p.cov @ w[:n],
+            -float(y[-1]) * self._t_scale(),
+            eng.state[:n].copy(),
+            objective,
+            rf,
+            target,
+            extra=(eng.state[n:].copy(), y[:-1]),
+        )
+        return res if _certified_direct(res) else None
 
     def direct_tangency(self, rf: float) -> PortfolioResult | None:
         """Long-only tangency portfolio by homogenisation: ``min yᵀΣy`` s.t. ``(μ−rf)ᵀy = 1``.
@@ -829,3 +936,14 @@ class PathSolver:
             sharpe_ratio=sharpe,
             status=cert.status,
         )
+
+
+def _certified_direct(res: PortfolioResult) -> bool:
+    """Accept a direct solve with constraints: certified, and its limits met to 1e-13.
+
+    On nearly dependent rows a direct KKT solve can miss a limit by ~1e-12 (the path, which
+    updates its factors row by row, meets them to rounding): then the path answers instead.
+    """
+    return res.kkt.is_optimal(1e-9) and res.kkt.primal <= 1e-13 * max(
+        1.0, float(np.abs(res.weights).max())
+    )

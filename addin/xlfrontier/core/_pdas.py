@@ -165,6 +165,7 @@ def pdas(
     max_iter: int = 15,
     chol: NDArray[np.float64] | None = None,
     long_only: bool | None = None,
+    careful: bool = False,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int8]] | None:
     """Return ``(w, nu, state)`` or ``None`` when the method fails.
 
@@ -183,6 +184,9 @@ def pdas(
         Lower Cholesky factor of ``S`` (see :mod:`._linalg`), used while every asset is free.
     long_only : bool, optional
         Whether ``lo = 0`` and ``up = +inf`` (worked out when not given).
+    careful : bool
+        When the guesses cycle, go on changing one index per iteration (the most violated;
+        up to ``max_iter + n`` iterations) instead of giving up.
 
     Returns
     -------
@@ -205,9 +209,16 @@ def pdas(
     lo_t, up_t = lo - tol_w, up + tol_w
     seen: set[bytes] = set()
     free = np.arange(n)
-    for it in range(max_iter):
+    one = False  # one change per iteration, once the guesses cycled
+    prev = state
+    for it in range(max_iter + (n if careful else 0)):
         if it:
-            if _cycled(seen, state):
+            if not one and _cycled(seen, state):
+                if not careful:
+                    return None
+                one = True
+                state = prev
+            elif it >= max_iter and not one:
                 return None
             free = np.flatnonzero(state == 0)
         k = free.size
@@ -221,11 +232,15 @@ def pdas(
             if not np.isfinite(w).all():
                 return None
             x = kkt.solve(free, w)
-        if x is None:
-            return None
-        y, w_f = x[:m], x[m:]
-        big = float(np.abs(w_f).max(initial=0.0))
-        if not (big <= 1e8 and np.isfinite(y).all()):  # also catches NaN
+        if x is not None:
+            y, w_f = x[:m], x[m:]
+            big = float(np.abs(w_f).max(initial=0.0))
+        if x is None or not (big <= 1e8 and np.isfinite(y).all()):  # also catches NaN
+            if careful and it and not one:
+                # A singular guess from a full update: step back, one change at a time.
+                one, state = True, prev
+                seen.discard(state.tobytes())
+                continue
             return None
         w[free] = w_f
         z = kkt.gradient(y, w)
@@ -238,7 +253,16 @@ def pdas(
         off = off_lo | off_up
         if not (to_lo | to_up | off).any():
             return w, -y, state
+        prev = state
         state = state.copy()
+        if one:
+            # The most violated bound or multiplier alone.
+            viol = np.where(
+                to_lo, lo_t - w, np.where(to_up, w - up_t, np.where(off, np.abs(z), 0.0))
+            )
+            i = int(np.argmax(viol))
+            state[i] = -1 if to_lo[i] else 1 if to_up[i] else 0
+            continue
         state[to_lo] = -1
         state[to_up] = 1
         state[off] = 0

@@ -20,7 +20,10 @@ Conventions (documented for users in ``docs/excel-functions.md``):
 * ranges are limited to :data:`MAX_CELLS` cells and problems to :data:`MAX_ASSETS` assets
   (:mod:`xlfrontier.excel.limits`);
 * returns are decimals; inputs that look like percentages typed as whole numbers (8 for 8%)
-  are refused with a hint (:func:`check_units`).
+  are refused with a hint (:func:`check_units`);
+* a ``constraints`` table has one row per constraint, ``Name | Min | Max | one coefficient per
+  asset`` (an optional header row, blank rows and blank cells allowed: :func:`as_constraints`);
+  like a price table it is not accepted transposed.
 """
 
 from __future__ import annotations
@@ -30,25 +33,31 @@ import decimal
 import itertools
 import math
 import numbers
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from xlfrontier.core.constraints import LinearConstraints
 from xlfrontier.core.validation import clean_weights as core_clean_weights
 from xlfrontier.core.validation import fmt_pct
 from xlfrontier.excel._com import MISSING, excel_error_name
-from xlfrontier.excel.limits import MAX_ASSETS, MAX_CELLS, MAX_POINTS
+from xlfrontier.excel.limits import MAX_ASSETS, MAX_CELLS, MAX_CONSTRAINTS, MAX_POINTS
 from xlfrontier.exceptions import InputError
 
 __all__ = [
     "MAX_ASSETS",
     "MAX_CELLS",
+    "MAX_CONSTRAINTS",
     "MAX_POINTS",
     "MISSING",
     "as_bounds",
+    "as_constraints",
     "as_flag",
+    "as_group_labels",
+    "as_group_limits",
     "as_integer",
     "as_labels",
     "as_matrix",
@@ -57,6 +66,7 @@ __all__ = [
     "as_table",
     "as_vector",
     "check_percent_bounds",
+    "check_percent_constraints",
     "check_units",
     "clean",
     "clean_weights",
@@ -548,18 +558,29 @@ def as_labels(value: Any, n: int) -> list[str]:
             raise InputError(
                 f"labels has the error {err} in position {k + 1}: fix that cell", "labels"
             )
-        if is_missing(x):
-            out.append(default[k])
-        elif isinstance(x, (bool, np.bool_)):
-            out.append("TRUE" if x else "FALSE")
-        elif isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
-            out.append(str(int(x)))  # 2020, not 2020.0; larger numbers as 1e+300
-        elif isinstance(x, (dt.datetime, dt.date)):
-            out.append(x.strftime("%Y-%m-%d"))
-        else:
-            out.append(str(x).strip())
-        out[-1] = out[-1][:255]  # what a cell shows of a header (a number's text may be long)
+        text = _text_of(x)
+        out.append(default[k] if text is None else text)
     return out
+
+
+def _text_of(x: object) -> str | None:
+    """Return a name cell as text (a label, a group, a constraint's name); None when blank.
+
+    Numbers typed as names read as they show (2020, not 2020.0), TRUE/FALSE as such, dates as
+    ``YYYY-MM-DD``; at most 255 characters (what a cell shows of a header). Error values are
+    the caller's to refuse.
+    """
+    if is_missing(x):
+        return None
+    if isinstance(x, (bool, np.bool_)):
+        text = "TRUE" if x else "FALSE"
+    elif isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        text = str(int(x))  # 2020, not 2020.0; larger numbers as 1e+300
+    elif isinstance(x, (dt.datetime, dt.date)):
+        text = x.strftime("%Y-%m-%d")
+    else:
+        text = str(x).strip()
+    return text[:255]
 
 
 def as_table(value: Any, name: str) -> NDArray[np.float64]:
@@ -627,6 +648,311 @@ def lenient_numbers(value: Any) -> NDArray[np.float64] | None:
             c = _cell(x)
             if not isinstance(c, _Cell):
                 out[i, j] = c
+    return out
+
+
+# -- constraint tables -----------------------------------------------------------------------
+
+_CONSTRAINT_HELP = "one row per constraint: Name, Min, Max, then one coefficient per asset"
+_GENERATED_NAME = re.compile(r"row \d+")
+
+
+def _row_ref(name: str) -> str:
+    """How a message names a constraint row: ``row 'Equity'``, or ``row 3`` when unnamed."""
+    return name if _GENERATED_NAME.fullmatch(name) else f"row '{name}'"
+
+
+def _header_word(x: object) -> bool:
+    """Tell a header's Min/Max cell: text with no digit (so "40%" typed as text is not one)."""
+    return isinstance(x, str) and bool(x.strip()) and not any(ch.isdigit() for ch in x)
+
+
+def _is_header(row: Sequence[Any], lo: int, hi: int) -> bool:
+    """Whether a table's first row is its header: both limit cells hold words such as "Min"."""
+    if not (_header_word(row[lo]) and _header_word(row[hi])):
+        return False
+    # Both "none" is a data row without limits, not a header.
+    return not all(str(row[k]).strip().lower() in _NO_LIMIT_WORDS for k in (lo, hi))
+
+
+def _data_rows(rows: Sequence[Sequence[Any]], lo: int, hi: int) -> list[int]:
+    """Return the rows that hold data: not blank, and not the header (the first row).
+
+    ``lo``/``hi`` are the columns of the limits, by which a header is told (a range too
+    narrow to have them has no header).
+    """
+    keep = [i for i, row in enumerate(rows) if not all(is_missing(x) for x in row)]
+    if keep and keep[0] == 0 and len(rows[0]) > max(lo, hi) and _is_header(rows[0], lo, hi):
+        keep = keep[1:]
+    return keep
+
+
+def _limit(x: object, side: str, name: str, where: str) -> float:
+    """One Min or Max cell: a number, or ``∓inf`` for a blank or a no-limit word."""
+    if type(x) is float and abs(x) <= MAX_MAGNITUDE:  # a typed limit (NaN fails the test)
+        return x + 0.0
+    no_limit = -np.inf if side == "Min" else np.inf
+    c = _cell(x)
+    if not isinstance(c, _Cell):
+        if math.isfinite(c) and abs(c) > MAX_MAGNITUDE:
+            raise InputError(
+                f"{name} {where}: {side} {c:.3g} is too large; leave it blank for no limit", name
+            )
+        return c + 0.0
+    if c.blank:
+        return no_limit
+    word = x.strip().lower() if isinstance(x, str) else None
+    wrong_side = _UPPER_ONLY if side == "Min" else _LOWER_ONLY
+    if word in _NO_LIMIT_WORDS and word not in wrong_side:
+        return no_limit
+    what = f"'{x.strip()[:20]}'" if isinstance(x, str) else f"({c.what})"
+    raise InputError(
+        f"{name} {where}: {side} {what} is not a number; give a decimal (0.25 = 25%) or leave "
+        f"it blank for no limit",
+        name,
+    )
+
+
+def as_constraints(value: Any, n: int, name: str = "constraints") -> LinearConstraints | None:
+    """Convert a table of linear constraints on the weights (group or exposure limits).
+
+    One row per constraint, ``3 + n`` columns: ``Name | Min | Max | one coefficient per asset``
+    (in the order of ``mu``), meaning ``Min ≤ Σ coefficient_i × w_i ≤ Max``. A blank Min or
+    Max (or ``none``) is no limit on that side; Min = Max is an equality; a blank coefficient is
+    0. A first row whose Min and Max cells are words ("Min", "Max") is a header and is skipped;
+    blank rows (spare rows selected below the table) are ignored; a blank name becomes
+    ``row k`` (the row's position in the range). Like a price table, the range is not accepted
+    transposed.
+
+    Parameters
+    ----------
+    value : Excel value
+        The range; a blank range or an omitted argument means no constraints. A
+        :class:`~xlfrontier.core.constraints.LinearConstraints` (from Python) is used as it is.
+    n : int
+        Number of assets.
+    name : str
+        Argument name for messages.
+
+    Returns
+    -------
+    LinearConstraints or None
+        ``m`` rows (``A`` of shape (m, n)), or None without constraints.
+
+    Raises
+    ------
+    InputError
+        A wrong number of columns, text or error values where numbers belong (naming the row
+        and the column), a Min above its Max, two rows with the same name.
+    """
+    if isinstance(value, LinearConstraints):
+        value.check_assets(n)
+        return value
+    if is_missing(value):
+        return None
+    rows, _ = _grid(value, name)
+    keep = _data_rows(rows, 1, 2)
+    if not keep:
+        return None  # a blank range (or a header alone): no constraints yet
+    width = len(rows[0])
+    if width != 3 + n:
+        transposed = len(rows) == 3 + n and width > 1
+        raise InputError(
+            f"{name} has {width} column{'s' if width != 1 else ''} but {3 + n} are expected for "
+            f"{n} asset{'s' if n != 1 else ''}: "
+            + ("it looks transposed; give " if transposed else "")
+            + _CONSTRAINT_HELP,
+            name,
+        )
+    if len(keep) > MAX_CONSTRAINTS:
+        raise InputError(
+            f"{name} has {len(keep):,} rows, more than the {MAX_CONSTRAINTS:,} supported", name
+        )
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i in keep:
+        err = excel_error_name(rows[i][0])
+        if err is not None:
+            raise InputError(
+                f"{name} row {i + 1}: its Name is the error {err}; fix that cell", name
+            )
+        text = _text_of(rows[i][0]) or f"row {i + 1}"
+        if text.casefold() in seen:
+            raise InputError(
+                f"{name} rows {seen[text.casefold()]} and {i + 1} are both named '{text}': give "
+                f"each row its own name",
+                name,
+            )
+        seen[text.casefold()] = i + 1
+        names.append(text)
+    m = len(keep)
+    lower = np.empty(m)
+    upper = np.empty(m)
+    for j, i in enumerate(keep):
+        where = _row_ref(names[j])
+        lower[j] = _limit(rows[i][1], "Min", name, where)
+        upper[j] = _limit(rows[i][2], "Max", name, where)
+        if lower[j] > upper[j]:
+            raise InputError(
+                f"{name} {where}: Min {lower[j]:g} is above Max {upper[j]:g}; swap them", name
+            )
+    A = _coefficients([rows[i][3:] for i in keep], names, name)
+    return LinearConstraints(A, lower, upper, names)
+
+
+def _coefficients(block: list[Sequence[Any]], names: list[str], name: str) -> NDArray[np.float64]:
+    """Convert the coefficient columns of a constraint table, shape (m, n): blank = 0."""
+    # Fast path: COM delivers numbers as floats and blank cells as None.
+    if set(map(type, itertools.chain.from_iterable(block))) <= {float, type(None)}:
+        a = np.array(block, dtype=np.float64)
+        a[np.isnan(a)] = 0.0
+    else:
+        a = np.empty((len(block), len(block[0])))
+        for j, row in enumerate(block):
+            for k, x in enumerate(row):
+                c = _cell(x)
+                if isinstance(c, _Cell):
+                    if not c.blank:
+                        what = f"'{x.strip()[:20]}'" if isinstance(x, str) else f"({c.what})"
+                        raise InputError(
+                            f"{name} {_row_ref(names[j])}: asset {k + 1} (column {k + 4}) "
+                            f"{what} is not a number; give a coefficient, blank = 0",
+                            name,
+                        )
+                    c = 0.0
+                a[j, k] = c
+    bad = ~np.isfinite(a) | (np.abs(a) > MAX_MAGNITUDE)
+    if bad.any():
+        j, k = np.argwhere(bad)[0]
+        raise InputError(
+            f"{name} {_row_ref(names[j])}: asset {k + 1} (column {k + 4}) holds {a[j, k]:.3g}, "
+            f"not a usable coefficient: check the units",
+            name,
+        )
+    return a + 0.0
+
+
+def check_percent_constraints(constraints: LinearConstraints | None, lower: Any) -> None:
+    """Refuse group limits that look like percentages typed as whole numbers (60 for 60%).
+
+    As :func:`check_percent_bounds` does for weights: only without short selling (every lower
+    bound at least 0), and only for group rows (coefficients 0 or 1), whose value is a sum of
+    weights and so at most 100%: a Min above 1 cannot be met, and a Max from 2 to 100 would be
+    meaningless. Exposure rows (beta, duration...) are not checked.
+    """
+    if constraints is None:
+        return
+    lo = np.atleast_1d(np.asarray(lower if lower is not None else 0.0, dtype=np.float64))
+    if not np.all(np.nan_to_num(lo, nan=0.0) >= 0):
+        return  # short selling allowed: a group may hold more than 100%
+    a = constraints.A
+    group = ((a == 0) | (a == 1)).all(axis=1) & (a == 1).any(axis=1)
+    for j in np.flatnonzero(group):
+        mn, mx = float(constraints.lower[j]), float(constraints.upper[j])
+        side, x = ("Min", mn) if np.isfinite(mn) and mn > 1 else ("Max", mx)
+        if side == "Min" or (np.isfinite(mx) and 2 <= mx <= 100):
+            raise InputError(
+                f"constraints {_row_ref(constraints.names[j])}: {side} {x:g} is {fmt_pct(x)} of "
+                f"the portfolio: group limits are decimals, so type {x / 100:g} or {x:g}%"
+                + (" (leave blank for no limit)" if side == "Max" else ""),
+                "constraints",
+            )
+
+
+def as_group_labels(value: Any, name: str = "groups") -> list[list[str | None]]:
+    """Convert per-asset group labels: a column (or a row), or one column per classification.
+
+    Parameters
+    ----------
+    value : Excel value
+        One label per asset down a column (several columns for several classifications, such
+        as region and sector), or across a single row. Blank cells: the asset is in no group of
+        that classification.
+    name : str
+        Argument name for messages.
+
+    Returns
+    -------
+    list of n_assets lists of k labels
+        Each asset's label in each classification (None for blank).
+    """
+    if is_missing(value):
+        raise InputError(
+            f"{name} is missing: select each asset's group, one row per asset (a column per "
+            f"classification)",
+            name,
+        )
+    rows, _ = _grid(value, name)
+    if len(rows) == 1 and len(rows[0]) > 1:  # a single classification across a row
+        rows = [[x] for x in rows[0]]
+    if len(rows) > MAX_ASSETS:
+        raise InputError(
+            f"{name} has {len(rows):,} assets, more than the {MAX_ASSETS:,} supported", name
+        )
+    out: list[list[str | None]] = []
+    for i, row in enumerate(rows):
+        labels: list[str | None] = []
+        for j, x in enumerate(row):
+            err = excel_error_name(x)
+            if err is not None:
+                where = _where(i, j, (len(rows), len(row)))
+                raise InputError(f"{name} has the error {err}{where}: fix that cell", name)
+            labels.append(_text_of(x))
+        out.append(labels)
+    return out
+
+
+def as_group_limits(
+    value: Any, name: str = "limits"
+) -> dict[str, tuple[float | None, float | None]]:
+    """Convert a ``Group | Min | Max`` table (optional header row; blank Min/Max = no limit).
+
+    Returns
+    -------
+    dict
+        ``{group: (min, max)}`` in the table's order, ``None`` for no limit.
+    """
+    if is_missing(value):
+        raise InputError(f"{name} is missing: select a table of Group, Min, Max", name)
+    rows, _ = _grid(value, name)
+    if len(rows[0]) != 3:
+        raise InputError(
+            f"{name} has {len(rows[0])} column{'s' if len(rows[0]) != 1 else ''} but 3 are "
+            f"expected: Group, Min, Max (blank Min/Max = no limit)",
+            name,
+        )
+    out: dict[str, tuple[float | None, float | None]] = {}
+    first: dict[str, int] = {}
+    for i in _data_rows(rows, 1, 2):
+        group, mn, mx = rows[i]
+        err = excel_error_name(group)
+        if err is not None:
+            raise InputError(
+                f"{name} row {i + 1}: its Group is the error {err}; fix that cell", name
+            )
+        text = _text_of(group)
+        if text is None:
+            raise InputError(
+                f"{name} row {i + 1} has limits but no group name: type the group", name
+            )
+        if text.casefold() in first:
+            raise InputError(
+                f"{name} rows {first[text.casefold()]} and {i + 1} are both for '{text}': give "
+                f"each group one row",
+                name,
+            )
+        first[text.casefold()] = i + 1
+        where = f"row '{text}'"
+        lo, hi = _limit(mn, "Min", name, where), _limit(mx, "Max", name, where)
+        if lo > hi:
+            raise InputError(f"{name} {where}: Min {lo:g} is above Max {hi:g}; swap them", name)
+        out[text] = (lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None)
+    if not out:
+        raise InputError(f"{name} has no group: give one row per group, Group, Min, Max", name)
+    if len(out) > MAX_CONSTRAINTS:
+        raise InputError(
+            f"{name} has {len(out):,} groups, more than the {MAX_CONSTRAINTS:,} supported", name
+        )
     return out
 
 

@@ -9,12 +9,14 @@ imports nothing, so the core stays free of Excel and the template can import it 
 
 from __future__ import annotations
 
-__all__ = ["MAX_ASSETS", "MAX_CELLS", "MAX_POINTS", "MIN_POINTS"]
+__all__ = ["MAX_ASSETS", "MAX_CELLS", "MAX_CONSTRAINTS", "MAX_POINTS", "MIN_POINTS"]
 
 #: Cells in one range argument (20 years of daily prices of ~1000 assets).
 MAX_CELLS = 5_000_000
 #: Assets in one optimisation.
 MAX_ASSETS = 1000
+#: Rows of a ``constraints`` table (after blank rows and the header are left out).
+MAX_CONSTRAINTS = 1000
 #: Rows of a frontier table: ``EFFICIENT_FRONTIER``'s ``points`` and the template's
 #: "Frontier points" setting are whole numbers from MIN_POINTS to MAX_POINTS.
 MIN_POINTS = 2
