@@ -126,7 +126,9 @@ def min_variance(
     if not target_in_range(r, lo, hi, with_limits=True):
         raise return_out_of_range(r, lo, hi, efficient=False)
     r = min(max(r, lo), hi)
-    fast = None if ps.open_split else ps.direct("min_variance", rf, target=r)
+    # (With constraints the direct solve was tried above.)
+    direct = not ps.open_split and ps.rows is None
+    fast = ps.direct("min_variance", rf, target=r) if direct else None
     if fast is not None:
         return fast
     try:
