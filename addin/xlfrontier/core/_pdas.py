@@ -186,7 +186,8 @@ def pdas(
         Whether ``lo = 0`` and ``up = +inf`` (worked out when not given).
     careful : bool
         When the guesses cycle, go on changing one index per iteration (the most violated;
-        up to ``max_iter + n`` iterations) instead of giving up.
+        up to ``max_iter + min(n, 40)`` iterations) instead of giving up; only below 150
+        variables, where each iteration's KKT solve is cheap.
 
     Returns
     -------
@@ -211,10 +212,12 @@ def pdas(
     free = np.arange(n)
     one = False  # one change per iteration, once the guesses cycled
     prev = state
-    for it in range(max_iter + (n if careful else 0)):
+    # One change at a time costs a KKT solve per change: only where those are cheap.
+    extra = min(n, 40) if careful and n < _BIG else 0
+    for it in range(max_iter + extra):
         if it:
             if not one and _cycled(seen, state):
-                if not careful:
+                if not extra:
                     return None
                 one = True
                 state = prev
@@ -236,7 +239,7 @@ def pdas(
             y, w_f = x[:m], x[m:]
             big = float(np.abs(w_f).max(initial=0.0))
         if x is None or not (big <= 1e8 and np.isfinite(y).all()):  # also catches NaN
-            if careful and it and not one:
+            if extra and it and not one:
                 # A singular guess from a full update: step back, one change at a time.
                 one, state = True, prev
                 seen.discard(state.tobytes())
