@@ -434,17 +434,30 @@ class Engine:
             if s > noise:
                 self.add(i, v, s)
                 continue
-            d = np.zeros(n)
-            d[i] = 1.0
-            d[self.free] = -v[1:]
-            if abs(self.mu @ d) > 1e-11 * float(np.abs(self.mu) @ np.abs(d)):
-                raise UnboundedError(
-                    "a riskless combination of assets earns a positive return (arbitrage): "
-                    "the optimum is unbounded; add bounds or check cov"
-                )
-            self.null_dirs.append(d)
-            self.state[i] = 0
+            self._riskless_direction(i, v)
         return w
+
+    def _riskless_direction(self, i: int, v: NDArray[np.float64]) -> None:
+        """Record ``d = e_i − (i's combination of free variables)``, riskless along the rows.
+
+        Variable ``i`` (no bound at all) stays out of ``K_F`` at its value (state 0), since the
+        split along ``d`` is arbitrary; a ``d`` that changes the return is an arbitrage.
+
+        Raises
+        ------
+        UnboundedError
+            When ``d`` earns a return.
+        """
+        d = np.zeros(self.n)
+        d[i] = 1.0
+        d[self.free] = -v[self.r :]
+        if abs(self.mu @ d) > 1e-11 * float(np.abs(self.mu) @ np.abs(d)):
+            raise UnboundedError(
+                "a riskless combination of assets earns a positive return (arbitrage): "
+                "the optimum is unbounded; add bounds or check cov"
+            )
+        self.null_dirs.append(d)
+        self.state[i] = 0
 
     def _start_vertex(self) -> NDArray[np.float64]:
         """:meth:`start_feasible` with general rows: a vertex of the feasible set by an LP.
@@ -518,17 +531,7 @@ class Engine:
             if s > noise:
                 self.add(i, v, s)
                 continue
-            # A riskless direction along the rows, as in start_feasible: i stays put.
-            d = np.zeros(n)
-            d[i] = 1.0
-            d[self.free] = -v[r:]
-            if abs(self.mu @ d) > 1e-11 * float(np.abs(self.mu) @ np.abs(d)):
-                raise UnboundedError(
-                    "a riskless combination of assets earns a positive return (arbitrage): "
-                    "the optimum is unbounded; add bounds or check cov"
-                )
-            self.null_dirs.append(d)
-            self.state[i] = 0
+            self._riskless_direction(i, v)
         return self.weights(self._solve()[0][0])
 
     def warm_start(self, max_iter: int = 12) -> NDArray[np.float64] | None:
